@@ -1,0 +1,49 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/belfry/belfry"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures the HTTP API. Zero values take the defaults noted.
+type Config struct {
+	Inbox *belfry.Inbox // required
+	Hub   *belfry.Hub   // required
+
+	// JWTSecret verifies user tokens (HS256; sub = user id; exp required).
+	JWTSecret []byte
+	// APIKeys are the publishers' keys (compared in constant time).
+	APIKeys []string
+	// UserAuth, when set, resolves users that present no JWT (for example
+	// by asking the app: --auth-url). Tried after the JWT sources.
+	UserAuth UserAuth
+
+	// Heartbeat is the interval of SSE comment lines. Default 20s.
+	Heartbeat time.Duration
+	// Retry is the reconnect delay sent in the stream's retry: line.
+	// Default 2s.
+	Retry time.Duration
+	// WriteTimeout bounds each write to a stream. Default 10s.
+	WriteTimeout time.Duration
+
+	// Demo enables the demo-only endpoints (the demo page's publish form).
+	Demo bool
+	// Assets, when set, serves the browser files under /assets/ and the
+	// demo page at / (see package web).
+	Assets http.Handler
+
+	Logger   *slog.Logger         // default slog.Default()
+	Registry *prometheus.Registry // metrics are registered here; nil: no /metrics
+}
+
+// UserAuth resolves the user a request acts for, when it has no JWT.
+// It returns the user id and when the credential expires (zero: never).
+// Errors: EUNAUTHORIZED (no or bad credential), EUNAVAILABLE (the app that
+// answers who the user is cannot be reached).
+type UserAuth interface {
+	User(r *http.Request) (user string, expires time.Time, err error)
+}

@@ -1,0 +1,208 @@
+package belfry
+
+import (
+	"context"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+)
+
+// HubConfig configures a Hub. Zero values take the defaults noted.
+type HubConfig struct {
+	Store  Store  // required: replay, gap fill and catch-up read from it
+	Broker Broker // required: the Hub subscribes users on it
+	// QueueSize bounds each stream's queue of undelivered events; a stream
+	// whose queue is full is disconnected (it resumes from its last id).
+	// Default 256.
+	QueueSize int
+	// Shards is the number of lock shards of the user table. Default 64.
+	Shards int
+	Logger *slog.Logger // default: slog.Default()
+}
+
+// Hub holds this node's live streams and fans broker messages out to them.
+// It is the broker's Receiver. Every stream of a user gets every event; a
+// stream that cannot keep up is cut and counted, never waited for.
+//
+// Lock order: a shard's mu, then the broker's own locks (Subscribe and
+// Unsubscribe are called with the shard lock held so that a user's first
+// attach and last detach cannot interleave).
+type Hub struct {
+	store     Store
+	broker    Broker
+	queueSize int
+	log       *slog.Logger
+	seed      maphash.Seed
+	shards    []hubShard
+
+	open      atomic.Int64
+	users     atomic.Int64
+	slow      atomic.Uint64
+	delivered atomic.Uint64
+}
+
+type hubShard struct {
+	mu sync.RWMutex
+	// users maps a user id to its streams. Slices are copy-on-write, so a
+	// fan-out reads one under the read lock and iterates it unlocked.
+	users map[string][]*Stream
+}
+
+// NewHub returns a Hub. Run the broker with the Hub as its Receiver.
+func NewHub(cfg HubConfig) *Hub {
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 256
+	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = 64
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	h := &Hub{store: cfg.Store, broker: cfg.Broker, queueSize: cfg.QueueSize,
+		log: cfg.Logger, seed: maphash.MakeSeed(), shards: make([]hubShard, cfg.Shards)}
+	for i := range h.shards {
+		h.shards[i].users = make(map[string][]*Stream)
+	}
+	return h
+}
+
+// HubStats are the Hub's counters, for metrics.
+type HubStats struct {
+	Streams   int64  // open streams
+	Users     int64  // users with at least one open stream
+	Slow      uint64 // streams cut because their queue was full
+	Delivered uint64 // frames queued to streams
+}
+
+// Stats returns the Hub's counters.
+func (h *Hub) Stats() HubStats {
+	return HubStats{Streams: h.open.Load(), Users: h.users.Load(),
+		Slow: h.slow.Load(), Delivered: h.delivered.Load()}
+}
+
+func (h *Hub) shard(user string) *hubShard {
+	return &h.shards[maphash.String(h.seed, user)%uint64(len(h.shards))]
+}
+
+// Open attaches a new stream of the user. When resume is true the stream
+// first replays every notification after lastEventID, oldest first; then it
+// sends one sync event; then live events. The stream attaches before it
+// reads the store, so nothing committed meanwhile is missed, and it drops
+// duplicates by id. Call Close when done. Errors: EUNAVAILABLE.
+func (h *Hub) Open(ctx context.Context, user string, lastEventID int64, resume bool) (*Stream, error) {
+	s := newStream(h, user, h.queueSize)
+	h.attach(s)
+	stats, err := h.store.Stats(ctx, user)
+	if err != nil {
+		h.detach(s)
+		return nil, err
+	}
+	s.lastID = stats.LastID
+	if resume && lastEventID < stats.LastID {
+		// A client that claims an id beyond the user's last one (a store
+		// that was reset) is treated as a fresh client.
+		s.lastID = max(lastEventID, 0)
+	}
+	s.replaying = true
+	return s, nil
+}
+
+func (h *Hub) attach(s *Stream) {
+	sh := h.shard(s.user)
+	sh.mu.Lock()
+	old := sh.users[s.user]
+	list := make([]*Stream, len(old)+1)
+	copy(list, old)
+	list[len(old)] = s
+	sh.users[s.user] = list
+	if len(old) == 0 {
+		h.users.Add(1)
+		h.broker.Subscribe(s.user)
+	}
+	sh.mu.Unlock()
+	h.open.Add(1)
+}
+
+// detach removes s; it is a no-op if s is not attached.
+func (h *Hub) detach(s *Stream) {
+	sh := h.shard(s.user)
+	sh.mu.Lock()
+	old := sh.users[s.user]
+	i := 0
+	for i < len(old) && old[i] != s {
+		i++
+	}
+	if i == len(old) {
+		sh.mu.Unlock()
+		return
+	}
+	if len(old) == 1 {
+		delete(sh.users, s.user)
+		h.users.Add(-1)
+		h.broker.Unsubscribe(s.user)
+	} else {
+		list := make([]*Stream, 0, len(old)-1)
+		list = append(list, old[:i]...)
+		sh.users[s.user] = append(list, old[i+1:]...)
+	}
+	sh.mu.Unlock()
+	h.open.Add(-1)
+}
+
+// Receive fans a broker message out to the user's streams on this node. The
+// frame is encoded once for all of them. It never blocks: a stream whose
+// queue is full is cut.
+func (h *Hub) Receive(m Message) {
+	sh := h.shard(m.UserID)
+	sh.mu.RLock()
+	list := sh.users[m.UserID]
+	sh.mu.RUnlock()
+	if len(list) == 0 {
+		return
+	}
+	f := EncodeMessage(m)
+	for _, s := range list {
+		if s.offer(f) {
+			h.delivered.Add(1)
+			continue
+		}
+		h.slow.Add(1)
+		s.cut(ErrSlowStream)
+	}
+}
+
+// Resync asks every stream to catch up from the store: the broker may have
+// dropped messages.
+func (h *Hub) Resync() {
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for _, list := range sh.users {
+			for _, s := range list {
+				s.wake()
+			}
+		}
+		sh.mu.RUnlock()
+	}
+}
+
+// CloseAll ends every stream with ErrShutdown (clients reconnect to another
+// node or after the restart). Used on shutdown.
+func (h *Hub) CloseAll() {
+	var all []*Stream
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for _, list := range sh.users {
+			all = append(all, list...)
+		}
+		sh.mu.RUnlock()
+	}
+	for _, s := range all {
+		s.cut(ErrShutdown)
+	}
+}
+
+var _ Receiver = (*Hub)(nil)

@@ -1,0 +1,219 @@
+package belfry
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Reasons a stream ends, returned by Stream.Next.
+var (
+	// ErrSlowStream: the stream's queue overflowed; the client resumes from
+	// its last id on reconnect.
+	ErrSlowStream = errors.New("belfry: stream could not keep up")
+	// ErrShutdown: the node is shutting down.
+	ErrShutdown = errors.New("belfry: shutting down")
+	// ErrStreamClosed: Close was called.
+	ErrStreamClosed = errors.New("belfry: stream closed")
+)
+
+// maxBatch bounds the bytes one Next call returns, so a busy stream still
+// writes in pieces a write deadline can cover.
+const maxBatch = 64 << 10
+
+// Stream is one open SSE stream of one user. The Hub queues events into it;
+// the goroutine that writes to the client calls Next in a loop. Next is not
+// safe for concurrent use; Close may be called from anywhere.
+type Stream struct {
+	hub  *Hub
+	user string
+
+	queue  chan *Frame   // live events, bounded
+	resync chan struct{} // capacity 1: catch up from the store
+	done   chan struct{} // closed by cut
+	once   sync.Once
+	reason error // set before done is closed
+
+	// Owned by the goroutine calling Next.
+	lastID    int64 // the highest id sent (or known to the client)
+	replaying bool  // still reading the backlog from the store
+	buf       []byte
+	timer     *time.Timer
+}
+
+func newStream(h *Hub, user string, queueSize int) *Stream {
+	return &Stream{hub: h, user: user, queue: make(chan *Frame, queueSize),
+		resync: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// User returns the stream's user id.
+func (s *Stream) User() string { return s.user }
+
+// LastID returns the highest notification id the stream has sent.
+func (s *Stream) LastID() int64 { return s.lastID }
+
+// Done is closed when the stream was cut (slow, shut down or closed).
+func (s *Stream) Done() <-chan struct{} { return s.done }
+
+// Close detaches the stream. Safe to call more than once.
+func (s *Stream) Close() { s.cut(ErrStreamClosed) }
+
+func (s *Stream) offer(f *Frame) bool {
+	select {
+	case s.queue <- f:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Stream) wake() {
+	select {
+	case s.resync <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Stream) cut(reason error) {
+	s.once.Do(func() {
+		s.reason = reason
+		close(s.done)
+		s.hub.detach(s)
+	})
+}
+
+// Next returns the bytes to write to the client next: the replay after the
+// stream's Last-Event-ID, then the sync event, then live events (deduplicated
+// by id, gaps filled from the store). The slice is valid until the next call.
+// It returns (nil, nil) when idle elapsed with nothing to send, so the caller
+// can write a heartbeat or check its token. It returns ErrSlowStream,
+// ErrShutdown or ErrStreamClosed when the stream was cut, ctx.Err() when ctx
+// ended, and an EUNAVAILABLE *Error when the store failed.
+func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
+	s.buf = s.buf[:0]
+	if s.replaying {
+		return s.replay(ctx)
+	}
+	if s.timer == nil {
+		s.timer = time.NewTimer(idle)
+	} else {
+		s.timer.Reset(idle)
+	}
+	defer s.timer.Stop()
+	for {
+		select {
+		case f := <-s.queue:
+			if err := s.add(ctx, f); err != nil {
+				return nil, err
+			}
+			if err := s.drain(ctx); err != nil {
+				return nil, err
+			}
+		case <-s.resync:
+			if err := s.catchUp(ctx); err != nil {
+				return nil, err
+			}
+			st, err := s.hub.store.Stats(ctx, s.user)
+			if err != nil {
+				return nil, err
+			}
+			st.LastID = max(st.LastID, s.lastID)
+			s.buf = append(s.buf, EncodeSync(st).Bytes...)
+		case <-s.done:
+			return nil, s.reason
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-s.timer.C:
+			return nil, nil
+		}
+		if len(s.buf) > 0 {
+			return s.buf, nil
+		}
+	}
+}
+
+// replay reads one page of the backlog; after the last page it appends the
+// sync event and switches to live.
+func (s *Stream) replay(ctx context.Context) ([]byte, error) {
+	ns, err := s.hub.store.After(ctx, s.user, s.lastID, MaxReplay)
+	if err != nil {
+		return nil, err
+	}
+	s.appendAll(ns)
+	if len(ns) == MaxReplay {
+		return s.buf, nil
+	}
+	st, err := s.hub.store.Stats(ctx, s.user)
+	if err != nil {
+		return nil, err
+	}
+	st.LastID = max(st.LastID, s.lastID)
+	s.buf = append(s.buf, EncodeSync(st).Bytes...)
+	s.replaying = false
+	return s.buf, nil
+}
+
+// drain adds whatever else is queued, without waiting, up to maxBatch.
+func (s *Stream) drain(ctx context.Context) error {
+	for len(s.buf) < maxBatch {
+		select {
+		case f := <-s.queue:
+			if err := s.add(ctx, f); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// add appends one live frame: state events as they come, notifications only
+// if newer than the last sent, after filling any gap from the store.
+func (s *Stream) add(ctx context.Context, f *Frame) error {
+	if f.ID == 0 {
+		s.buf = append(s.buf, f.Bytes...)
+		return nil
+	}
+	if f.ID <= s.lastID {
+		return nil // already sent by the replay or a gap fill
+	}
+	if f.ID > s.lastID+1 {
+		// Ids are per-user sequence numbers: a jump means an event was
+		// missed (or published out of order). The store has them all.
+		if err := s.catchUp(ctx); err != nil {
+			return err
+		}
+		if f.ID <= s.lastID {
+			return nil
+		}
+	}
+	s.buf = append(s.buf, f.Bytes...)
+	s.lastID = f.ID
+	return nil
+}
+
+// catchUp appends every stored notification after lastID.
+func (s *Stream) catchUp(ctx context.Context) error {
+	for {
+		ns, err := s.hub.store.After(ctx, s.user, s.lastID, MaxReplay)
+		if err != nil {
+			return err
+		}
+		s.appendAll(ns)
+		if len(ns) < MaxReplay {
+			return nil
+		}
+	}
+}
+
+func (s *Stream) appendAll(ns []*Notification) {
+	for _, n := range ns {
+		if n.ID <= s.lastID {
+			continue
+		}
+		s.buf = AppendNew(s.buf, n)
+		s.lastID = n.ID
+	}
+}
