@@ -38,6 +38,10 @@ type Config struct {
 
 	Logger   *slog.Logger         // default slog.Default()
 	Registry *prometheus.Registry // metrics are registered here; nil: no /metrics
+
+	// Now is the clock that token expiry is checked against. Default
+	// time.Now. Write deadlines and heartbeats always use the real clock.
+	Now func() time.Time
 }
 
 // UserAuth resolves the user a request acts for, when it has no JWT.

@@ -1,0 +1,184 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/belfry/belfry"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// TokenCookie is the cookie a browser may carry the user's JWT in.
+const TokenCookie = "belfry_token"
+
+// maxTokenLen bounds what is handed to the JWT parser.
+const maxTokenLen = 8 << 10
+
+// MintToken returns an HS256 JWT for user (sub) that expires after ttl,
+// rounded up to the whole second (exp has second precision). It is what
+// `belfry token` prints and what tests use.
+// Errors: EINVALID (empty secret, invalid user id, ttl not positive).
+func MintToken(secret []byte, user string, ttl time.Duration) (string, error) {
+	if len(secret) == 0 {
+		return "", belfry.Errorf(belfry.EINVALID, "the JWT secret is empty")
+	}
+	if err := belfry.ValidateUserID(user); err != nil {
+		return "", err
+	}
+	if ttl <= 0 {
+		return "", belfry.Errorf(belfry.EINVALID, "the token lifetime must be positive")
+	}
+	now := time.Now()
+	exp := now.Add(ttl)
+	if t := exp.Truncate(time.Second); t.Before(exp) {
+		exp = t.Add(time.Second)
+	}
+	claims := jwt.RegisteredClaims{Subject: user,
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp)}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
+	if err != nil {
+		return "", &belfry.Error{Code: belfry.EINTERNAL, Message: "signing the token", Err: err}
+	}
+	return tok, nil
+}
+
+// principal is the user a request acts for.
+type principal struct {
+	user    string
+	expires time.Time // zero: never
+}
+
+// bearer returns the credential of an "Authorization: Bearer x" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// tokenSources are where a user's JWT may be, in the order they are tried.
+type tokenSource int
+
+const (
+	fromHeader tokenSource = iota
+	fromCookie
+	fromQuery
+)
+
+func userTokens(r *http.Request) [3]string {
+	var t [3]string
+	t[fromHeader] = bearer(r)
+	if c, err := r.Cookie(TokenCookie); err == nil {
+		t[fromCookie] = c.Value
+	}
+	t[fromQuery] = r.URL.Query().Get("token")
+	return t
+}
+
+// parseToken verifies a user JWT: HS256 with the shared secret, exp
+// required and in the future, sub a valid user id. Errors: EUNAUTHORIZED.
+func (s *Server) parseToken(tok string) (principal, error) {
+	bad := belfry.Errorf(belfry.EUNAUTHORIZED, "invalid or expired token")
+	if len(s.cfg.JWTSecret) == 0 || tok == "" || len(tok) > maxTokenLen {
+		return principal{}, bad // an empty HMAC key would let anyone sign
+	}
+	var claims jwt.RegisteredClaims
+	if _, err := s.jwt.ParseWithClaims(tok, &claims, func(*jwt.Token) (any, error) {
+		return s.cfg.JWTSecret, nil
+	}); err != nil {
+		bad.Err = err
+		return principal{}, bad
+	}
+	if belfry.ValidateUserID(claims.Subject) != nil || claims.ExpiresAt == nil {
+		return principal{}, bad
+	}
+	return principal{user: claims.Subject, expires: claims.ExpiresAt.Time}, nil
+}
+
+// isAPIKey reports whether k is one of the publishers' keys, comparing the
+// SHA-256 of every key in constant time (so neither the key nor its length
+// leaks through timing).
+func (s *Server) isAPIKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	h := sha256.Sum256([]byte(k))
+	match := 0
+	for i := range s.keys {
+		match |= subtle.ConstantTimeCompare(h[:], s.keys[i][:])
+	}
+	return match == 1
+}
+
+// authUser finds the user a request acts for: a valid JWT from the
+// Authorization header, the belfry_token cookie or ?token=, else
+// Config.UserAuth. A cookie-borne credential on a state-changing request
+// must come from the same origin (CSRF). Errors: EUNAUTHORIZED (none or a
+// bad one), EFORBIDDEN (an API key, or a cross-origin cookie request),
+// EUNAVAILABLE (UserAuth could not reach the app).
+func (s *Server) authUser(r *http.Request) (principal, error) {
+	toks := userTokens(r)
+	presented := false
+	for src, tok := range toks {
+		if tok == "" {
+			continue
+		}
+		presented = true
+		p, err := s.parseToken(tok)
+		if err != nil {
+			continue
+		}
+		if tokenSource(src) == fromCookie {
+			if err := s.csrf.Check(r); err != nil {
+				return principal{}, belfry.Errorf(belfry.EFORBIDDEN, "cross-origin request with a cookie credential")
+			}
+		}
+		return p, nil
+	}
+	if s.isAPIKey(toks[fromHeader]) || s.isAPIKey(r.Header.Get("X-API-Key")) {
+		return principal{}, belfry.Errorf(belfry.EFORBIDDEN, "an API key cannot act as a user; use a user token")
+	}
+	if s.cfg.UserAuth != nil {
+		user, exp, err := s.cfg.UserAuth.User(r)
+		if err == nil {
+			if err := belfry.ValidateUserID(user); err != nil {
+				return principal{}, belfry.Errorf(belfry.EUNAUTHORIZED, "the user credential names no valid user")
+			}
+			return principal{user: user, expires: exp}, nil
+		}
+		switch belfry.ErrorCode(err) {
+		case belfry.EUNAVAILABLE, belfry.EFORBIDDEN:
+			return principal{}, err
+		}
+		return principal{}, &belfry.Error{Code: belfry.EUNAUTHORIZED, Message: "invalid or missing credential", Err: err}
+	}
+	if presented {
+		return principal{}, belfry.Errorf(belfry.EUNAUTHORIZED, "invalid or expired token")
+	}
+	return principal{}, belfry.Errorf(belfry.EUNAUTHORIZED, "a user token is required (Authorization: Bearer, the belfry_token cookie or ?token=)")
+}
+
+// authPublisher checks the publisher's API key (Authorization: Bearer or
+// X-API-Key). Errors: EUNAUTHORIZED (none or a bad one), EFORBIDDEN (a
+// user token instead of an API key).
+func (s *Server) authPublisher(r *http.Request) error {
+	if s.isAPIKey(r.Header.Get("X-API-Key")) || s.isAPIKey(bearer(r)) {
+		return nil
+	}
+	for _, tok := range userTokens(r) {
+		if tok == "" {
+			continue
+		}
+		if _, err := s.parseToken(tok); err == nil {
+			return belfry.Errorf(belfry.EFORBIDDEN, "a user token cannot publish; use an API key")
+		}
+	}
+	if r.Header.Get("X-API-Key") == "" && bearer(r) == "" {
+		return belfry.Errorf(belfry.EUNAUTHORIZED, "an API key is required (Authorization: Bearer or X-API-Key)")
+	}
+	return belfry.Errorf(belfry.EUNAUTHORIZED, "invalid API key")
+}

@@ -1,0 +1,67 @@
+// Package httpapi is belfry's HTTP API: routes, handlers, the SSE stream
+// writer and authentication. cmd/belfry builds a Server with New, serves
+// Server.Handler with the *http.Server that NewHTTPServer returns, and on
+// exit calls Server.Shutdown (which ends every stream so clients reconnect
+// elsewhere and resume) before http.Server.Shutdown.
+//
+// # Routes (net/http.ServeMux patterns)
+//
+//	POST   /api/notifications            publisher  201 + notification (user_id) or array (user_ids)
+//	GET    /notifications                user       200 array, newest first; limit 1..100 (default 10),
+//	                                                before=<id>, unread=true; Link: <…>; rel="next"
+//	GET    /notifications/stream         user       SSE: retry, replay after Last-Event-ID, sync, live
+//	GET    /notifications/unread-count   user       200 {"unread": N}
+//	POST   /notifications/{id}/read      user       200 + notification
+//	POST   /notifications/{id}/unread    user       200 + notification
+//	POST   /notifications/read-all       user       200 {"updated": n, "unread_count": m}
+//	DELETE /notifications/{id}           user       204
+//	GET    /healthz                      anyone     200 {"status":"ok"} while the process runs
+//	GET    /readyz                       anyone     200, or 503 naming the store and/or broker that failed
+//	GET    /metrics                      anyone     Prometheus text (only when Config.Registry is set)
+//	POST   /demo/token                   anyone     Config.Demo only: {"token",…} for {"user_id"} (default "demo")
+//	POST   /demo/notifications          user       Config.Demo only: publish to oneself, 201
+//	GET    /assets/…, GET /              anyone     Config.Assets only
+//
+// A known path with the wrong method answers 405 with an Allow header; an
+// unknown path 404; both with the JSON error below.
+//
+// # Authentication
+//
+// Users: an HS256 JWT signed with Config.JWTSecret, sub = the user id, exp
+// required, from "Authorization: Bearer", the belfry_token cookie or
+// ?token= (tried in that order; the first valid one wins), then
+// Config.UserAuth. A cookie credential on a state-changing request must be
+// same-origin (http.CrossOriginProtection). Publishers: one of
+// Config.APIKeys as "Authorization: Bearer" or "X-API-Key", compared in
+// constant time. No or a bad credential: 401. The wrong kind (a user token
+// on the publish endpoint, an API key on a user endpoint): 403. Another
+// user's notification id: 404, as if it did not exist. MintToken makes
+// user tokens. Query tokens are logged as token=REDACTED.
+//
+// # Errors
+//
+// Every error is {"error": {"code": "…", "message": "…"}}. Handlers return
+// a *belfry.Error; StatusOf maps its code to the status, in one place:
+//
+//	invalid_request 400   unauthorized 401   forbidden 403   not_found 404
+//	method_not_allowed 405   conflict 409   payload_too_large 413
+//	unsupported_media_type 415   rate_limited 429   internal 500   unavailable 503
+//
+// The publish body must be Content-Type application/json (415), at most
+// 64 KiB (413), one JSON object with only the fields user_id | user_ids,
+// message, title, link, category, data (400 otherwise); ids are strings
+// or integers. Bad input changes nothing.
+//
+// # The stream
+//
+// Headers Content-Type: text/event-stream, Cache-Control: no-cache,
+// X-Accel-Buffering: no. First "retry: <Config.Retry in ms>". The client
+// resumes with the Last-Event-ID header or ?last_event_id= (a non-negative
+// integer, else 400; empty is a fresh stream). Each batch is written under
+// a deadline of Config.WriteTimeout and flushed; a comment ": ping" goes
+// out when nothing was written for Config.Heartbeat; when the token
+// expires the stream sends "event: token-expired" and ends. A stream the
+// Hub cut as slow, or ended by Shutdown, just ends: the client reconnects
+// and resumes. The server's own ReadTimeout and WriteTimeout are lifted
+// per stream, so HTTP/1.1 and HTTP/2 streams live as long as the client.
+package httpapi

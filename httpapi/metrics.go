@@ -1,0 +1,50 @@
+package httpapi
+
+import (
+	"github.com/belfry/belfry"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the API's Prometheus collectors. The stream figures are read
+// from Hub.Stats at scrape time.
+type metrics struct {
+	requests  *prometheus.CounterVec
+	published prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, hub *belfry.Hub) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "belfry_http_requests_total",
+			Help: "HTTP requests answered, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		published: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "belfry_notifications_published_total",
+			Help: "Notifications created through POST /api/notifications.",
+		}),
+	}
+	cs := []prometheus.Collector{m.requests, m.published,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "belfry_streams_open",
+			Help: "SSE streams open on this node.",
+		}, func() float64 { return float64(hub.Stats().Streams) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "belfry_stream_users",
+			Help: "Users with at least one SSE stream open on this node.",
+		}, func() float64 { return float64(hub.Stats().Users) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "belfry_slow_disconnects_total",
+			Help: "Streams cut because they could not keep up (their queue was full).",
+		}, func() float64 { return float64(hub.Stats().Slow) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "belfry_events_delivered_total",
+			Help: "Events queued to this node's streams.",
+		}, func() float64 { return float64(hub.Stats().Delivered) }),
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,170 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/belfry/belfry"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Defaults of the Config fields that have one.
+const (
+	DefaultHeartbeat    = 20 * time.Second
+	DefaultRetry        = 2 * time.Second
+	DefaultWriteTimeout = 10 * time.Second
+	// readyTimeout bounds the store and broker pings of GET /readyz.
+	readyTimeout = 3 * time.Second
+)
+
+// Server is the HTTP API of one belfry node: the publish endpoint, the
+// user's inbox endpoints, the SSE stream and the operator endpoints.
+type Server struct {
+	cfg     Config
+	inbox   *belfry.Inbox
+	hub     *belfry.Hub
+	log     *slog.Logger
+	now     func() time.Time
+	mux     *http.ServeMux
+	metrics *metrics
+	jwt     *jwt.Parser
+	keys    [][sha256.Size]byte // sha256 of each API key
+	csrf    *http.CrossOriginProtection
+
+	// mu guards closing; streams counts running stream handlers. A handler
+	// adds itself only while !closing (under mu), so every Add happens
+	// before Shutdown's Wait.
+	mu      sync.Mutex
+	closing bool
+	streams sync.WaitGroup
+}
+
+// New returns a Server for cfg. It registers the metrics on cfg.Registry.
+// Errors: EINVALID (Inbox, its Store or Broker, or Hub missing; a metric
+// already registered on the registry).
+func New(cfg Config) (*Server, error) {
+	if cfg.Inbox == nil || cfg.Inbox.Store == nil || cfg.Inbox.Broker == nil {
+		return nil, belfry.Errorf(belfry.EINVALID, "httpapi: Config.Inbox with a Store and a Broker is required")
+	}
+	if cfg.Hub == nil {
+		return nil, belfry.Errorf(belfry.EINVALID, "httpapi: Config.Hub is required")
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = DefaultRetry
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, inbox: cfg.Inbox, hub: cfg.Hub, log: cfg.Logger, now: cfg.Now,
+		mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
+	s.jwt = jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}),
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
+	for _, k := range cfg.APIKeys {
+		if k != "" {
+			s.keys = append(s.keys, sha256.Sum256([]byte(k)))
+		}
+	}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry() // counted, never served
+	}
+	m, err := newMetrics(reg, cfg.Hub)
+	if err != nil {
+		return nil, &belfry.Error{Code: belfry.EINVALID, Message: "httpapi: registering metrics", Err: err}
+	}
+	s.metrics = m
+	s.routes()
+	return s, nil
+}
+
+// routes registers every endpoint. The patterns are the contract's table.
+func (s *Server) routes() {
+	s.mux.Handle("POST /api/notifications", s.handle(s.publish))
+	s.mux.Handle("GET /notifications", s.handle(s.list))
+	s.mux.Handle("GET /notifications/stream", s.handle(s.stream))
+	s.mux.Handle("GET /notifications/unread-count", s.handle(s.unreadCount))
+	s.mux.Handle("POST /notifications/{id}/read", s.handle(s.markRead))
+	s.mux.Handle("POST /notifications/{id}/unread", s.handle(s.markUnread))
+	s.mux.Handle("POST /notifications/read-all", s.handle(s.readAll))
+	s.mux.Handle("DELETE /notifications/{id}", s.handle(s.delete))
+	s.mux.Handle("GET /healthz", s.handle(s.healthz))
+	s.mux.Handle("GET /readyz", s.handle(s.readyz))
+	if s.cfg.Registry != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry,
+			promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
+	}
+	if s.cfg.Demo {
+		s.mux.Handle("POST /demo/token", s.handle(s.demoToken))
+		s.mux.Handle("POST /demo/notifications", s.handle(s.demoPublish))
+	}
+	if s.cfg.Assets != nil {
+		s.mux.Handle("GET /assets/", s.cfg.Assets)
+		s.mux.Handle("GET /{$}", s.cfg.Assets)
+	}
+}
+
+// Handler returns the API's handler: routing, JSON 404 and 405, request
+// logging (tokens redacted), metrics and panic recovery included.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// Shutdown stops accepting streams (new ones and GET /readyz answer 503),
+// ends every open stream of the Hub (clients reconnect and resume from
+// their last id) and waits until every stream handler has returned or ctx
+// ends. Call it before http.Server.Shutdown, which waits for handlers.
+// Errors: ctx.Err() when ctx ended first.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.hub.CloseAll()
+	done := make(chan struct{})
+	go func() { // ends when the last stream handler returns
+		s.streams.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// handlerFunc is an endpoint: it returns an error instead of writing one,
+// and the error is rendered in one place (writeError).
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		if rw, ok := w.(*responseWriter); ok && rw.wroteHeader {
+			rw.err = err // a stream that already answered 200: logged only
+			return
+		}
+		s.writeError(w, err)
+	})
+}

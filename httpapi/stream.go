@@ -1,0 +1,150 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/belfry/belfry"
+)
+
+// ParseLastEventID reads the id a client resumes after: the Last-Event-ID
+// header, else the last_event_id query parameter (EventSource sends the
+// header on reconnects; a fresh page can only use the query). An empty
+// value means a fresh stream (resume false).
+// Errors: EINVALID (not a non-negative integer).
+func ParseLastEventID(r *http.Request) (id int64, resume bool, err error) {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("last_event_id")
+	}
+	return parseEventID(v)
+}
+
+func parseEventID(v string) (int64, bool, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 0 || v[0] == '+' {
+		return 0, false, belfry.Errorf(belfry.EINVALID, "Last-Event-ID must be a non-negative integer")
+	}
+	return id, true, nil
+}
+
+// stream answers GET /notifications/stream with the SSE stream: retry
+// line, replay after Last-Event-ID, sync, then live events and heartbeats,
+// until the client leaves, the token expires, the stream is cut as slow,
+// or the server shuts down.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
+	rc := http.NewResponseController(w)
+	// The server's ReadTimeout would end the stream's context (HTTP/1's
+	// background read fails): a stream reads nothing more, so lift it.
+	_ = rc.SetReadDeadline(time.Time{})
+
+	p, err := s.authUser(r)
+	if err != nil {
+		return err
+	}
+	lastID, resume, err := ParseLastEventID(r)
+	if err != nil {
+		return err
+	}
+
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
+	}
+	s.streams.Add(1)
+	s.mu.Unlock()
+	defer s.streams.Done()
+
+	ctx := r.Context()
+	st, err := s.hub.Open(ctx, p.user, lastID, resume)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if s.isClosing() { // Shutdown's CloseAll may have run before Open attached
+		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
+	}
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	retry := "retry: " + strconv.FormatInt(s.cfg.Retry.Milliseconds(), 10) + "\n\n"
+	if err := s.write(w, rc, []byte(retry)); err != nil {
+		return err
+	}
+
+	nextBeat := time.Now().Add(s.cfg.Heartbeat)
+	for {
+		if !p.expires.IsZero() && !s.now().Before(p.expires) {
+			return s.write(w, rc, belfry.EncodeTokenExpired().Bytes)
+		}
+		idle := time.Until(nextBeat)
+		if !p.expires.IsZero() {
+			idle = min(idle, p.expires.Sub(s.now()))
+		}
+		var b []byte
+		if idle > 0 {
+			b, err = st.Next(ctx, idle)
+			if err != nil {
+				return streamEnd(err)
+			}
+		}
+		if b == nil {
+			if time.Now().Before(nextBeat) {
+				continue // woke for the token's expiry
+			}
+			b = heartbeat
+		}
+		if err := s.write(w, rc, b); err != nil {
+			return err
+		}
+		nextBeat = time.Now().Add(s.cfg.Heartbeat)
+	}
+}
+
+var heartbeat = []byte(": ping\n\n")
+
+// streamEnd says which ends of Stream.Next are clean: the client left, the
+// stream was cut as slow (it resumes on reconnect), or shutdown.
+func streamEnd(err error) error {
+	switch {
+	case errors.Is(err, belfry.ErrSlowStream), errors.Is(err, belfry.ErrShutdown),
+		errors.Is(err, belfry.ErrStreamClosed), errors.Is(err, context.Canceled),
+		errors.Is(err, context.DeadlineExceeded):
+		return nil
+	}
+	return err // EUNAVAILABLE: logged; the client reconnects
+}
+
+// write sends one batch within the write timeout, flushes it, and clears
+// the deadline again (HTTP/2 resets a stream whose deadline passes even
+// while it is idle).
+func (s *Server) write(w http.ResponseWriter, rc *http.ResponseController, b []byte) error {
+	if err := rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	if err := rc.Flush(); err != nil {
+		return err
+	}
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
+}
