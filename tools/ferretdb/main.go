@@ -1,0 +1,74 @@
+// Command ferretdb starts an embedded FerretDB (a MongoDB wire-protocol
+// server storing its data in SQLite files) for belfry's MongoDB store tests.
+//
+// It prints the server's mongodb:// URI on one line to stdout once the
+// listener is open, logs to stderr, and stops on SIGINT or SIGTERM.
+//
+//	ferretdb -listen 127.0.0.1:0 -dir /tmp/ferretdb
+//
+// With no -dir it uses a fresh temporary directory and removes it on exit.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "ferretdb:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	listen := flag.String("listen", "127.0.0.1:0", "TCP address to listen on (port 0 picks a free port)")
+	dir := flag.String("dir", "", "directory for the SQLite files (default: a temporary directory removed on exit)")
+	verbose := flag.Bool("v", false, "log every FerretDB message (default: warnings and errors only)")
+	flag.Parse()
+
+	if *dir == "" {
+		tmp, err := os.MkdirTemp("", "belfry-ferretdb-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		*dir = tmp
+	} else if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + *dir + "/",
+	})
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+
+	// The listener is open once New returns, so the URI is usable now.
+	fmt.Println(f.MongoDBURI())
+
+	return <-done
+}
