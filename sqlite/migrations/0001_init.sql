@@ -1,0 +1,28 @@
+-- The inbox. One row per notification; (user_id, id) is the key, so the
+-- table itself is the index that List (id descending) and After (id
+-- ascending) walk for one user. WITHOUT ROWID keeps a user's rows together
+-- in key order instead of in insertion order.
+CREATE TABLE notifications (
+    user_id    TEXT    NOT NULL,
+    id         INTEGER NOT NULL,
+    message    TEXT    NOT NULL,
+    title      TEXT    NOT NULL DEFAULT '',
+    link       TEXT    NOT NULL DEFAULT '',
+    category   TEXT    NOT NULL DEFAULT '',
+    data       TEXT,              -- compact JSON object, NULL when unset
+    read_at    INTEGER,           -- Unix milliseconds, NULL while unread
+    created_at INTEGER NOT NULL,  -- Unix milliseconds
+    PRIMARY KEY (user_id, id)
+) WITHOUT ROWID;
+
+-- Only unread rows: the unread count and List(unread only) read this index,
+-- whose size is the number of unread notifications, not of all of them.
+CREATE INDEX notifications_unread ON notifications (user_id, id) WHERE read_at IS NULL;
+
+-- The highest id ever handed out per user. Create bumps it in the same
+-- transaction as the insert, so ids are contiguous and in commit order, and
+-- a deleted last id is never handed out again.
+CREATE TABLE user_counters (
+    user_id TEXT    NOT NULL PRIMARY KEY,
+    last_id INTEGER NOT NULL
+) WITHOUT ROWID;

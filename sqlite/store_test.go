@@ -1,0 +1,213 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/sqlite"
+	"github.com/belfry/belfry/storetest"
+)
+
+// open opens a store on path and closes it when the test ends.
+func open(t testing.TB, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) belfry.Store {
+		return open(t, filepath.Join(t.TempDir(), "belfry.db"))
+	})
+}
+
+// Several Stores on one file behave like several processes sharing it:
+// each has its own writer, and SQLite's file lock serializes them.
+func TestStoreShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T, n int) []belfry.Store {
+		path := filepath.Join(t.TempDir(), "belfry.db")
+		ss := make([]belfry.Store, n)
+		for i := range ss {
+			ss[i] = open(t, path)
+		}
+		return ss
+	})
+}
+
+// A notification whose Create returned is still there after Close and a
+// new Open, ids continue, and read state and deletes persist too.
+func TestDurableAcrossReopen(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := []*belfry.Notification{{UserID: "alice", Message: "one"}, {UserID: "alice", Message: "two"},
+		{UserID: "bob", Message: "three", Data: []byte(`{"k":1}`)}}
+	if err := s.Create(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetRead(ctx, "alice", 1, &ns[0].CreatedAt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "alice", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, ns[:1]); belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
+		t.Fatalf("Create after Close: %v, want EUNAVAILABLE", err)
+	}
+	if err := s.Ping(ctx); belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
+		t.Fatalf("Ping after Close: %v, want EUNAVAILABLE", err)
+	}
+
+	s = open(t, path)
+	got, err := s.After(ctx, "alice", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != 1 || got[0].Message != "one" || got[0].ReadAt == nil ||
+		!got[0].ReadAt.Equal(ns[0].CreatedAt) {
+		t.Fatalf("after reopen alice has %+v", got)
+	}
+	if st, err := s.Stats(ctx, "alice"); err != nil || st != (belfry.Stats{Unread: 0, LastID: 2}) {
+		t.Fatalf("after reopen Stats(alice) = %+v, %v", st, err)
+	}
+	bob, err := s.After(ctx, "bob", 0, 10)
+	if err != nil || len(bob) != 1 || string(bob[0].Data) != `{"k":1}` {
+		t.Fatalf("after reopen bob has %+v, %v", bob, err)
+	}
+	n := []*belfry.Notification{{UserID: "alice", Message: "four"}}
+	if err := s.Create(ctx, n); err != nil || n[0].ID != 3 {
+		t.Fatalf("Create after reopen: id %d, %v; want 3", n[0].ID, err)
+	}
+}
+
+// Close answers every Create that was already queued: each caller gets its
+// id, and each id is stored.
+func TestCloseFlushesQueue(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const callers = 50
+	var wg sync.WaitGroup
+	errs := make([]error, callers)
+	made := make([]*belfry.Notification, callers)
+	start := make(chan struct{})
+	for i := range callers {
+		wg.Go(func() {
+			made[i] = &belfry.Notification{UserID: "alice", Message: "m"}
+			<-start
+			errs[i] = s.Create(ctx, made[i:i+1])
+		})
+	}
+	close(start)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	var ok int64
+	for i, err := range errs {
+		switch belfry.ErrorCode(err) {
+		case "":
+			ok++
+			if made[i].ID == 0 {
+				t.Fatalf("caller %d: Create succeeded without an id", i)
+			}
+		case belfry.EUNAVAILABLE: // arrived after Close: nothing stored
+		default:
+			t.Fatalf("caller %d: %v", i, err)
+		}
+	}
+	s = open(t, path)
+	st, err := s.Stats(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.LastID != ok || st.Unread != int(ok) {
+		t.Fatalf("after reopen Stats = %+v; %d Creates succeeded", st, ok)
+	}
+}
+
+// A caller whose context is already done gets EUNAVAILABLE and changes
+// nothing.
+func TestCancelledContext(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "belfry.db"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := s.Create(ctx, []*belfry.Notification{{UserID: "alice", Message: "m"}})
+	if belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
+		t.Fatalf("Create with a cancelled context: %v, want EUNAVAILABLE", err)
+	}
+	if st, err := s.Stats(t.Context(), "alice"); err != nil || st.LastID != 0 {
+		t.Fatalf("Stats = %+v, %v; want nothing stored", st, err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := t.Context()
+	for _, path := range []string{"", ":memory:", "a?b"} {
+		if _, err := sqlite.Open(ctx, path); belfry.ErrorCode(err) != belfry.EINVALID {
+			t.Errorf("Open(%q): %v, want EINVALID", path, err)
+		}
+	}
+	dir := t.TempDir()
+	if _, err := sqlite.Open(ctx, filepath.Join(dir, "missing", "dir", "belfry.db")); belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
+		t.Errorf("Open in a missing directory: %v, want EUNAVAILABLE", err)
+	}
+	_, err := sqlite.OpenConfig(ctx, sqlite.Config{Path: filepath.Join(dir, "x.db"), Synchronous: "OFF"})
+	if belfry.ErrorCode(err) != belfry.EINVALID {
+		t.Errorf("OpenConfig(synchronous OFF): %v, want EINVALID", err)
+	}
+}
+
+// Opening an existing database again does not re-run migrations.
+func TestReopenKeepsSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	for range 3 {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestParseDSN(t *testing.T) {
+	for in, want := range map[string]string{
+		"sqlite:belfry.db":              "belfry.db",
+		"sqlite:/var/lib/belfry.db":     "/var/lib/belfry.db",
+		"sqlite:///var/lib/belfry.db":   "/var/lib/belfry.db",
+		"sqlite://data/belfry.db":       "data/belfry.db",
+		"sqlite:with%20space/belfry.db": "with space/belfry.db",
+	} {
+		got, err := sqlite.ParseDSN(in)
+		if err != nil || got != want {
+			t.Errorf("ParseDSN(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "sqlite:", "postgres://x", "belfry.db", "sqlite::memory:", "sqlite:a?b", "sqlite:%zz"} {
+		if _, err := sqlite.ParseDSN(in); belfry.ErrorCode(err) != belfry.EINVALID {
+			t.Errorf("ParseDSN(%q): %v, want EINVALID", in, err)
+		}
+	}
+}

@@ -1,0 +1,306 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/belfry/belfry"
+)
+
+// The writer is the only goroutine that writes. SQLite allows one writer
+// at a time; funnelling every write of this process through one connection
+// means no SQLITE_BUSY between our own connections, and lets a burst of
+// concurrent calls share one transaction and one fsync (group commit).
+//
+// Other processes on the same file are serialized by BEGIN IMMEDIATE and
+// busy_timeout; ids stay correct because they come from user_counters
+// inside the transaction, never from memory.
+
+type op int
+
+const (
+	opCreate op = iota
+	opSetRead
+	opReadAll
+	opDelete
+)
+
+// request is one write call waiting for the writer. The caller fills the
+// inputs, the writer the results, then closes done.
+type request struct {
+	ctx  context.Context // only checked before the work starts
+	op   op
+	ns   []*belfry.Notification // opCreate
+	user string
+	id   int64      // opSetRead, opDelete; upTo for opReadAll
+	at   *time.Time // opSetRead (nil: unread), opReadAll
+
+	ids     []int64              // opCreate: the assigned ids, in ns order
+	created time.Time            // opCreate
+	n       *belfry.Notification // opSetRead
+	count   int                  // opReadAll
+	err     error
+	done    chan struct{}
+}
+
+// weight is what the request counts against Config.MaxBatch.
+func (r *request) weight() int {
+	if r.op == opCreate {
+		return len(r.ns)
+	}
+	return 1
+}
+
+// writer holds the write connection and its prepared statements.
+type writer struct {
+	conn *sql.Conn
+	now  func() time.Time
+
+	bump, insert, read, unread, readAll, del *sql.Stmt
+}
+
+func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {
+	w := &writer{conn: conn, now: now}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&w.bump, `INSERT INTO user_counters (user_id, last_id) VALUES (?1, ?2)
+			ON CONFLICT (user_id) DO UPDATE SET last_id = last_id + ?2 RETURNING last_id`},
+		{&w.insert, `INSERT INTO notifications
+			(user_id, id, message, title, link, category, data, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.read, `UPDATE notifications SET read_at = coalesce(read_at, ?3)
+			WHERE user_id = ?1 AND id = ?2 RETURNING ` + columns},
+		{&w.unread, `UPDATE notifications SET read_at = NULL
+			WHERE user_id = ?1 AND id = ?2 RETURNING ` + columns},
+		{&w.readAll, `UPDATE notifications SET read_at = ?3
+			WHERE user_id = ?1 AND id <= ?2 AND read_at IS NULL`},
+		{&w.del, `DELETE FROM notifications WHERE user_id = ? AND id = ?`},
+	} {
+		st, err := conn.PrepareContext(ctx, p.sql)
+		if err != nil {
+			w.close()
+			return nil, err
+		}
+		*p.dst = st
+	}
+	return w, nil
+}
+
+// close releases the statements and the connection.
+func (w *writer) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{w.bump, w.insert, w.read, w.unread, w.readAll, w.del} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(append(errs, w.conn.Close())...)
+}
+
+// submit queues r for the writer and waits for its answer. If ctx ends
+// first the call returns EUNAVAILABLE, and the write may or may not have
+// been committed (as with any database whose answer is lost).
+func (s *Store) submit(ctx context.Context, r *request) error {
+	r.ctx = ctx
+	r.done = make(chan struct{})
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return belfry.Unavailable("sqlite store", errClosed)
+	}
+	select {
+	case s.queue <- r:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return belfry.Unavailable("sqlite store", ctx.Err())
+	}
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return belfry.Unavailable("sqlite store", ctx.Err())
+	}
+}
+
+// run is the writer goroutine: it takes the first waiting request, then
+// everything else already queued up to MaxBatch, and commits them together.
+// It returns once Close has closed the queue and the queue is drained.
+func (s *Store) run() {
+	defer close(s.done)
+	batch := make([]*request, 0, 64)
+	for r := range s.queue {
+		batch = append(batch[:0], r)
+		size := r.weight()
+	fill:
+		for size < s.cfg.MaxBatch {
+			select {
+			case r, ok := <-s.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+				size += r.weight()
+			default:
+				break fill
+			}
+		}
+		s.writer.commit(batch)
+		for i := range batch {
+			batch[i] = nil
+		}
+	}
+}
+
+// commit applies the batch in one transaction and answers every request.
+// A request that fails with a database error is answered with it and the
+// transaction is retried without it, so one bad call cannot fail others.
+func (w *writer) commit(batch []*request) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = belfry.Unavailable("sqlite store", err)
+			close(r.done)
+			continue
+		}
+		live = append(live, r)
+	}
+	bg := context.Background()
+	for len(live) > 0 {
+		now := belfry.Now(w.now())
+		if _, err := w.conn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
+			w.fail(live, err)
+			return
+		}
+		failed := -1
+		for i, r := range live {
+			if err := w.apply(bg, r, now); err != nil {
+				r.err = belfry.Unavailable("sqlite store", err)
+				failed = i
+				break
+			}
+		}
+		if failed >= 0 {
+			w.rollback()
+			close(live[failed].done)
+			live = append(live[:failed:failed], live[failed+1:]...)
+			continue
+		}
+		if _, err := w.conn.ExecContext(bg, "COMMIT"); err != nil {
+			w.rollback()
+			w.fail(live, err)
+			return
+		}
+		for _, r := range live {
+			if r.op == opCreate {
+				for i, n := range r.ns {
+					n.ID, n.CreatedAt, n.ReadAt = r.ids[i], r.created, nil
+				}
+			}
+			close(r.done)
+		}
+		return
+	}
+}
+
+func (w *writer) rollback() {
+	// Fails harmlessly when SQLite already rolled back on its own.
+	w.conn.ExecContext(context.Background(), "ROLLBACK")
+}
+
+func (w *writer) fail(rs []*request, err error) {
+	for _, r := range rs {
+		r.err = belfry.Unavailable("sqlite store", err)
+		close(r.done)
+	}
+}
+
+// apply runs one request inside the open transaction. A not-found result
+// is an answer (r.err), not a failure; the returned error is a database
+// error that aborts the transaction.
+func (w *writer) apply(ctx context.Context, r *request, now time.Time) error {
+	r.err, r.n, r.count, r.ids = nil, nil, 0, r.ids[:0]
+	switch r.op {
+	case opCreate:
+		return w.create(ctx, r, now)
+	case opSetRead:
+		st, args := w.unread, []any{r.user, r.id}
+		if r.at != nil {
+			st, args = w.read, append(args, r.at.UnixMilli())
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if rows.Next() {
+			if r.n, err = scan(rows); err != nil {
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if r.n == nil {
+			r.err = belfry.Errorf(belfry.ENOTFOUND, "notification not found")
+		}
+		return nil
+	case opReadAll:
+		res, err := w.readAll.ExecContext(ctx, r.user, r.id, r.at.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		r.count = int(n)
+		return err
+	case opDelete:
+		res, err := w.del.ExecContext(ctx, r.user, r.id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 0 {
+			r.err = belfry.Errorf(belfry.ENOTFOUND, "notification not found")
+		}
+		return err
+	}
+	return errors.New("sqlite store: unknown write")
+}
+
+// create assigns ids by bumping each user's counter once per call by the
+// number of notifications the call has for that user, then inserts.
+func (w *writer) create(ctx context.Context, r *request, now time.Time) error {
+	r.created = now
+	r.ids = make([]int64, len(r.ns))
+	// Most calls carry one notification per user; count only when needed.
+	counts := map[string]int64{}
+	for _, n := range r.ns {
+		counts[n.UserID]++
+	}
+	next := make(map[string]int64, len(counts))
+	for user, k := range counts {
+		var last int64
+		if err := w.bump.QueryRowContext(ctx, user, k).Scan(&last); err != nil {
+			return err
+		}
+		next[user] = last - k + 1
+	}
+	for i, n := range r.ns {
+		id := next[n.UserID]
+		next[n.UserID]++
+		var data any
+		if len(n.Data) > 0 {
+			data = string(n.Data)
+		}
+		if _, err := w.insert.ExecContext(ctx, n.UserID, id, n.Message,
+			n.Title, n.Link, n.Category, data, now.UnixMilli()); err != nil {
+			return err
+		}
+		r.ids[i] = id
+	}
+	return nil
+}

@@ -1,0 +1,42 @@
+// Package storetest is the conformance suite every belfry.Store passes.
+//
+// A Store package runs it from its own tests:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) belfry.Store {
+//			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// Run calls open once per subtest. open should return a Store on a fresh,
+// empty database and register the Store's Close with t.Cleanup (the suite
+// never closes a Store it was given). The suite only touches users whose ids
+// it makes unique per subtest (a random prefix), so a store whose database is
+// expensive to create, such as PostgreSQL or MongoDB, may instead hand every
+// subtest a Store on one shared database, or even the same Store: results do
+// not leak between subtests either way.
+//
+// RunShared checks what several handles on one database must guarantee
+// together (several belfry nodes, or several processes on one SQLite file):
+// its open returns n Stores on the same fresh database. Stores that cannot
+// be opened twice on one database simply do not call it.
+//
+// What the suite checks is the contract written on belfry.Store: per-user ids
+// 1, 2, 3… in commit order, never skipped as seen by a reader that resumes
+// with After while writers race, never reused after Delete; CreatedAt in UTC
+// at millisecond precision; After, List, Stats, SetRead, ReadAll and Delete
+// exactly; isolation between users (another user's id is ENOTFOUND and is
+// left untouched); and a faithful round trip of every field, including
+// unicode, the largest message and data the limits allow, and a 128-character
+// user id. Errors are compared by belfry.ErrorCode.
+//
+// The suite is sized to run in seconds against a networked database: the
+// largest test writes about a thousand notifications, mostly in batches.
+// It does not check durability across a restart or Close semantics; those
+// depend on how a store is opened and belong in the store's own tests.
+package storetest
