@@ -11,15 +11,30 @@ import (
 // demoTokenTTL is the lifetime of the tokens POST /demo/token hands out.
 const demoTokenTTL = time.Hour
 
-// demoToken answers POST /demo/token (Config.Demo only): anyone gets a
-// token for the user they name (default "demo"). It exists so the demo
-// page can open a stream without an app; never enable it in production.
-// Body (optional): {"user_id": "…"}. Answer: {"token","user_id","expires_at"}.
+// demoRoutes registers the demo-only endpoints, and nothing unless
+// Config.Demo: GET and POST /demo/token, POST /demo/notifications.
+func (s *Server) demoRoutes() {
+	if !s.cfg.Demo {
+		return
+	}
+	s.mux.Handle("GET /demo/token", s.handle(s.demoToken))
+	s.mux.Handle("POST /demo/token", s.handle(s.demoToken))
+	s.mux.Handle("POST /demo/notifications", s.handle(s.demoPublish))
+}
+
+// demoToken answers GET /demo/token?user=alice and POST /demo/token
+// (Config.Demo only): anyone gets a token for the user they name (default
+// "demo"). It exists so the demo page can open a stream without an app;
+// never enable it in production. The GET form is what the bell's
+// token-url calls. POST body (optional): {"user_id": "…"}.
+// Answer: {"token","user_id","expires_at"}. Errors: EINVALID.
 func (s *Server) demoToken(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		UserID belfry.UserID `json:"user_id"`
 	}
-	if r.ContentLength != 0 {
+	if r.Method == http.MethodGet {
+		in.UserID = belfry.UserID(r.URL.Query().Get("user"))
+	} else if r.ContentLength != 0 {
 		if err := decodeBody(w, r, &in); err != nil {
 			return err
 		}

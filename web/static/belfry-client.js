@@ -1,0 +1,465 @@
+// belfry-client.js — the headless browser client of belfry.
+//
+// It keeps one user's notification state (items newest first, unread count,
+// connection status) in step with a belfry server: it fetches the list over
+// HTTP and applies the SSE stream's sync, new-notification, read-state and
+// notification-deleted events. No dependencies, no build step.
+//
+// One stream per browser: the tabs of one user elect a leader with the Web
+// Locks API; only the leader opens an EventSource and relays every event to
+// the other tabs over a BroadcastChannel. When the leader tab closes, the
+// lock passes to another tab, which resumes the stream from the last id it
+// saw. Where either API is missing, every tab opens its own stream.
+//
+// Events dispatched on the client (an EventTarget):
+//   "change"        the state changed; detail is client.state
+//   "notification"  a new notification arrived live; detail is the notification
+//   "status"        the connection status changed; detail is the status
+//   "error"         a request failed; detail is {error}
+//
+// Status: "connecting", "live", "reconnecting", "closed".
+
+const EVENTS = ["sync", "new-notification", "read-state", "notification-deleted", "token-expired"];
+const MAX_BACKOFF_MS = 30000;
+
+export class BelfryClient extends EventTarget {
+  /**
+   * @param {object} opts
+   * @param {string} [opts.endpoint]  belfry's base URL ("" or omitted: same origin)
+   * @param {string} [opts.token]     a user JWT; omitted: the cookie or the app's session (--auth-url)
+   * @param {string} [opts.tokenUrl]  GET returns {"token": "..."}; used at start without a token and when one expires
+   * @param {number} [opts.limit]     page size of the list (default 10)
+   * @param {boolean} [opts.shared]   share one stream between the tabs (default true)
+   */
+  constructor(opts = {}) {
+    super();
+    this.endpoint = (opts.endpoint || "").replace(/\/+$/, "");
+    this.token = opts.token || "";
+    this.tokenUrl = opts.tokenUrl || "";
+    this.limit = Math.min(Math.max(parseInt(opts.limit, 10) || 10, 1), 100);
+    this.shared = opts.shared !== false;
+
+    this.items = [];            // newest first
+    this.unread = 0;
+    this.status = "connecting";
+    this.hasMore = false;
+    this.loading = false;
+    this.role = "none";         // "leader", "follower" or "solo"
+
+    this._byId = new Map();
+    this._cursor = 0;           // the highest id known to be delivered: the resume point
+    this._seenMax = 0;          // the highest id held or covered by a list fetch
+    this._es = null;
+    this._attempt = 0;
+    this._timer = 0;
+    this._started = false;
+    this._channel = null;
+    this._lockAbort = null;
+    this._releaseLock = null;
+    this._onOnline = () => { if (this.status !== "live" && this._streaming()) this._reconnectNow(); };
+  }
+
+  /** The current state, a snapshot for rendering. */
+  get state() {
+    return { items: this.items, unread: this.unread, status: this.status,
+      hasMore: this.hasMore, loading: this.loading, role: this.role };
+  }
+
+  /** Starts: fetches the list and joins (or opens) the stream. Idempotent. */
+  async start() {
+    if (this._started) return;
+    this._started = true;
+    if (!this.token && this.tokenUrl) {
+      try { await this._fetchToken(); } catch (err) { this._fail(err); }
+    }
+    if (!this._started) return;
+    window.addEventListener("online", this._onOnline);
+    this._join();
+    this.refresh().catch(() => {});
+  }
+
+  /** Stops: closes the stream, leaves the tab group. The state is kept. */
+  stop() {
+    if (!this._started) return;
+    this._started = false;
+    window.removeEventListener("online", this._onOnline);
+    clearTimeout(this._timer);
+    this._closeStream();
+    if (this._lockAbort) this._lockAbort.abort();
+    if (this._releaseLock) this._releaseLock();
+    if (this._channel) this._channel.close();
+    this._channel = null;
+    this.role = "none";
+    this._setStatus("closed");
+  }
+
+  // ---- HTTP ----
+
+  _url(path) { return this.endpoint + path; }
+
+  async _request(method, path, retried) {
+    const headers = { Accept: "application/json" };
+    if (this.token) headers.Authorization = "Bearer " + this.token;
+    const res = await fetch(this._url(path), { method, headers, keepalive: method !== "GET",
+      credentials: this.token ? "same-origin" : "include" });
+    if (res.status === 401 && this.tokenUrl && !retried) {
+      await this._fetchToken();
+      return this._request(method, path, true);
+    }
+    if (!res.ok) {
+      let msg = res.status + " " + res.statusText;
+      try { const body = await res.json(); if (body && body.error) msg = body.error.message || body.error.code; } catch (_) { /* not JSON */ }
+      const err = new Error(msg);
+      err.status = res.status;
+      throw err;
+    }
+    return res;
+  }
+
+  async _fetchToken() {
+    const res = await fetch(this.tokenUrl, { credentials: "include", headers: { Accept: "application/json" } });
+    if (!res.ok) throw new Error("token-url answered " + res.status);
+    const body = await res.json();
+    if (!body || typeof body.token !== "string" || !body.token) throw new Error("token-url gave no token");
+    this.token = body.token;
+    return this.token;
+  }
+
+  _fail(err) {
+    this.dispatchEvent(new CustomEvent("error", { detail: { error: err } }));
+  }
+
+  /** Reloads the newest page and the unread count (the "Refresh" button). */
+  async refresh() {
+    this.loading = true;
+    this._changed();
+    try {
+      const res = await this._request("GET", "/notifications?limit=" + this.limit);
+      const page = await res.json();
+      this.items = [];
+      this._byId.clear();
+      for (const n of page) this._put(n);
+      this.hasMore = hasNext(res, page.length, this.limit);
+      const c = await (await this._request("GET", "/notifications/unread-count")).json();
+      if (typeof c.unread === "number") this.unread = c.unread;
+    } catch (err) {
+      this._fail(err);
+      throw err;
+    } finally {
+      this.loading = false;
+      this._changed();
+    }
+  }
+
+  /** Loads the page older than the oldest item held. */
+  async loadOlder() {
+    if (this.loading || !this.hasMore || this.items.length === 0) return;
+    this.loading = true;
+    this._changed();
+    try {
+      const oldest = this.items[this.items.length - 1].id;
+      const res = await this._request("GET", "/notifications?limit=" + this.limit + "&before=" + oldest);
+      const page = await res.json();
+      for (const n of page) this._put(n);
+      this.hasMore = hasNext(res, page.length, this.limit);
+    } catch (err) {
+      this._fail(err);
+    } finally {
+      this.loading = false;
+      this._changed();
+    }
+  }
+
+  /** Marks one notification read; the other tabs learn it from the stream. */
+  async markRead(id) { return this._setRead(id, true); }
+
+  /** Marks one notification unread. */
+  async markUnread(id) { return this._setRead(id, false); }
+
+  async _setRead(id, read) {
+    const n = this._byId.get(id);
+    if (n && (n.read_at == null) === read) {
+      n.read_at = read ? new Date().toISOString() : null;
+      this.unread = Math.max(0, this.unread + (read ? -1 : 1));
+      this._changed();
+    }
+    try {
+      await this._request("POST", "/notifications/" + encodeURIComponent(id) + (read ? "/read" : "/unread"));
+    } catch (err) {
+      this._fail(err);
+    }
+  }
+
+  /** Marks every notification read. */
+  async markAllRead() {
+    const now = new Date().toISOString();
+    for (const n of this.items) if (n.read_at == null) n.read_at = now;
+    this.unread = 0;
+    this._changed();
+    try {
+      await this._request("POST", "/notifications/read-all");
+    } catch (err) {
+      this._fail(err);
+    }
+  }
+
+  /** Deletes one notification. */
+  async remove(id) {
+    const n = this._byId.get(id);
+    if (n) this._drop(id);
+    this._changed();
+    try {
+      await this._request("DELETE", "/notifications/" + encodeURIComponent(id));
+    } catch (err) {
+      this._fail(err);
+    }
+  }
+
+  // ---- state ----
+
+  _put(n) {
+    if (!n || typeof n.id !== "number") return false;
+    const had = this._byId.get(n.id);
+    if (had) { Object.assign(had, n); return false; }
+    this._byId.set(n.id, n);
+    let i = 0;
+    while (i < this.items.length && this.items[i].id > n.id) i++;
+    this.items.splice(i, 0, n);
+    if (n.id > this._seenMax) this._seenMax = n.id;
+    return true;
+  }
+
+  _drop(id) {
+    this._byId.delete(id);
+    this.items = this.items.filter((n) => n.id !== id);
+  }
+
+  _changed() { this.dispatchEvent(new CustomEvent("change", { detail: this.state })); }
+
+  _setStatus(s) {
+    if (this.status === s) return;
+    this.status = s;
+    this.dispatchEvent(new CustomEvent("status", { detail: s }));
+    this._changed();
+    if (this.role === "leader" && this._channel) this._channel.postMessage({ t: "status", status: s });
+  }
+
+  /** Applies one stream event (from our own stream or relayed by the leader). */
+  _apply(name, data) {
+    let d;
+    try { d = JSON.parse(data); } catch (_) { return; }
+    switch (name) {
+      case "sync":
+        this.unread = d.unread_count;
+        if (d.last_id > this._cursor) this._cursor = d.last_id;
+        this._attempt = 0;
+        if (d.last_id > this._seenMax) {
+          // Published before this stream attached but after our list
+          // fetch: reload the newest page (merged, deduplicated by id).
+          this._seenMax = d.last_id;
+          this._mergeNewest();
+        }
+        if (this.role !== "follower") this._setStatus("live");
+        break;
+      case "new-notification":
+        if (d.id > this._cursor) this._cursor = d.id;
+        if (this._put(d)) {
+          if (d.read_at == null) this.unread++;
+          this.dispatchEvent(new CustomEvent("notification", { detail: d }));
+        }
+        break;
+      case "read-state":
+        if (d.all) {
+          for (const n of this.items) if (n.id <= d.up_to_id && n.read_at == null) n.read_at = d.read_at;
+        } else {
+          const n = this._byId.get(d.id);
+          if (n) n.read_at = d.read ? d.read_at : null;
+        }
+        this.unread = d.unread_count;
+        break;
+      case "notification-deleted":
+        this._drop(d.id);
+        this.unread = d.unread_count;
+        break;
+      default:
+        return;
+    }
+    this._changed();
+  }
+
+  async _mergeNewest() {
+    try {
+      const res = await this._request("GET", "/notifications?limit=" + this.limit);
+      const page = await res.json();
+      let added = false;
+      for (const n of page) added = this._put(n) || added;
+      if (added) this._changed();
+    } catch (err) {
+      this._fail(err);
+    }
+  }
+
+  // ---- one stream per browser ----
+
+  _groupKey() {
+    let who = "session";
+    const sub = jwtSubject(this.token);
+    if (sub) who = "user:" + sub;
+    const base = new URL(this.endpoint || "/", location.href).href;
+    return "belfry:" + base + ":" + who;
+  }
+
+  _join() {
+    const canShare = this.shared && typeof BroadcastChannel === "function" &&
+      typeof navigator !== "undefined" && navigator.locks && typeof navigator.locks.request === "function";
+    if (!canShare) {
+      this.role = "solo";
+      this._openStream();
+      return;
+    }
+    const key = this._groupKey();
+    this._channel = new BroadcastChannel(key);
+    this._channel.onmessage = (e) => this._onRelay(e.data);
+    this.role = "follower";
+    this._setStatus("connecting");
+    this._channel.postMessage({ t: "hello" });
+    this._lockAbort = new AbortController();
+    navigator.locks.request(key, { signal: this._lockAbort.signal }, () => {
+      if (!this._started) return undefined;
+      this.role = "leader";
+      this._openStream();
+      // Hold the lock until stop() or the tab goes away.
+      return new Promise((resolve) => { this._releaseLock = resolve; });
+    }).catch(() => { /* aborted by stop() */ });
+  }
+
+  _onRelay(m) {
+    if (!m || typeof m !== "object") return;
+    if (this.role === "leader") {
+      if (m.t === "hello") this._channel.postMessage({ t: "status", status: this.status, unread: this.unread, cursor: this._cursor });
+      return;
+    }
+    if (this.role !== "follower") return;
+    if (m.t === "frame") {
+      this._apply(m.name, m.data);
+    } else if (m.t === "status") {
+      if (typeof m.cursor === "number" && m.cursor > this._cursor) this._cursor = m.cursor;
+      if (typeof m.unread === "number") this.unread = m.unread;
+      this._setStatus(m.status);
+    }
+  }
+
+  _streaming() { return this.role === "leader" || this.role === "solo"; }
+
+  _openStream() {
+    if (!this._started) return;
+    this._closeStream();
+    this._setStatus(this._attempt > 0 ? "reconnecting" : "connecting");
+    const u = new URL(this._url("/notifications/stream"), location.href);
+    if (this.token) u.searchParams.set("token", this.token);
+    if (this._cursor > 0) u.searchParams.set("last_event_id", String(this._cursor));
+    const crossOrigin = u.origin !== location.origin;
+    const es = new EventSource(u.href, { withCredentials: crossOrigin && !this.token });
+    this._es = es;
+    for (const name of EVENTS) {
+      es.addEventListener(name, (e) => {
+        if (this._es !== es) return;
+        if (name === "token-expired") { this._tokenExpired(); return; }
+        this._apply(name, e.data);
+        if (this.role === "leader" && this._channel) this._channel.postMessage({ t: "frame", name, data: e.data });
+      });
+    }
+    es.onerror = () => {
+      if (this._es !== es) return;
+      if (es.readyState === EventSource.CLOSED) {
+        // The browser gave up (an HTTP error, or a response that is not an
+        // event stream): reconnect ourselves, with backoff and jitter.
+        this._scheduleReconnect();
+      } else {
+        // The browser retries by itself, sending Last-Event-ID.
+        this._setStatus("reconnecting");
+      }
+    };
+  }
+
+  _closeStream() {
+    if (this._es) { this._es.onerror = null; this._es.close(); this._es = null; }
+  }
+
+  _scheduleReconnect() {
+    this._closeStream();
+    this._setStatus("reconnecting");
+    clearTimeout(this._timer);
+    const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this._attempt, 5));
+    const delay = base / 2 + Math.random() * base / 2;
+    this._attempt++;
+    this._timer = setTimeout(() => this._reconnectNow(), delay);
+  }
+
+  async _reconnectNow() {
+    clearTimeout(this._timer);
+    if (!this._started || !this._streaming()) return;
+    if (this.tokenUrl && this._attempt > 0) {
+      // The failure may have been a 401 for an expired token.
+      try { await this._fetchToken(); } catch (err) { this._fail(err); this._scheduleReconnect(); return; }
+    }
+    this._openStream();
+  }
+
+  async _tokenExpired() {
+    this._closeStream();
+    if (!this.tokenUrl) {
+      this._fail(new Error("token expired and no token-url is set"));
+      this._setStatus("closed");
+      return;
+    }
+    try {
+      await this._fetchToken();
+      this._openStream();
+    } catch (err) {
+      this._fail(err);
+      this._scheduleReconnect();
+    }
+  }
+}
+
+function hasNext(res, got, limit) {
+  const link = res.headers.get("Link");
+  if (link != null) return /rel="?next"?/.test(link);
+  return got >= limit;
+}
+
+/** The unverified sub claim of a JWT, only to group the tabs of one user. */
+function jwtSubject(token) {
+  if (!token) return "";
+  const part = token.split(".")[1];
+  if (!part) return "";
+  try {
+    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
+    const sub = JSON.parse(json).sub;
+    return sub == null ? "" : String(sub);
+  } catch (_) {
+    return "";
+  }
+}
+
+/** The short relative time of an ISO timestamp, e.g. "3 minutes ago". */
+export function relativeTime(iso, now = Date.now(), locale = undefined) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "";
+  const fmt = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
+  const s = Math.round((t - now) / 1000);
+  const a = Math.abs(s);
+  if (a < 45) return fmt.format(0, "second");
+  if (a < 2700) return fmt.format(Math.round(s / 60), "minute");
+  if (a < 79200) return fmt.format(Math.round(s / 3600), "hour");
+  if (a < 2592000) return fmt.format(Math.round(s / 86400), "day");
+  if (a < 31536000) return fmt.format(Math.round(s / 2592000), "month");
+  return fmt.format(Math.round(s / 31536000), "year");
+}
+
+/** The badge text of an unread count: "" for 0, "99+" above 99. */
+export function badgeText(n) {
+  if (!n || n < 0) return "";
+  return n > 99 ? "99+" : String(n);
+}
