@@ -1,0 +1,56 @@
+// Package postgres implements belfry.Store on PostgreSQL with pgx, for
+// clusters of belfry nodes sharing one database (`--store postgres://…`).
+//
+// # Schema
+//
+// The tables (belfry_counters, belfry_notifications, belfry_schema_version)
+// are created by embedded migrations, applied by Open under an advisory
+// lock, so nodes starting together do not race. They live in the first
+// schema of the connection's search_path, which the URL can set
+// (…?search_path=belfry).
+//
+// # Ids in commit order
+//
+// Each user has a counter row holding the last id assigned. Create inserts
+// the notifications in the same statement (so the same transaction) that
+// increments the counter with INSERT … ON CONFLICT DO UPDATE … RETURNING.
+// The update takes the row lock of the counter and holds it until commit.
+// A second Create for the same user waits on that lock; when the first
+// commits, PostgreSQL re-reads the now committed counter and the second
+// takes the ids that follow. So for one user:
+//
+//   - id N+1 is assigned only after the transaction that assigned N has
+//     ended: N+1 cannot commit before N;
+//   - a transaction that fails rolls its counter increment back with its
+//     rows, so no id is left behind as a hole that might fill later;
+//   - PostgreSQL makes a transaction visible to new snapshots before it
+//     releases its locks, so a transaction that was waiting for the lock
+//     starts, and commits, only once N is visible.
+//
+// Hence once Create returns N, a reader that starts afterwards sees every
+// id below N (except the ones since deleted), and a stream that replays
+// "everything after N" from the store misses nothing. This holds across
+// nodes since the lock is in the database, but only for reads on the
+// primary: a lagging replica may show a prefix, never a gap, yet not the
+// newest ids.
+//
+// A Create for many users locks their counters in sorted order, in one
+// statement, so two concurrent publishes to overlapping users queue behind
+// each other instead of deadlocking.
+//
+// # Group commit
+//
+// Create calls are queued for a few writer goroutines. A writer takes every
+// call waiting (up to Config.MaxBatch notifications) and commits them as one
+// statement: one round trip and one WAL flush for the whole batch instead of
+// one per call. Under load the batches grow by themselves; a lone call is
+// committed at once, without waiting for company.
+//
+// # Errors
+//
+// Lost connections, timeouts, cancelled contexts, a closed Store and
+// servers shutting down are belfry.EUNAVAILABLE. Every write is a single
+// statement, so a failed one changed nothing. A statement that never reached
+// the server (a stale pooled connection after a database restart) is
+// retried, as are deadlock and serialization failures.
+package postgres

@@ -1,0 +1,175 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/belfry/belfry"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var _ belfry.Store = (*Store)(nil)
+
+// Config configures a Store. Only URL is required.
+type Config struct {
+	// URL is a postgres:// connection URL. pgx's parameters apply, e.g.
+	// connect_timeout=5 and pool_max_conns=16 (default: the larger of 4
+	// and the number of CPUs).
+	URL string
+
+	// Writers is the number of goroutines that commit batches of Create
+	// calls. 0 means 2: one batch is committing while the next one forms.
+	Writers int
+
+	// MaxBatch caps the notifications in one group commit. 0 means 2000. A
+	// single Create with more notifications is committed on its own.
+	MaxBatch int
+
+	// WriteTimeout bounds one group commit, including a slow or lost
+	// connection. 0 means 10s.
+	WriteTimeout time.Duration
+}
+
+// Store is the PostgreSQL implementation of belfry.Store. It is safe for
+// concurrent use; several Stores (on several nodes) may share one database.
+type Store struct {
+	pool         *pgxpool.Pool
+	writeTimeout time.Duration
+	maxBatch     int
+
+	reqs chan *createReq // to the writers
+	quit chan struct{}   // closed once every accepted Create is answered
+	wg   sync.WaitGroup  // the writers
+
+	mu      sync.RWMutex
+	closed  bool
+	pending sync.WaitGroup // Create calls accepted and not yet answered
+	once    sync.Once
+}
+
+// Open connects to the database at url, applies the pending migrations and
+// starts the writers. Errors: EINVALID (a bad URL), EUNAVAILABLE (the
+// database cannot be reached or migrated).
+func Open(ctx context.Context, url string) (*Store, error) {
+	return OpenConfig(ctx, Config{URL: url})
+}
+
+// OpenConfig is Open with settings. Errors: EINVALID, EUNAVAILABLE.
+func OpenConfig(ctx context.Context, c Config) (*Store, error) {
+	pc, err := pgxpool.ParseConfig(c.URL)
+	if err != nil {
+		// The parse error may quote the password: do not wrap it.
+		return nil, belfry.Errorf(belfry.EINVALID, "postgres: bad connection URL")
+	}
+	if c.Writers <= 0 {
+		c.Writers = 2
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 2000
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, belfry.Unavailable("postgres", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, classify("postgres migration", err)
+	}
+	s := &Store{
+		pool:         pool,
+		writeTimeout: c.WriteTimeout,
+		maxBatch:     c.MaxBatch,
+		reqs:         make(chan *createReq),
+		quit:         make(chan struct{}),
+	}
+	for range c.Writers {
+		s.wg.Go(s.writer)
+	}
+	return s, nil
+}
+
+// Ping reports whether the database answers. Errors: EUNAVAILABLE.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return belfry.Unavailable("postgres", err)
+	}
+	return nil
+}
+
+// Close waits for the Create calls already accepted to be committed (or to
+// fail), stops the writers and closes the pool. Calls made after Close
+// return EUNAVAILABLE. Close is idempotent and always returns nil.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.pending.Wait()
+		close(s.quit)
+		s.wg.Wait()
+		s.pool.Close()
+	})
+	return nil
+}
+
+// classify turns a driver error into a belfry error. Whatever keeps the
+// database from answering (network, timeouts, cancelled contexts, a closed
+// pool, a server shutting down or out of resources, a deadlock or
+// serialization failure that outlived its retries) is EUNAVAILABLE: the
+// statement did not happen and may be retried. A data exception (class 22)
+// is EINVALID. Anything else the server refuses is a bug: EINTERNAL.
+func classify(what string, err error) error {
+	var be *belfry.Error
+	if errors.As(err, &be) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return belfry.Unavailable(what, err)
+	}
+	switch pe.Code[:2] {
+	case "08", // connection exception
+		"40", // transaction rollback: serialization failure, deadlock
+		"53", // insufficient resources
+		"57", // operator intervention: shutdown, statement timeout
+		"58": // system error
+		return belfry.Unavailable(what, err)
+	case "22": // data exception
+		return &belfry.Error{Code: belfry.EINVALID, Message: "the database refused the data", Err: err}
+	}
+	return &belfry.Error{Code: belfry.EINTERNAL, Message: what + " failed", Err: err}
+}
+
+// retryable reports whether err is worth one more attempt right away: the
+// request never reached the server (a dead pooled connection after a
+// database restart), or the server asks for a retry.
+func retryable(err error) bool {
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// attempts is how many times do tries a retryable statement.
+const attempts = 3
+
+// do runs f, again while it fails with a retryable error and ctx lasts.
+// f must be atomic (one statement or one transaction).
+func do(ctx context.Context, f func() error) error {
+	var err error
+	for range attempts {
+		if err = f(); err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+var errClosed = errors.New("store is closed")
