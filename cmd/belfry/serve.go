@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/httpapi"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Main is the server: ParseFlags fills it from the command line and the
+// environment, Run serves until its context ends. Tests set the fields or
+// call ParseFlags, and start Run on 127.0.0.1:0.
+type Main struct {
+	Addr         string        // listen address; default ":8080"
+	Store        string        // store URL; default "sqlite:belfry.db"
+	Broker       string        // broker URL; default "memory"
+	JWTSecret    string        // HS256 secret of user tokens
+	APIKeys      []string      // publishers' keys
+	Heartbeat    time.Duration // SSE comment interval; default 20s
+	Retry        time.Duration // SSE retry: value; default 2s
+	WriteTimeout time.Duration // bound on each write to a stream; default 10s
+	QueueSize    int           // events queued per stream before it is cut; default 256
+	Demo         bool          // serve the demo page's publish endpoint
+	TLSCert      string        // certificate file: serve HTTPS (HTTP/2 and HTTP/1.1)
+	TLSKey       string        // key file of TLSCert
+	H2C          bool          // also accept HTTP/2 without TLS (behind a proxy)
+	LogLevel     string        // debug, info, warn, error; default info
+	LogFormat    string        // text or json; default text
+	// ShutdownTimeout bounds the graceful shutdown. Default 10s.
+	ShutdownTimeout time.Duration
+
+	// DemoMode is set when no secret and no API key were configured: both
+	// were generated, and Run prints them with ready-to-paste commands.
+	DemoMode bool
+
+	Stdout io.Writer // the banner; default io.Discard
+	Stderr io.Writer // logs; default io.Discard
+
+	ready   chan struct{}
+	readyMu sync.Mutex
+	url     string
+}
+
+// NewMain returns a Main with the defaults.
+func NewMain() *Main {
+	return &Main{Addr: ":8080", Store: "sqlite:belfry.db", Broker: "memory",
+		Heartbeat: 20 * time.Second, Retry: 2 * time.Second, WriteTimeout: 10 * time.Second,
+		QueueSize: 256, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		Stdout: io.Discard, Stderr: io.Discard}
+}
+
+// ParseFlags reads the serve flags from args and, for every flag not given
+// there, from its BELFRY_ environment variable (looked up with getenv).
+// With neither a JWT secret nor an API key it switches to demo mode and
+// generates both.
+func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
+	fs := newFlagSet("belfry serve", m.Stderr)
+	fs.StringVar(&m.Addr, "addr", m.Addr, "listen `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&m.Store, "store", m.Store, "store `URL`: sqlite:FILE, postgres://…, mongodb://…")
+	fs.StringVar(&m.Broker, "broker", m.Broker, "broker `URL`: memory (one node) or redis://… (several nodes)")
+	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 `secret` that signs user tokens (32 bytes or more)")
+	keys := listFlag(m.APIKeys)
+	fs.Var(&keys, "api-key", "publisher API `key` (repeatable, or a comma list)")
+	fs.DurationVar(&m.Heartbeat, "heartbeat", m.Heartbeat, "`interval` of the SSE heartbeat comment")
+	fs.DurationVar(&m.Retry, "retry", m.Retry, "reconnect `delay` sent to clients in the stream's retry: line")
+	fs.DurationVar(&m.WriteTimeout, "write-timeout", m.WriteTimeout, "bound on each write to a stream; a client that does not read is cut")
+	fs.IntVar(&m.QueueSize, "queue-size", m.QueueSize, "`events` queued per stream before a slow client is cut")
+	fs.BoolVar(&m.Demo, "demo", m.Demo, "enable the demo page's publish form (implied in demo mode)")
+	fs.StringVar(&m.TLSCert, "tls-cert", m.TLSCert, "certificate `file`: serve HTTPS with HTTP/2")
+	fs.StringVar(&m.TLSKey, "tls-key", m.TLSKey, "private key `file` of --tls-cert")
+	fs.BoolVar(&m.H2C, "h2c", m.H2C, "accept HTTP/2 without TLS (cleartext, behind a proxy that speaks it)")
+	fs.StringVar(&m.LogLevel, "log-level", m.LogLevel, "`level`: debug, info, warn or error")
+	fs.StringVar(&m.LogFormat, "log-format", m.LogFormat, "`format` of the logs on stderr: text or json")
+	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "bound on the graceful shutdown")
+	if err := parseArgs(fs, args, getenv); err != nil {
+		return err
+	}
+	m.APIKeys = keys
+	return m.finish()
+}
+
+// finish checks the configuration and fills in demo mode.
+func (m *Main) finish() error {
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if _, err := parseLevel(m.LogLevel); err != nil {
+		return err
+	}
+	if m.LogFormat != "text" && m.LogFormat != "json" {
+		return fmt.Errorf("--log-format must be text or json, not %q", m.LogFormat)
+	}
+	if m.Heartbeat <= 0 || m.Retry <= 0 || m.WriteTimeout <= 0 || m.ShutdownTimeout <= 0 {
+		return errors.New("--heartbeat, --retry, --write-timeout and --shutdown-timeout must be positive")
+	}
+	if m.QueueSize <= 0 {
+		return errors.New("--queue-size must be positive")
+	}
+	switch {
+	case m.JWTSecret == "" && len(m.APIKeys) == 0:
+		m.DemoMode, m.Demo = true, true
+		m.JWTSecret = randomSecret(32)
+		m.APIKeys = []string{"demo_" + randomSecret(18)}
+	case m.JWTSecret == "":
+		return errors.New("--api-key is set but --jwt-secret is not: users could not sign in (set both, or neither for demo mode)")
+	case len(m.APIKeys) == 0:
+		return errors.New("--jwt-secret is set but --api-key is not: nothing could publish (set both, or neither for demo mode)")
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", s)
+	}
+	return l, nil
+}
+
+func (m *Main) logger() *slog.Logger {
+	level, _ := parseLevel(m.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if m.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(m.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(m.Stderr, opts))
+}
+
+// Ready is closed once the server listens; URL then returns its address.
+func (m *Main) Ready() <-chan struct{} { return m.readyChan() }
+
+func (m *Main) readyChan() chan struct{} {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	if m.ready == nil {
+		m.ready = make(chan struct{})
+	}
+	return m.ready
+}
+
+// URL returns the base URL the server listens on, e.g.
+// http://127.0.0.1:8080, once Ready is closed; "" before.
+func (m *Main) URL() string {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	return m.url
+}
+
+func (m *Main) setReady(url string) {
+	ready := m.readyChan()
+	m.readyMu.Lock()
+	m.url = url
+	m.readyMu.Unlock()
+	close(ready)
+}
+
+// Run opens the store and the broker, serves until ctx ends, then shuts
+// down gracefully: it stops accepting, ends every stream cleanly (clients
+// reconnect and resume), waits for requests in flight, and closes the
+// broker and the store. It returns nil after a clean shutdown.
+func (m *Main) Run(ctx context.Context) (err error) {
+	log := m.logger()
+	store, err := openStore(ctx, m.Store, log)
+	if err != nil {
+		return fmt.Errorf("store %s: %w", redactURL(m.Store), err)
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing the store: %w", cerr)
+		}
+	}()
+	broker, err := openBroker(ctx, m.Broker, log)
+	if err != nil {
+		return fmt.Errorf("broker %s: %w", redactURL(m.Broker), err)
+	}
+	defer func() {
+		if cerr := broker.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing the broker: %w", cerr)
+		}
+	}()
+
+	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker,
+		QueueSize: m.QueueSize, Logger: log})
+	inbox := &belfry.Inbox{Store: store, Broker: broker, Logger: log}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	api, err := httpapi.New(httpapi.Config{
+		Inbox: inbox, Hub: hub,
+		JWTSecret: []byte(m.JWTSecret), APIKeys: m.APIKeys,
+		Heartbeat: m.Heartbeat, Retry: m.Retry, WriteTimeout: m.WriteTimeout,
+		Demo: m.Demo, Assets: assets(),
+		Logger: log, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+
+	// The broker delivers to the hub until the server is down.
+	brokerCtx, stopBroker := context.WithCancel(context.WithoutCancel(ctx))
+	brokerDone := make(chan error, 1)
+	go func() { brokerDone <- broker.Run(brokerCtx, hub) }()
+	defer func() {
+		stopBroker()
+		if berr := <-brokerDone; berr != nil && err == nil {
+			err = fmt.Errorf("broker: %w", berr)
+		}
+	}()
+
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		return err
+	}
+	// NewHTTPServer's timeouts protect against slow clients; streams lift
+	// them for themselves.
+	srv := httpapi.NewHTTPServer(api.Handler(), httpapi.HTTPOptions{Addr: m.Addr, H2C: m.H2C, Logger: log})
+	scheme := "http"
+	if m.TLSCert != "" {
+		scheme = "https"
+	}
+	url := scheme + "://" + displayAddr(ln.Addr())
+	served := make(chan error, 1)
+	go func() {
+		if m.TLSCert != "" {
+			served <- srv.ServeTLS(ln, m.TLSCert, m.TLSKey)
+		} else {
+			served <- srv.Serve(ln)
+		}
+	}()
+
+	log.Info("belfry listening", "url", url, "store", redactURL(m.Store),
+		"broker", redactURL(m.Broker), "tls", m.TLSCert != "", "h2c", m.H2C, "demo", m.Demo)
+	fmt.Fprintf(m.Stdout, "belfry listening on %s\n", url)
+	if m.DemoMode {
+		m.printDemo(url)
+	}
+	m.setReady(url)
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		// Serve returns at once when the certificate cannot be loaded.
+		return fmt.Errorf("serving: %w", err)
+	}
+
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.ShutdownTimeout)
+	defer cancel()
+	// Stop accepting first, so no stream opens while the others are ended.
+	// Server.Shutdown closes the listeners, then waits for the handlers; the
+	// API's Shutdown ends the streams those handlers are serving (and the
+	// hijacked ones Server.Shutdown does not know about).
+	shutdownDone := make(chan error, 1)
+	go func() { shutdownDone <- srv.Shutdown(sctx) }()
+	apiErr := api.Shutdown(sctx)
+	srvErr := <-shutdownDone
+	if e := <-served; e != nil && !errors.Is(e, http.ErrServerClosed) {
+		log.Warn("serve", "err", e)
+	}
+	if err := errors.Join(apiErr, srvErr); err != nil {
+		srv.Close()
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// displayAddr turns a listener's address into one a browser can open:
+// the unspecified address (":8080") becomes localhost.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if tcp.IP == nil || tcp.IP.IsUnspecified() {
+		return "localhost:" + strconv.Itoa(tcp.Port)
+	}
+	return net.JoinHostPort(tcp.IP.String(), strconv.Itoa(tcp.Port))
+}
+
+// redactURL hides the password of a database URL, for logs and errors.
+func redactURL(s string) string {
+	at := strings.LastIndex(s, "@")
+	scheme := strings.Index(s, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return s
+	}
+	creds := s[scheme+3 : at]
+	if user, _, ok := strings.Cut(creds, ":"); ok {
+		return s[:scheme+3] + user + ":xxxxx" + s[at:]
+	}
+	return s
+}

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var listeningRE = regexp.MustCompile(`^belfry listening on (http://127\.0\.0\.1:\d+)$`)
+
+// TestServeDemoMode runs the real program with no secret: it must print
+// the generated secret and API key, a curl that publishes to alice and a
+// token for alice, all of which must work against the server; SIGTERM
+// then ends it with status 0.
+func TestServeDemoMode(t *testing.T) {
+	dir := t.TempDir()
+	p := startProcess(t, nil, "serve", "--addr", "127.0.0.1:0", "--store", "sqlite:"+filepath.Join(dir, "demo.db"))
+	url := listeningRE.FindStringSubmatch(p.stdout.waitFor(t, 60*time.Second, "the listen line", listeningRE.MatchString))[1]
+	p.stdout.waitFor(t, 10*time.Second, "the production warning", func(l string) bool {
+		return strings.Contains(l, "DEMO MODE - NOT FOR PRODUCTION")
+	})
+	secret := strings.TrimSpace(strings.TrimPrefix(p.stdout.waitFor(t, 10*time.Second, "the secret",
+		func(l string) bool { return strings.HasPrefix(l, "JWT secret:") }), "JWT secret:"))
+	key := strings.TrimSpace(strings.TrimPrefix(p.stdout.waitFor(t, 10*time.Second, "the API key",
+		func(l string) bool { return strings.HasPrefix(l, "API key:") }), "API key:"))
+	if len(secret) < 32 || key == "" {
+		t.Fatalf("secret %q, key %q", secret, key)
+	}
+	p.stdout.waitFor(t, 10*time.Second, "the curl", func(l string) bool {
+		return strings.Contains(l, "curl -sS -X POST "+url+"/api/notifications")
+	})
+	p.stdout.waitFor(t, 10*time.Second, "the curl's key", func(l string) bool {
+		return strings.Contains(l, "Authorization: Bearer "+key)
+	})
+	p.stdout.waitFor(t, 10*time.Second, "the curl's body", func(l string) bool {
+		return strings.Contains(l, `"user_id":"alice"`)
+	})
+	_, token, _ := strings.Cut(p.stdout.waitFor(t, 10*time.Second, "the stream command",
+		func(l string) bool { return strings.Contains(l, "belfry tail --url "+url+" --token ") }), " --token ")
+	p.stdout.waitFor(t, 10*time.Second, "the demo page", func(l string) bool {
+		return strings.HasPrefix(l, "Demo page:") && strings.Contains(l, url+"/")
+	})
+
+	// The printed credentials work: open alice's stream with the token,
+	// publish with the key (as the curl does), and see it arrive.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	events := openStream(t, ctx, url, token, "")
+	waitEvent(t, events, "sync")
+	code, out, errOut := runCmd(t, nil, "send", "--url", url, "--api-key", key, "--user", "alice", "--message", "Hello from belfry")
+	if code != 0 {
+		t.Fatalf("send: %d %s %s", code, out, errOut)
+	}
+	ev := waitEvent(t, events, "new-notification")
+	if !strings.Contains(ev.Data, `"message":"Hello from belfry"`) || !strings.Contains(ev.Data, `"user_id":"alice"`) {
+		t.Fatalf("event %+v", ev)
+	}
+
+	// A graceful stop with the stream open: it ends, and the exit is 0.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit status %d after SIGTERM", code)
+	}
+	waitStreamEnd(t, events)
+}
+
+// TestServeGracefulShutdownWithStreams stops an in-process server holding
+// open streams: Run must return nil, and every stream must end (so its
+// client reconnects) instead of hanging.
+func TestServeGracefulShutdownWithStreams(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var streams []<-chan sseResult
+	for _, u := range []string{"alice", "alice", "bob"} {
+		ev := openStream(t, ctx, s.url, mustToken(t, u), "")
+		waitEvent(t, ev, "sync")
+		streams = append(streams, ev)
+	}
+	s.shutdown(t)
+	for _, ev := range streams {
+		waitStreamEnd(t, ev)
+	}
+	if _, err := http.Get(s.url + "/healthz"); err == nil {
+		t.Fatal("the server still accepts connections after shutdown")
+	}
+}
+
+// TestServeFromEnvironment: every flag can come from BELFRY_<NAME>, and
+// the command line wins over the environment.
+func TestServeFromEnvironment(t *testing.T) {
+	env := map[string]string{
+		"BELFRY_ADDR":          "127.0.0.1:9999",
+		"BELFRY_STORE":         "sqlite:/tmp/env.db",
+		"BELFRY_BROKER":        "memory",
+		"BELFRY_JWT_SECRET":    "env-secret-0123456789abcdef0123456789",
+		"BELFRY_API_KEY":       "k1, k2",
+		"BELFRY_HEARTBEAT":     "7s",
+		"BELFRY_QUEUE_SIZE":    "17",
+		"BELFRY_DEMO":          "true",
+		"BELFRY_H2C":           "1",
+		"BELFRY_LOG_LEVEL":     "debug",
+		"BELFRY_WRITE_TIMEOUT": "3s",
+	}
+	m := NewMain()
+	m.Stderr = io.Discard
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--heartbeat", "9s"}, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if m.Addr != "127.0.0.1:0" || m.Heartbeat != 9*time.Second {
+		t.Errorf("the flag did not win: addr %q heartbeat %s", m.Addr, m.Heartbeat)
+	}
+	if m.Store != "sqlite:/tmp/env.db" || m.JWTSecret != env["BELFRY_JWT_SECRET"] ||
+		!slices.Equal(m.APIKeys, []string{"k1", "k2"}) || m.QueueSize != 17 || !m.Demo || !m.H2C ||
+		m.LogLevel != "debug" || m.WriteTimeout != 3*time.Second {
+		t.Errorf("not set from the environment: %+v", m)
+	}
+	if m.DemoMode {
+		t.Error("demo mode although a secret and keys are set")
+	}
+
+	// Every flag of serve has a variable, named by the rule.
+	m = NewMain()
+	bad := map[string]string{"BELFRY_QUEUE_SIZE": "many"}
+	err := m.ParseFlags(nil, func(k string) string { return bad[k] })
+	if err == nil || !strings.Contains(err.Error(), "BELFRY_QUEUE_SIZE") {
+		t.Errorf("a bad variable gives %v, want an error naming it", err)
+	}
+
+	// In a real process too: the server listens where BELFRY_ADDR says.
+	dir := t.TempDir()
+	p := startProcess(t, []string{"BELFRY_ADDR=127.0.0.1:0", "BELFRY_STORE=sqlite:" + filepath.Join(dir, "e.db"),
+		"BELFRY_JWT_SECRET=" + testSecret, "BELFRY_API_KEY=" + testAPIKey}, "serve")
+	url := listeningRE.FindStringSubmatch(p.stdout.waitFor(t, 60*time.Second, "the listen line", listeningRE.MatchString))[1]
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz %d", resp.StatusCode)
+	}
+	if slices.ContainsFunc(p.stdout.all(), func(l string) bool { return strings.Contains(l, "DEMO MODE") }) {
+		t.Error("demo mode with a secret from the environment")
+	}
+	p.cmd.Process.Signal(syscall.SIGINT)
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit status %d after SIGINT", code)
+	}
+}
+
+func TestServeRefusesHalfConfiguredAuth(t *testing.T) {
+	for _, args := range [][]string{{"--jwt-secret", testSecret}, {"--api-key", "k"}, {"--tls-cert", "c.pem"}, {"--store", "nosuch:x"}} {
+		code, _, errOut := runCmd(t, nil, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+		if code == 0 {
+			t.Errorf("serve %v: exit 0, want an error", args)
+		}
+		if errOut == "" {
+			t.Errorf("serve %v: no message", args)
+		}
+	}
+}
+
+func TestSubcommands(t *testing.T) {
+	if code, _, errOut := runCmd(t, nil, "bench"); code != 2 || !strings.Contains(errOut, "not yet implemented") {
+		t.Errorf("bench: %d %q", code, errOut)
+	}
+	if code, out, _ := runCmd(t, nil, "version"); code != 0 || !strings.HasPrefix(out, "belfry ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	if code, out, _ := runCmd(t, nil, "help"); code != 0 || !strings.Contains(out, "belfry serve") {
+		t.Errorf("help: %d %q", code, out)
+	}
+	if code, _, _ := runCmd(t, nil, "nosuch"); code != 2 {
+		t.Errorf("unknown command: %d", code)
+	}
+	if code, _, _ := runCmd(t, nil); code != 2 {
+		t.Errorf("no command: %d", code)
+	}
+	if code, _, _ := runCmd(t, nil, "token", "--user", "alice"); code != 2 {
+		t.Errorf("token without secret: %d", code)
+	}
+}
+
+// sseResult is one event of a stream opened by openStream, or its end.
+type sseResult struct {
+	sseEvent
+	err error
+}
+
+// openStream opens a user's stream and delivers its events on the channel
+// until the stream ends (a last result with err set).
+func openStream(t *testing.T, ctx context.Context, url, token, lastID string) <-chan sseResult {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/notifications/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream: %v", readAPIError(resp))
+	}
+	ch := make(chan sseResult, 100)
+	go func() {
+		defer resp.Body.Close()
+		p := newSSEReader(bufio.NewReader(resp.Body), lastID)
+		for {
+			ev, err := p.Next()
+			ch <- sseResult{ev, err}
+			if err != nil {
+				close(ch)
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+func waitEvent(t *testing.T, ch <-chan sseResult, event string) sseEvent {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case r, ok := <-ch:
+			if !ok || r.err != nil {
+				t.Fatalf("the stream ended before a %s event: %v", event, r.err)
+			}
+			if r.Event == event {
+				return r.sseEvent
+			}
+		case <-timeout:
+			t.Fatalf("no %s event", event)
+		}
+	}
+}
+
+func waitStreamEnd(t *testing.T, ch <-chan sseResult) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case r, ok := <-ch:
+			if !ok || r.err != nil {
+				return
+			}
+		case <-timeout:
+			t.Fatal("the stream did not end")
+		}
+	}
+}
+
+func mustToken(t *testing.T, user string) string {
+	t.Helper()
+	code, out, errOut := runCmd(t, nil, "token", "--secret", testSecret, "--user", user)
+	if code != 0 {
+		t.Fatalf("token: %s", errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+func decodeNotification(t *testing.T, data string) (id int64, user, message string) {
+	t.Helper()
+	var n struct {
+		ID      int64  `json:"id"`
+		UserID  string `json:"user_id"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal([]byte(data), &n); err != nil {
+		t.Fatalf("%v: %s", err, data)
+	}
+	return n.ID, n.UserID, n.Message
+}
