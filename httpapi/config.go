@@ -30,6 +30,12 @@ type Config struct {
 	// WriteTimeout bounds each write to a stream. Default 10s.
 	WriteTimeout time.Duration
 
+	// DisableLean serves HTTP/1.1 streams the ordinary way (a goroutine
+	// and net/http's buffers per stream) instead of hijacking the
+	// connection and handing it to the Hub. HTTP/2 and TLS streams always
+	// take the ordinary way. Default false: lean.
+	DisableLean bool
+
 	// Demo enables the demo-only endpoints (the demo page's publish form).
 	Demo bool
 	// Assets, when set, serves the browser files under /assets/ and the

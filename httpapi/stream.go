@@ -66,6 +66,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 
 	ctx := r.Context()
 	st, err := s.hub.Open(ctx, p.user, lastID, resume)
+	if errors.Is(err, belfry.ErrShutdown) {
+		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
+	}
 	if err != nil {
 		return err
 	}

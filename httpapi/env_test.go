@@ -1,0 +1,308 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/httpapi"
+	"github.com/belfry/belfry/memory"
+	"github.com/belfry/belfry/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const (
+	testAPIKey = "test-api-key-0123456789"
+	// wait bounds every wait of a test for something to happen.
+	wait = 15 * time.Second
+)
+
+var testSecret = []byte("test-secret-0123456789abcdef0123")
+
+// envOpts tune newEnv; zero values keep the server's defaults.
+type envOpts struct {
+	queue        int           // HubConfig.QueueSize
+	heartbeat    time.Duration // Config.Heartbeat
+	writeTimeout time.Duration // Config.WriteTimeout
+	retry        time.Duration // Config.Retry
+	// readTimeout and httpWriteTimeout go to NewHTTPServer: streams must
+	// outlive them.
+	readTimeout, httpWriteTimeout time.Duration
+	tls                           bool // HTTP/2 over TLS
+	userAuth                      httpapi.UserAuth
+	// disableLean serves HTTP/1.1 streams with a goroutine each
+	// (Config.DisableLean), as HTTP/2 streams always are.
+	disableLean bool
+}
+
+// env is one belfry node for a test: a real SQLite store in t.TempDir(),
+// the memory broker, a Hub, the API and a real HTTP server on 127.0.0.1.
+type env struct {
+	t      testing.TB
+	url    string
+	client *http.Client
+	srv    *httpapi.Server
+	hub    *belfry.Hub
+	store  *sqlite.Store
+	inbox  *belfry.Inbox
+	ts     *httptest.Server
+	logs   *syncBuffer
+	// clockSkew is added to the real time on the API's token clock.
+	clockSkew atomic.Int64
+}
+
+func newEnv(t testing.TB, o envOpts) *env {
+	t.Helper()
+	e := &env{t: t, logs: &syncBuffer{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", e.logs.String())
+		}
+	})
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	store, err := sqlite.OpenConfig(ctx, sqlite.Config{
+		Path: filepath.Join(t.TempDir(), "belfry.db"), Synchronous: "NORMAL"})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	e.store = store
+	broker := memory.New()
+	e.hub = belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker, QueueSize: o.queue, Logger: log})
+	brokerDone := make(chan struct{})
+	go func() {
+		defer close(brokerDone)
+		_ = broker.Run(ctx, e.hub)
+	}()
+	e.inbox = &belfry.Inbox{Store: store, Broker: broker, Logger: log}
+	e.srv, err = httpapi.New(httpapi.Config{
+		Inbox: e.inbox, Hub: e.hub,
+		JWTSecret: testSecret, APIKeys: []string{testAPIKey}, UserAuth: o.userAuth,
+		Heartbeat: o.heartbeat, WriteTimeout: o.writeTimeout, Retry: o.retry,
+		Logger: log, Registry: prometheus.NewRegistry(),
+		Now: func() time.Time { return time.Now().Add(time.Duration(e.clockSkew.Load())) },
+		Demo: true, DisableLean: o.disableLean,
+	})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	e.ts = httptest.NewUnstartedServer(nil)
+	e.ts.Config = httpapi.NewHTTPServer(e.srv.Handler(), httpapi.HTTPOptions{
+		ReadTimeout: o.readTimeout, WriteTimeout: o.httpWriteTimeout, Logger: log})
+	if o.tls {
+		e.ts.EnableHTTP2 = true
+		e.ts.StartTLS()
+	} else {
+		e.ts.Start()
+	}
+	e.url = e.ts.URL
+	e.client = e.ts.Client()
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), wait)
+		defer scancel()
+		if err := e.srv.Shutdown(sctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		e.ts.CloseClientConnections()
+		e.ts.Close()
+		cancel()
+		<-brokerDone
+		_ = store.Close()
+	})
+	return e
+}
+
+// token mints a user token valid for an hour.
+func (e *env) token(user string) string {
+	e.t.Helper()
+	tok, err := httpapi.MintToken(testSecret, user, time.Hour)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// reply is a complete HTTP answer.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+	proto  int
+}
+
+// errorCode decodes the contract's error body, failing the test when the
+// body is not that shape.
+func (r reply) errorCode(t *testing.T) string {
+	t.Helper()
+	var b struct {
+		Error *struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(r.body, &b); err != nil || b.Error == nil || b.Error.Code == "" || b.Error.Message == "" {
+		t.Fatalf("status %d: body is not the error shape: %q (%v)", r.status, r.body, err)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("error Content-Type = %q", ct)
+	}
+	if httpapi.StatusOf(b.Error.Code) != r.status {
+		t.Errorf("code %q came with status %d", b.Error.Code, r.status)
+	}
+	return b.Error.Code
+}
+
+// reqOpt adjusts a request before it is sent.
+type reqOpt func(*http.Request)
+
+func withBearer(tok string) reqOpt {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+}
+
+func withHeader(k, v string) reqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
+
+func withJSON(body string) reqOpt {
+	return func(r *http.Request) {
+		r.Body = io.NopCloser(strings.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Type", "application/json")
+	}
+}
+
+// do sends one request and reads the whole answer.
+func (e *env) do(method, path string, opts ...reqOpt) reply {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, e.url+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, o := range opts {
+		o(req)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatalf("%s %s: reading body: %v", method, path, err)
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, body: b, proto: resp.ProtoMajor}
+}
+
+// user does a request with the user's token.
+func (e *env) user(user, method, path string, opts ...reqOpt) reply {
+	e.t.Helper()
+	return e.do(method, path, append([]reqOpt{withBearer(e.token(user))}, opts...)...)
+}
+
+// publish creates one notification through the API and returns it.
+func (e *env) publish(user, message string) *belfry.Notification {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]string{"user_id": user, "message": message})
+	r := e.do("POST", "/api/notifications", withBearer(testAPIKey), withJSON(string(body)))
+	if r.status != http.StatusCreated {
+		e.t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	var n belfry.Notification
+	if err := json.Unmarshal(r.body, &n); err != nil {
+		e.t.Fatalf("publish: %v in %s", err, r.body)
+	}
+	return &n
+}
+
+// publishMany creates n notifications for user with a few concurrent
+// publishers (ids still come out in commit order).
+func (e *env) publishMany(user string, n int) {
+	e.t.Helper()
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range 8 {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				body := `{"user_id":` + jsonString(user) + `,"message":"bulk"}`
+				r := e.doNoFatal("POST", "/api/notifications", withBearer(testAPIKey), withJSON(body))
+				if r.status != http.StatusCreated {
+					e.t.Errorf("publish: %d %s", r.status, r.body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if e.t.Failed() {
+		e.t.FailNow()
+	}
+}
+
+// doNoFatal is do for other goroutines: it reports errors with Errorf.
+func (e *env) doNoFatal(method, path string, opts ...reqOpt) reply {
+	req, err := http.NewRequest(method, e.url+path, nil)
+	if err != nil {
+		e.t.Error(err)
+		return reply{}
+	}
+	for _, o := range opts {
+		o(req)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Errorf("%s %s: %v", method, path, err)
+		return reply{}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond) // a poll interval, not a wait for an outcome
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's log goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
