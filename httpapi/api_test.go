@@ -453,6 +453,9 @@ func TestDemoEndpoints(t *testing.T) {
 	if r.status != 200 || json.Unmarshal(r.body, &out) != nil || out["user_id"] != "5" || out["token"] == "" {
 		t.Fatalf("demo token: %d %s", r.status, r.body)
 	}
+	if r := e.do("GET", "/demo/token?user=alice"); r.status != 200 || !strings.Contains(string(r.body), `"user_id":"alice"`) {
+		t.Fatalf("GET demo token: %d %s", r.status, r.body)
+	}
 	r = e.do("POST", "/demo/notifications", withBearer(out["token"]), withJSON(`{"message":"to me"}`))
 	var n belfry.Notification
 	if r.status != 201 || json.Unmarshal(r.body, &n) != nil || n.UserID != "5" {

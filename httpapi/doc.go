@@ -18,7 +18,8 @@
 //	GET    /healthz                      anyone     200 {"status":"ok"} while the process runs
 //	GET    /readyz                       anyone     200, or 503 naming the store and/or broker that failed
 //	GET    /metrics                      anyone     Prometheus text (only when Config.Registry is set)
-//	POST   /demo/token                   anyone     Config.Demo only: {"token",…} for {"user_id"} (default "demo")
+//	GET    /demo/token?user=…            anyone     Config.Demo only: {"token",…} for the user (default "demo")
+//	POST   /demo/token                   anyone     Config.Demo only: the same for {"user_id"}
 //	POST   /demo/notifications          user       Config.Demo only: publish to oneself, 201
 //	GET    /assets/…, GET /              anyone     Config.Assets only
 //

@@ -93,7 +93,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		JWTSecret: testSecret, APIKeys: []string{testAPIKey}, UserAuth: o.userAuth,
 		Heartbeat: o.heartbeat, WriteTimeout: o.writeTimeout, Retry: o.retry,
 		Logger: log, Registry: prometheus.NewRegistry(),
-		Now: func() time.Time { return time.Now().Add(time.Duration(e.clockSkew.Load())) },
+		Now:  func() time.Time { return time.Now().Add(time.Duration(e.clockSkew.Load())) },
 		Demo: true, DisableLean: o.disableLean,
 	})
 	if err != nil {

@@ -108,10 +108,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry,
 			promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
 	}
-	if s.cfg.Demo {
-		s.mux.Handle("POST /demo/token", s.handle(s.demoToken))
-		s.mux.Handle("POST /demo/notifications", s.handle(s.demoPublish))
-	}
+	s.demoRoutes()
 	if s.cfg.Assets != nil {
 		s.mux.Handle("GET /assets/", s.cfg.Assets)
 		s.mux.Handle("GET /{$}", s.cfg.Assets)

@@ -153,7 +153,7 @@ func TestGoSSEClientResumes(t *testing.T) {
 	}
 	expect(1, 5)
 	for round := range 3 {
-		e.ts.CloseClientConnections() // a network blip: the client reconnects and resumes
+		e.ts.CloseClientConnections()   // a network blip: the client reconnects and resumes
 		e.client.CloseIdleConnections() // the publisher's own connection went too
 		for range 5 {
 			e.publish("gs", "during")
