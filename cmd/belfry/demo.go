@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/belfry/belfry/httpapi"
@@ -62,7 +61,3 @@ Watch %[5]s's stream:
 
 `, url, m.JWTSecret, m.APIKeys[0], token, demoUser, demoTokenTTL)
 }
-
-// assets returns the browser files and the demo page, once package web
-// exists; nil until then.
-func assets() http.Handler { return nil }

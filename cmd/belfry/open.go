@@ -7,38 +7,46 @@ import (
 	"strings"
 
 	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/postgres"
 	"github.com/belfry/belfry/sqlite"
 )
 
 // This file is the one place that maps --store and --broker URLs to the
-// packages that implement them. To add one, add a case.
+// packages that implement them. To add one, add a case (and a line to
+// storeSchemes or brokerSchemes, which the error messages and -h show).
+
+const (
+	storeSchemes  = "sqlite:FILE, postgres://…"
+	brokerSchemes = "memory"
+)
 
 // openStore opens the store named by u:
 //
-//	sqlite:FILE (or sqlite://FILE)    the embedded default
+//	sqlite:FILE, sqlite:///abs/FILE    the embedded default (package sqlite)
+//	postgres://…, postgresql://…       PostgreSQL (package postgres; pgx URL parameters apply)
 func openStore(ctx context.Context, u string, log *slog.Logger) (belfry.Store, error) {
-	scheme := schemeOf(u)
-	switch scheme {
+	switch schemeOf(u) {
 	case "sqlite":
 		path, err := sqlite.ParseDSN(u)
 		if err != nil {
 			return nil, err
 		}
 		return sqlite.Open(ctx, path)
+	case "postgres", "postgresql":
+		return postgres.Open(ctx, u)
 	}
-	return nil, fmt.Errorf("unknown store %q (known: sqlite:FILE)", scheme)
+	return nil, fmt.Errorf("unknown store %q (known: %s)", redactURL(u), storeSchemes)
 }
 
 // openBroker opens the broker named by u:
 //
-//	memory                            one node, in process (the default)
+//	memory                             one node, in process (the default)
 func openBroker(ctx context.Context, u string, log *slog.Logger) (belfry.Broker, error) {
-	scheme := schemeOf(u)
-	switch scheme {
+	switch schemeOf(u) {
 	case "memory":
 		return &tmpBroker{}, nil
 	}
-	return nil, fmt.Errorf("unknown broker %q (known: memory)", scheme)
+	return nil, fmt.Errorf("unknown broker %q (known: %s)", redactURL(u), brokerSchemes)
 }
 
 // schemeOf returns the lower-cased scheme of a URL: "sqlite" for

@@ -15,6 +15,7 @@ import (
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/httpapi"
+	"github.com/belfry/belfry/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -28,6 +29,13 @@ type Main struct {
 	Broker       string        // broker URL; default "memory"
 	JWTSecret    string        // HS256 secret of user tokens
 	APIKeys      []string      // publishers' keys
+	// AuthURL, when set, resolves users that present no JWT by asking the
+	// app (its session cookie is forwarded). AuthUserField names the user
+	// id in the answer (default "id"); AuthCacheTTL caches answers
+	// (default 30s).
+	AuthURL       string
+	AuthUserField string
+	AuthCacheTTL  time.Duration
 	Heartbeat    time.Duration // SSE comment interval; default 20s
 	Retry        time.Duration // SSE retry: value; default 2s
 	WriteTimeout time.Duration // bound on each write to a stream; default 10s
@@ -68,11 +76,14 @@ func NewMain() *Main {
 func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs := newFlagSet("belfry serve", m.Stderr)
 	fs.StringVar(&m.Addr, "addr", m.Addr, "listen `address` (host:port; port 0 picks a free one)")
-	fs.StringVar(&m.Store, "store", m.Store, "store `URL`: sqlite:FILE, postgres://…, mongodb://…")
-	fs.StringVar(&m.Broker, "broker", m.Broker, "broker `URL`: memory (one node) or redis://… (several nodes)")
+	fs.StringVar(&m.Store, "store", m.Store, "store `URL`: "+storeSchemes)
+	fs.StringVar(&m.Broker, "broker", m.Broker, "broker `URL`: "+brokerSchemes)
 	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 `secret` that signs user tokens (32 bytes or more)")
 	keys := listFlag(m.APIKeys)
 	fs.Var(&keys, "api-key", "publisher API `key` (repeatable, or a comma list)")
+	fs.StringVar(&m.AuthURL, "auth-url", m.AuthURL, "the app's \"who am I\" `URL`: users without a token are resolved by forwarding their cookies to it")
+	fs.StringVar(&m.AuthUserField, "auth-user-field", m.AuthUserField, "JSON `field` of the user id in the --auth-url answer (dotted path, e.g. data.id)")
+	fs.DurationVar(&m.AuthCacheTTL, "auth-cache-ttl", m.AuthCacheTTL, "how long an --auth-url answer is cached (negative: not at all)")
 	fs.DurationVar(&m.Heartbeat, "heartbeat", m.Heartbeat, "`interval` of the SSE heartbeat comment")
 	fs.DurationVar(&m.Retry, "retry", m.Retry, "reconnect `delay` sent to clients in the stream's retry: line")
 	fs.DurationVar(&m.WriteTimeout, "write-timeout", m.WriteTimeout, "bound on each write to a stream; a client that does not read is cut")
@@ -109,14 +120,17 @@ func (m *Main) finish() error {
 		return errors.New("--queue-size must be positive")
 	}
 	switch {
-	case m.JWTSecret == "" && len(m.APIKeys) == 0:
+	case m.JWTSecret == "" && len(m.APIKeys) == 0 && m.AuthURL == "":
 		m.DemoMode, m.Demo = true, true
 		m.JWTSecret = randomSecret(32)
 		m.APIKeys = []string{"demo_" + randomSecret(18)}
-	case m.JWTSecret == "":
-		return errors.New("--api-key is set but --jwt-secret is not: users could not sign in (set both, or neither for demo mode)")
+	case m.JWTSecret == "" && m.AuthURL == "":
+		return errors.New("--api-key is set but neither --jwt-secret nor --auth-url: users could not sign in (or set none of them for demo mode)")
 	case len(m.APIKeys) == 0:
-		return errors.New("--jwt-secret is set but --api-key is not: nothing could publish (set both, or neither for demo mode)")
+		return errors.New("no --api-key: nothing could publish (set --api-key, or no secret at all for demo mode)")
+	}
+	if m.JWTSecret != "" && len(m.JWTSecret) < 32 && !m.DemoMode {
+		return errors.New("--jwt-secret must be at least 32 bytes (e.g. openssl rand -base64 32)")
 	}
 	return nil
 }
@@ -198,11 +212,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	var userAuth httpapi.UserAuth
+	if m.AuthURL != "" {
+		a, err := httpapi.NewAuthURL(httpapi.AuthURLConfig{URL: m.AuthURL,
+			UserField: m.AuthUserField, TTL: m.AuthCacheTTL})
+		if err != nil {
+			return err
+		}
+		userAuth = a
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Inbox: inbox, Hub: hub,
-		JWTSecret: []byte(m.JWTSecret), APIKeys: m.APIKeys,
+		JWTSecret: []byte(m.JWTSecret), APIKeys: m.APIKeys, UserAuth: userAuth,
 		Heartbeat: m.Heartbeat, Retry: m.Retry, WriteTimeout: m.WriteTimeout,
-		Demo: m.Demo, Assets: assets(),
+		Demo: m.Demo, Assets: web.Handler(),
 		Logger: log, Registry: reg,
 	})
 	if err != nil {

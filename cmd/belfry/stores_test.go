@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// postgresURL returns a URL of BELFRY_TEST_POSTGRES whose search_path is a
+// fresh schema, dropped when the test ends; it skips visibly when the
+// variable is unset.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("BELFRY_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("BELFRY_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "belfry_cmd_" + hex.EncodeToString(b[:])
+	exec := func(sql string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatalf("connect to %s: %v", base, err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec("CREATE SCHEMA " + schema)
+	t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestServeWithPostgres: --store postgres://… serves, and a restarted
+// server continues the user's ids where the database left them.
+func TestServeWithPostgres(t *testing.T) {
+	store := postgresURL(t)
+	s := startServer(t, t.TempDir(), "--store", store)
+	for i := 1; i <= 2; i++ {
+		send(t, s.url, "alice", fmt.Sprintf("n%d", i))
+	}
+	addr := s.url[len("http://"):]
+	s.shutdown(t)
+	s2 := startServer(t, t.TempDir(), "--store", store, "--addr", addr)
+	send(t, s2.url, "alice", "n3")
+	out, _ := startTail(t, s2.url, "alice", "0")
+	waitUntil(t, 30*time.Second, "the replay", func() bool { return countEvents(out.lines(), "sync") == 1 })
+	ids, msgs := notificationsIn(t, out.lines())
+	if fmt.Sprint(ids) != "[1 2 3]" || fmt.Sprint(msgs) != "[n1 n2 n3]" {
+		t.Fatalf("replay shows %v %v", ids, msgs)
+	}
+}
