@@ -24,11 +24,11 @@ import (
 // environment, Run serves until its context ends. Tests set the fields or
 // call ParseFlags, and start Run on 127.0.0.1:0.
 type Main struct {
-	Addr         string        // listen address; default ":8080"
-	Store        string        // store URL; default "sqlite:belfry.db"
-	Broker       string        // broker URL; default "memory"
-	JWTSecret    string        // HS256 secret of user tokens
-	APIKeys      []string      // publishers' keys
+	Addr      string   // listen address; default ":8080"
+	Store     string   // store URL; default "sqlite:belfry.db"
+	Broker    string   // broker URL; default "memory"
+	JWTSecret string   // HS256 secret of user tokens
+	APIKeys   []string // publishers' keys
 	// AuthURL, when set, resolves users that present no JWT by asking the
 	// app (its session cookie is forwarded). AuthUserField names the user
 	// id in the answer (default "id"); AuthCacheTTL caches answers
@@ -36,16 +36,16 @@ type Main struct {
 	AuthURL       string
 	AuthUserField string
 	AuthCacheTTL  time.Duration
-	Heartbeat    time.Duration // SSE comment interval; default 20s
-	Retry        time.Duration // SSE retry: value; default 2s
-	WriteTimeout time.Duration // bound on each write to a stream; default 10s
-	QueueSize    int           // events queued per stream before it is cut; default 256
-	Demo         bool          // serve the demo page's publish endpoint
-	TLSCert      string        // certificate file: serve HTTPS (HTTP/2 and HTTP/1.1)
-	TLSKey       string        // key file of TLSCert
-	H2C          bool          // also accept HTTP/2 without TLS (behind a proxy)
-	LogLevel     string        // debug, info, warn, error; default info
-	LogFormat    string        // text or json; default text
+	Heartbeat     time.Duration // SSE comment interval; default 20s
+	Retry         time.Duration // SSE retry: value; default 2s
+	WriteTimeout  time.Duration // bound on each write to a stream; default 10s
+	QueueSize     int           // events queued per stream before it is cut; default 256
+	Demo          bool          // serve the demo page's publish endpoint
+	TLSCert       string        // certificate file: serve HTTPS (HTTP/2 and HTTP/1.1)
+	TLSKey        string        // key file of TLSCert
+	H2C           bool          // also accept HTTP/2 without TLS (behind a proxy)
+	LogLevel      string        // debug, info, warn, error; default info
+	LogFormat     string        // text or json; default text
 	// ShutdownTimeout bounds the graceful shutdown. Default 10s.
 	ShutdownTimeout time.Duration
 
