@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/belfry/belfry"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -74,6 +75,13 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) (err error) {
 		return err
 	}
 	defer conn.Release()
+	var schema *string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return err
+	}
+	if schema == nil {
+		return belfry.Errorf(belfry.EINVALID, "postgres: no schema of the search_path exists")
+	}
 	const lockKey = `hashtext(current_schema())`
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, `+lockKey+`)`, migrationLockClass); err != nil {
 		return err

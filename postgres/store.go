@@ -16,8 +16,10 @@ var _ belfry.Store = (*Store)(nil)
 // Config configures a Store. Only URL is required.
 type Config struct {
 	// URL is a postgres:// connection URL. pgx's parameters apply, e.g.
-	// connect_timeout=5 and pool_max_conns=16 (default: the larger of 4
-	// and the number of CPUs).
+	// search_path=belfry (where the tables go; the schema must exist),
+	// connect_timeout=2 (default here: 5 seconds, so that an unreachable
+	// database is reported instead of waited for) and pool_max_conns=16
+	// (default: the larger of 4 and the number of CPUs).
 	URL string
 
 	// Writers is the number of goroutines that commit batches of Create
@@ -32,6 +34,9 @@ type Config struct {
 	// connection. 0 means 10s.
 	WriteTimeout time.Duration
 }
+
+// defaultConnectTimeout applies when the URL sets no connect_timeout.
+const defaultConnectTimeout = 5 * time.Second
 
 // Store is the PostgreSQL implementation of belfry.Store. It is safe for
 // concurrent use; several Stores (on several nodes) may share one database.
@@ -63,6 +68,9 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 	if err != nil {
 		// The parse error may quote the password: do not wrap it.
 		return nil, belfry.Errorf(belfry.EINVALID, "postgres: bad connection URL")
+	}
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	if c.Writers <= 0 {
 		c.Writers = 2

@@ -429,3 +429,9 @@ func replaceHost(tb testing.TB, rawURL, host string) string {
 	u.Host = host
 	return u.String()
 }
+
+func TestMissingSchema(t *testing.T) {
+	t.Parallel()
+	_, err := postgres.Open(t.Context(), withParam(t, baseURL(t), "search_path", "belfry_no_such_schema"))
+	wantCode(t, "Open with a search_path naming no schema", err, belfry.EINVALID)
+}
