@@ -42,8 +42,9 @@ func parseEventID(v string) (int64, bool, error) {
 // or the server shuts down.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
-	// The server's ReadTimeout would end the stream's context (HTTP/1's
-	// background read fails): a stream reads nothing more, so lift it.
+	// A stream reads nothing more, so the server's ReadTimeout must not
+	// apply to it. net/http already clears it for HTTP/1's background
+	// read; this keeps that true whatever server serves the handler.
 	_ = rc.SetReadDeadline(time.Time{})
 
 	p, err := s.authUser(r)
