@@ -22,7 +22,27 @@ func envName(flagName string) string {
 func newFlagSet(name string, w io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(w)
+	fs.Usage = func() { printUsage(w, fs) }
 	return fs
+}
+
+// printUsage lists the flags with their environment variable:
+//
+//	--addr address   listen address (default ":8080")   [BELFRY_ADDR]
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage of %s (every flag also as BELFRY_<NAME>; the command line wins):\n", fs.Name())
+	fs.VisitAll(func(f *flag.Flag) {
+		kind, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if kind != "" {
+			line += " " + kind
+		}
+		fmt.Fprintf(w, "%s\n    \t%s", line, usage)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" && f.DefValue != "[]" {
+			fmt.Fprintf(w, " (default %q)", f.DefValue)
+		}
+		fmt.Fprintf(w, "  [%s]\n", envName(f.Name))
+	})
 }
 
 // parseArgs parses args, then sets every flag that was not on the command

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +67,7 @@ func NewMain() *Main {
 	return &Main{Addr: ":8080", Store: "sqlite:belfry.db", Broker: "memory",
 		Heartbeat: 20 * time.Second, Retry: 2 * time.Second, WriteTimeout: 10 * time.Second,
 		QueueSize: 256, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		Stdout: io.Discard, Stderr: io.Discard}
 }
 
@@ -250,6 +252,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// NewHTTPServer's timeouts protect against slow clients; streams lift
 	// them for themselves.
 	srv := httpapi.NewHTTPServer(api.Handler(), httpapi.HTTPOptions{Addr: m.Addr, H2C: m.H2C, Logger: log})
+	srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12} // ServeTLS adds h2 to its ALPN
 	scheme := "http"
 	if m.TLSCert != "" {
 		scheme = "https"
