@@ -31,10 +31,7 @@ func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 			WHERE user_id = ? AND id < ? AND read_at IS NULL ORDER BY id DESC LIMIT ?`},
 		{&rs.after, `SELECT ` + columns + ` FROM notifications
 			WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?`},
-		// One statement, so both numbers come from one snapshot.
-		{&rs.stats, `SELECT
-			(SELECT count(*) FROM notifications WHERE user_id = ?1 AND read_at IS NULL),
-			coalesce((SELECT last_id FROM user_counters WHERE user_id = ?1), 0)`},
+		{&rs.stats, `SELECT unread, last_id FROM user_counters WHERE user_id = ?`},
 	} {
 		st, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -79,7 +76,11 @@ func (s *Store) After(ctx context.Context, userID string, afterID int64, limit i
 // Stats returns the user's unread count and last id. Errors: EUNAVAILABLE.
 func (s *Store) Stats(ctx context.Context, userID string) (belfry.Stats, error) {
 	var st belfry.Stats
-	if err := s.reads.stats.QueryRowContext(ctx, userID).Scan(&st.Unread, &st.LastID); err != nil {
+	err := s.reads.stats.QueryRowContext(ctx, userID).Scan(&st.Unread, &st.LastID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return belfry.Stats{}, nil
+	}
+	if err != nil {
 		return belfry.Stats{}, belfry.Unavailable("sqlite store", err)
 	}
 	return st, nil

@@ -15,14 +15,16 @@ CREATE TABLE notifications (
     PRIMARY KEY (user_id, id)
 ) WITHOUT ROWID;
 
--- Only unread rows: the unread count and List(unread only) read this index,
--- whose size is the number of unread notifications, not of all of them.
+-- Only unread rows: List(unread only) walks this index, whose size is the
+-- number of unread notifications, not of all of them.
 CREATE INDEX notifications_unread ON notifications (user_id, id) WHERE read_at IS NULL;
 
--- The highest id ever handed out per user. Create bumps it in the same
--- transaction as the insert, so ids are contiguous and in commit order, and
--- a deleted last id is never handed out again.
+-- Per user: the highest id ever handed out, and how many notifications are
+-- unread. The writer changes both in the same transaction as the rows they
+-- count: ids are contiguous and in commit order, a deleted last id is never
+-- handed out again, and Stats reads one row instead of counting.
 CREATE TABLE user_counters (
     user_id TEXT    NOT NULL PRIMARY KEY,
-    last_id INTEGER NOT NULL
+    last_id INTEGER NOT NULL,
+    unread  INTEGER NOT NULL
 ) WITHOUT ROWID;

@@ -1,0 +1,136 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/sqlite"
+)
+
+// BenchmarkCreate measures durable creates, one notification per call, from
+// 1 and from 64 concurrent publishers (each writing to its own share of
+// 1000 users). notifications/s is what group commit buys.
+func BenchmarkCreate(b *testing.B) {
+	for _, sync := range []string{"FULL", "NORMAL"} {
+		for _, publishers := range []int{1, 64} {
+			b.Run(fmt.Sprintf("sync=%s/publishers=%d", sync, publishers), func(b *testing.B) {
+				s, err := sqlite.OpenConfig(b.Context(), sqlite.Config{
+					Path: filepath.Join(b.TempDir(), "bench.db"), Synchronous: sync})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				ctx := b.Context()
+				if publishers == 1 {
+					i := 0
+					for b.Loop() {
+						create(b, ctx, s, fmt.Sprint("user-", i%1000))
+						i++
+					}
+				} else {
+					b.SetParallelism((publishers + 1) / 2) // × GOMAXPROCS (2 here) goroutines
+					b.RunParallel(func(pb *testing.PB) {
+						i := 0
+						for pb.Next() {
+							create(b, ctx, s, fmt.Sprint("user-", i%1000))
+							i++
+						}
+					})
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notifications/s")
+			})
+		}
+	}
+}
+
+func create(b *testing.B, ctx context.Context, s *sqlite.Store, user string) {
+	err := s.Create(ctx, []*belfry.Notification{{UserID: user, Message: "Your invoice #42 is ready",
+		Link: "/invoices/42", Data: []byte(`{"invoice":42}`)}})
+	if err != nil {
+		b.Error(err)
+	}
+}
+
+// BenchmarkRead measures the read paths at a user with 100,000
+// notifications (a fifth of them unread) in a database of 200,000.
+func BenchmarkRead(b *testing.B) {
+	ctx := b.Context()
+	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const rows = 100_000
+	for k := 0; k < rows; k += belfry.MaxUsersPerCall {
+		ns := make([]*belfry.Notification, 0, 2*belfry.MaxUsersPerCall)
+		for i := range belfry.MaxUsersPerCall {
+			ns = append(ns, &belfry.Notification{UserID: "big", Message: fmt.Sprint("message ", k+i)},
+				&belfry.Notification{UserID: fmt.Sprint("user-", i), Message: "other"})
+		}
+		if err := s.Create(ctx, ns); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Read all but the newest fifth, and every fifth of those left unread.
+	at := belfry.Now(ns0(ctx, b, s).CreatedAt)
+	if _, err := s.ReadAll(ctx, "big", rows*4/5, at); err != nil {
+		b.Fatal(err)
+	}
+	for id := int64(rows / 10); id < rows*4/5; id += 5 {
+		if _, err := s.SetRead(ctx, "big", id, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	b.Run("After100", func(b *testing.B) {
+		i := int64(0)
+		for b.Loop() {
+			from := (i * 7919) % (rows - 100)
+			ns, err := s.After(ctx, "big", from, 100)
+			if err != nil || len(ns) != 100 {
+				b.Fatal(len(ns), err)
+			}
+			i++
+		}
+	})
+	b.Run("List10", func(b *testing.B) {
+		for b.Loop() {
+			if ns, err := s.List(ctx, "big", belfry.ListQuery{Limit: 10}); err != nil || len(ns) != 10 {
+				b.Fatal(len(ns), err)
+			}
+		}
+	})
+	b.Run("List10Before", func(b *testing.B) {
+		for b.Loop() {
+			if ns, err := s.List(ctx, "big", belfry.ListQuery{Limit: 10, Before: rows / 2}); err != nil || len(ns) != 10 {
+				b.Fatal(len(ns), err)
+			}
+		}
+	})
+	b.Run("List10UnreadBefore", func(b *testing.B) {
+		for b.Loop() {
+			q := belfry.ListQuery{Limit: 10, Before: rows / 2, UnreadOnly: true}
+			if ns, err := s.List(ctx, "big", q); err != nil || len(ns) != 10 {
+				b.Fatal(len(ns), err)
+			}
+		}
+	})
+	b.Run("Stats", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Stats(ctx, "big"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func ns0(ctx context.Context, b *testing.B, s *sqlite.Store) *belfry.Notification {
+	ns, err := s.After(ctx, "big", 0, 1)
+	if err != nil || len(ns) != 1 {
+		b.Fatal(len(ns), err)
+	}
+	return ns[0]
+}
