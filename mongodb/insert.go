@@ -1,0 +1,215 @@
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/belfry/belfry"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+var errLeaseBusy = errors.New("another writer held the user's counter lease until the write timeout")
+
+// commit inserts one batch: it takes the leases of the batch's users,
+// assigns ids after each user's last id, inserts every notification with
+// one ordered insertMany, answers the callers and releases the leases with
+// the new last ids. It returns the parts to try again later: those whose
+// users another writer holds, and those a transient error kept out
+// entirely (no id of theirs was used).
+func (s *Store) commit(batch []*part) (retry []*part) {
+	token := s.token + "-" + strconv.FormatUint(s.batches.Add(1), 36)
+	ctx, cancel := context.WithTimeout(context.Background(), s.writeTimeout)
+	defer cancel()
+
+	var users []string
+	seen := map[string]bool{}
+	for _, p := range batch {
+		for _, n := range p.ns {
+			if !seen[n.UserID] {
+				seen[n.UserID] = true
+				users = append(users, n.UserID)
+			}
+		}
+	}
+	last, err := s.acquire(ctx, token, users)
+	if err != nil {
+		s.releaseAll(token, users)
+		for _, p := range batch {
+			if transient(err) {
+				p.lastErr = err
+				retry = append(retry, p)
+			} else {
+				p.req.answer(classify("mongodb", err))
+			}
+		}
+		return retry
+	}
+
+	// Notifications of users another writer holds wait for a later batch.
+	var run []*part
+	rows := 0
+	for _, p := range batch {
+		var mine, other []*belfry.Notification
+		for _, n := range p.ns {
+			if _, ok := last[n.UserID]; ok {
+				mine = append(mine, n)
+			} else {
+				other = append(other, n)
+			}
+		}
+		switch {
+		case len(other) == 0:
+			run = append(run, p)
+		case len(mine) == 0:
+			p.lastErr = errLeaseBusy
+			retry = append(retry, p)
+			continue
+		default:
+			np := p.req.split(p, other)
+			np.lastErr = errLeaseBusy
+			retry = append(retry, np)
+			p.ns = mine
+			run = append(run, p)
+		}
+		rows += len(p.ns)
+	}
+	if len(run) == 0 {
+		return retry
+	}
+
+	now := belfry.Now(time.Now())
+	next := maps.Clone(last)
+	docs := make([]newDoc, 0, rows)
+	for _, p := range run {
+		for _, n := range p.ns {
+			next[n.UserID]++
+			docs = append(docs, toDoc(n, next[n.UserID], now))
+		}
+	}
+	done, unknown, err := s.insert(ctx, docs)
+
+	final := maps.Clone(last)
+	for _, d := range docs[:done] {
+		final[d.UserID] = d.Seq
+	}
+	dirty := map[string]bool{}
+	if unknown {
+		for _, d := range docs[done:] {
+			dirty[d.UserID] = true
+		}
+	} else if err != nil && mongo.IsDuplicateKeyError(err) && done < len(docs) {
+		// Someone inserted an id this lease should have owned: a lease
+		// that expired under a stalled writer. The next writer repairs.
+		dirty[docs[done].UserID] = true
+		s.log.Warn("mongodb: id collision under a lease; the user will be repaired",
+			"user", docs[done].UserID, "id", docs[done].Seq)
+	}
+
+	i := 0
+	for _, p := range run {
+		stored := 0
+		for _, n := range p.ns {
+			if i < done {
+				n.ID, n.CreatedAt = docs[i].Seq, now
+				stored++
+			}
+			i++
+		}
+		switch {
+		case stored == len(p.ns):
+			p.req.answer(nil)
+		case stored == 0 && !unknown && (transient(err) || mongo.IsDuplicateKeyError(err)):
+			p.lastErr = err
+			retry = append(retry, p)
+		case stored == 0 && !unknown:
+			p.req.answer(classify("mongodb", err))
+		default:
+			p.req.answer(partial(err, unknown))
+		}
+	}
+	s.release(token, final, dirty)
+	return retry
+}
+
+// partial is the error of a call of which only some notifications are
+// known to be stored.
+func partial(err error, unknown bool) error {
+	msg := "mongodb failed midway: the notifications with an id are stored, the others are not"
+	if unknown {
+		msg = "mongodb failed midway: the notifications with an id are stored, the others may or may not be"
+	}
+	return &belfry.Error{Code: belfry.EUNAVAILABLE, Message: msg, Err: err}
+}
+
+// insert inserts docs in order with ordered insertMany and returns how
+// many (a prefix of docs) are stored. When the outcome of an attempt is
+// unknown (a lost connection, a timeout), it looks up which _ids exist and
+// retries the rest while ctx lasts, so no document is stored twice.
+// unknown reports that even that lookup failed: docs[done:] may or may
+// not be stored.
+func (s *Store) insert(ctx context.Context, docs []newDoc) (done int, unknown bool, err error) {
+	for attempt := 0; ; attempt++ {
+		_, err = s.notes.InsertMany(ctx, docs[done:])
+		if err == nil {
+			return len(docs), false, nil
+		}
+		var bwe mongo.BulkWriteException
+		if errors.As(err, &bwe) && len(bwe.WriteErrors) > 0 && bwe.WriteConcernError == nil {
+			// The server refused a document: the ones before it are in.
+			return done + bwe.WriteErrors[0].Index, false, err
+		}
+		k, lerr := s.stored(ctx, docs[done:])
+		if lerr != nil {
+			return done, true, err
+		}
+		done += k
+		if done == len(docs) {
+			// Inserted, but the write concern was not satisfied in time.
+			s.log.Warn("mongodb: insert applied but its write concern failed", "err", err)
+			return done, false, nil
+		}
+		if !transient(err) {
+			return done, false, err
+		}
+		t := time.NewTimer(min(10*time.Millisecond<<attempt, 500*time.Millisecond))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return done, false, err
+		}
+	}
+}
+
+// stored returns how many of docs, from the first, exist.
+func (s *Store) stored(ctx context.Context, docs []newDoc) (int, error) {
+	ids := make([]bson.ObjectID, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	cur, err := s.notes.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return 0, err
+	}
+	var found []struct {
+		ID bson.ObjectID `bson:"_id"`
+	}
+	if err := cur.All(ctx, &found); err != nil {
+		return 0, err
+	}
+	in := make(map[bson.ObjectID]bool, len(found))
+	for _, f := range found {
+		in[f.ID] = true
+	}
+	k := 0
+	for k < len(docs) && in[docs[k].ID] {
+		k++
+	}
+	return k, nil
+}
