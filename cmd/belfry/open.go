@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/memory"
 	"github.com/belfry/belfry/postgres"
 	"github.com/belfry/belfry/sqlite"
 )
@@ -44,7 +45,7 @@ func openStore(ctx context.Context, u string, log *slog.Logger) (belfry.Store, e
 func openBroker(ctx context.Context, u string, log *slog.Logger) (belfry.Broker, error) {
 	switch schemeOf(u) {
 	case "memory":
-		return &tmpBroker{}, nil
+		return memory.New(), nil
 	}
 	return nil, fmt.Errorf("unknown broker %q (known: %s)", redactURL(u), brokerSchemes)
 }

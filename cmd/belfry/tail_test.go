@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/memory"
 	"github.com/belfry/belfry/sqlite"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -156,7 +157,7 @@ func TestTailResumesAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ib := &belfry.Inbox{Store: store, Broker: &tmpBroker{}, Logger: slog.New(slog.DiscardHandler)}
+	ib := &belfry.Inbox{Store: store, Broker: memory.New(), Logger: slog.New(slog.DiscardHandler)}
 	if _, err := ib.Create(ctx, belfry.Draft{UserIDs: []string{"alice"}, Message: "n4"}); err != nil {
 		t.Fatal(err)
 	}
