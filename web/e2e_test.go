@@ -228,3 +228,36 @@ func writeScreenshot(t *testing.T, name string, b []byte) {
 	abs, _ := filepath.Abs(p)
 	t.Logf("screenshot written to %s", abs)
 }
+
+// TestDemoPage is what a newcomer does after `belfry serve`: open the demo
+// page in two tabs, publish from the form, see it arrive in both.
+func TestDemoPage(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := newBrowserContext(t, 90*time.Second)
+	a, b, bob := newTab(t, ctx), newTab(t, ctx), newTab(t, ctx)
+	for _, tab := range []context.Context{a, b} {
+		navigate(t, tab, n.url("/?user=alice"))
+		waitJS(t, tab, "the demo bell to be live", bellJS(`b.dataset.status === "live"`))
+	}
+	navigate(t, bob, n.url("/?user=bob"))
+	waitJS(t, bob, "bob's bell to be live", bellJS(`b.dataset.status === "live"`))
+
+	eval[bool](t, a, `(() => { const f = document.getElementById("publish");
+  f.title.value = "Hello"; f.message.value = "Sent from the demo form"; f.link.value = "/orders/1";
+  f.querySelector("button[type=submit]").click(); return true; })()`)
+	waitJS(t, a, "the form's confirmation", `document.getElementById("result").textContent.startsWith("Published notification #")`)
+	for i, tab := range []context.Context{a, b} {
+		waitJS(t, tab, fmt.Sprintf("the notification in alice's tab %d", i),
+			bellJS(`b.client.items.some((n) => n.message === "Sent from the demo form" && n.link === "/orders/1") && r.querySelector(".badge").textContent === "1"`))
+	}
+	if got := eval[string](t, a, `document.title`); got != "(1) belfry demo — alice" {
+		t.Errorf("title %q, want the unread count in it", got)
+	}
+	// Bob's inbox is his own.
+	if s := bell(t, bob); s.Unread != 0 || s.Badge != "" {
+		t.Fatalf("bob sees alice's notification: %+v", s)
+	}
+	// The link is a real link.
+	eval[bool](t, a, bellJS(`(r.querySelector(".bell").click(), true)`))
+	waitJS(t, a, "a link item", bellJS(`!!r.querySelector("a.item[href='/orders/1']")`))
+}

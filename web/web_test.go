@@ -1,0 +1,92 @@
+package web_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/belfry/belfry/web"
+)
+
+func get(t *testing.T, h http.Handler, method, path string, hdr ...string) *http.Response {
+	t.Helper()
+	r := httptest.NewRequest(method, path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Result()
+}
+
+func TestHandlerAssets(t *testing.T) {
+	h := web.Handler()
+	for _, tc := range []struct {
+		path, ctype, body string
+	}{
+		{"/assets/belfry-client.js", "text/javascript; charset=utf-8", "export class BelfryClient"},
+		{"/assets/notification-bell.js", "text/javascript; charset=utf-8", `customElements.define("notification-bell"`},
+		{"/assets/demo.js", "text/javascript; charset=utf-8", "/demo/notifications"},
+		{"/assets/vue2/NotificationBell.vue", "text/plain; charset=utf-8", "name: 'NotificationBell'"},
+		{"/", "text/html; charset=utf-8", `<script type="module" src="/assets/demo.js">`},
+	} {
+		res := get(t, h, "GET", tc.path)
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", tc.path, res.StatusCode)
+		}
+		if got := res.Header.Get("Content-Type"); got != tc.ctype {
+			t.Errorf("GET %s: Content-Type %q, want %q", tc.path, got, tc.ctype)
+		}
+		if !strings.Contains(string(body), tc.body) {
+			t.Errorf("GET %s: body lacks %q", tc.path, tc.body)
+		}
+		etag := res.Header.Get("ETag")
+		if !strings.HasPrefix(etag, `"`) || len(etag) < 10 {
+			t.Fatalf("GET %s: ETag %q", tc.path, etag)
+		}
+		// Revalidation: the same ETag answers 304 with no body.
+		again := get(t, h, "GET", tc.path, "If-None-Match", etag)
+		if again.StatusCode != http.StatusNotModified {
+			t.Errorf("GET %s with If-None-Match: %d, want 304", tc.path, again.StatusCode)
+		}
+		if b, _ := io.ReadAll(again.Body); len(b) != 0 {
+			t.Errorf("304 with a body of %d bytes", len(b))
+		}
+		cc := res.Header.Get("Cache-Control")
+		if tc.path == "/" {
+			if cc != "no-cache" || res.Header.Get("Content-Security-Policy") == "" {
+				t.Errorf("demo page: Cache-Control %q, CSP %q", cc, res.Header.Get("Content-Security-Policy"))
+			}
+		} else if cc != "public, max-age=300" || res.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET %s: Cache-Control %q, CORS %q", tc.path, cc, res.Header.Get("Access-Control-Allow-Origin"))
+		}
+		if res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("GET %s: no nosniff", tc.path)
+		}
+	}
+	// Different files, different ETags.
+	a := get(t, h, "GET", "/assets/belfry-client.js").Header.Get("ETag")
+	b := get(t, h, "GET", "/assets/notification-bell.js").Header.Get("ETag")
+	if a == b {
+		t.Fatal("two files share an ETag")
+	}
+}
+
+func TestHandlerRefusals(t *testing.T) {
+	h := web.Handler()
+	for _, p := range []string{"/assets/", "/assets/nope.js", "/assets/index.html", "/assets/../web.go", "/other", "/assets/static/belfry-client.js"} {
+		if res := get(t, h, "GET", p); res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, res.StatusCode)
+		}
+	}
+	if res := get(t, h, "POST", "/assets/belfry-client.js"); res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d, want 405", res.StatusCode)
+	}
+	res := get(t, h, "HEAD", "/assets/belfry-client.js")
+	if b, _ := io.ReadAll(res.Body); res.StatusCode != 200 || len(b) != 0 {
+		t.Errorf("HEAD: %d with %d bytes", res.StatusCode, len(b))
+	}
+}
