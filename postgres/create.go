@@ -217,7 +217,7 @@ func (s *Store) insert(batch []*createReq) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.writeTimeout)
 	defer cancel()
 	last := make(map[string]int64, len(users))
-	err := do(ctx, func() error {
+	err := s.do(ctx, false, func() error {
 		clear(last)
 		res, err := s.pool.Query(ctx, createSQL, users, counts, rowUser, rowBack, rowBody,
 			msg, title, link, cat, data, now)

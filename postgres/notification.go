@@ -37,7 +37,7 @@ func scanNotification(row pgx.Row, userID string) (*belfry.Notification, error) 
 // query runs a select of notifications of one user.
 func (s *Store) query(ctx context.Context, userID, sql string, args ...any) ([]*belfry.Notification, error) {
 	var ns []*belfry.Notification
-	err := do(ctx, func() error {
+	err := s.do(ctx, true, func() error {
 		rows, err := s.pool.Query(ctx, sql, args...)
 		if err != nil {
 			return err
@@ -82,7 +82,7 @@ func (s *Store) After(ctx context.Context, userID string, afterID int64, limit i
 // Errors: EUNAVAILABLE.
 func (s *Store) Stats(ctx context.Context, userID string) (belfry.Stats, error) {
 	var st belfry.Stats
-	err := do(ctx, func() error {
+	err := s.do(ctx, true, func() error {
 		var unread int64
 		err := s.pool.QueryRow(ctx, `SELECT
 			(SELECT count(*) FROM belfry_notifications WHERE user_id = $1 AND read_at IS NULL),
@@ -107,7 +107,7 @@ func (s *Store) SetRead(ctx context.Context, userID string, id int64, at *time.T
 		readAt = &t
 	}
 	var n *belfry.Notification
-	err := do(ctx, func() error {
+	err := s.do(ctx, false, func() error {
 		var err error
 		// With $3 NULL this marks unread; otherwise COALESCE keeps the
 		// first read time.
@@ -130,7 +130,7 @@ func (s *Store) SetRead(ctx context.Context, userID string, id int64, at *time.T
 // and returns how many changed. Errors: EUNAVAILABLE.
 func (s *Store) ReadAll(ctx context.Context, userID string, upTo int64, at time.Time) (int, error) {
 	var changed int64
-	err := do(ctx, func() error {
+	err := s.do(ctx, false, func() error {
 		tag, err := s.pool.Exec(ctx, `UPDATE belfry_notifications SET read_at = $3
 			WHERE user_id = $1 AND id <= $2 AND read_at IS NULL`, userID, upTo, belfry.Now(at))
 		changed = tag.RowsAffected()
@@ -146,7 +146,7 @@ func (s *Store) ReadAll(ctx context.Context, userID string, upTo int64, at time.
 // being reused. Errors: ENOTFOUND, EUNAVAILABLE.
 func (s *Store) Delete(ctx context.Context, userID string, id int64) error {
 	var deleted int64
-	err := do(ctx, func() error {
+	err := s.do(ctx, false, func() error {
 		tag, err := s.pool.Exec(ctx, `DELETE FROM belfry_notifications WHERE user_id = $1 AND id = $2`,
 			userID, id)
 		deleted = tag.RowsAffected()

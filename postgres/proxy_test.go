@@ -9,20 +9,21 @@ import (
 )
 
 // proxy forwards TCP connections from a local port to the database, so a
-// test can cut a Store off from a live PostgreSQL: Cut closes the listener
-// and every connection, as a network partition or a crashed server would.
+// test can cut a Store off from a live PostgreSQL and bring it back. Cut
+// closes every connection and refuses new ones, as a network partition or
+// a restarting server would; Resume forwards again.
 type proxy struct {
 	ln     net.Listener
 	target string
 
 	mu    sync.Mutex
 	conns []net.Conn
-	cut   bool
+	down  bool
 	wg    sync.WaitGroup
 }
 
 // startProxy forwards to the host:port of dbURL and returns the proxy and
-// dbURL rewritten to go through it.
+// dbURL rewritten to go through it. The proxy stops when the test ends.
 func startProxy(tb testing.TB, dbURL string) (*proxy, string) {
 	tb.Helper()
 	u, err := url.Parse(dbURL)
@@ -35,7 +36,7 @@ func startProxy(tb testing.TB, dbURL string) (*proxy, string) {
 	}
 	p := &proxy{ln: ln, target: u.Host}
 	p.wg.Go(p.accept)
-	tb.Cleanup(p.Cut)
+	tb.Cleanup(p.stop)
 	u.Host = ln.Addr().String()
 	return p, u.String()
 }
@@ -46,18 +47,19 @@ func (p *proxy) accept() {
 		if err != nil {
 			return
 		}
+		p.mu.Lock()
+		down := p.down
+		p.mu.Unlock()
+		if down {
+			c.Close()
+			continue
+		}
 		d, err := net.Dial("tcp", p.target)
 		if err != nil {
 			c.Close()
 			continue
 		}
 		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			d.Close()
-			return
-		}
 		p.conns = append(p.conns, c, d)
 		p.mu.Unlock()
 		p.wg.Go(func() { pipe(c, d) })
@@ -72,16 +74,27 @@ func pipe(dst, src net.Conn) {
 	src.Close()
 }
 
-// Cut stops forwarding: new connections are refused and open ones closed.
+// Cut closes every forwarded connection and refuses new ones until Resume.
 func (p *proxy) Cut() {
 	p.mu.Lock()
-	p.cut = true
+	p.down = true
 	conns := p.conns
 	p.conns = nil
 	p.mu.Unlock()
-	p.ln.Close()
 	for _, c := range conns {
 		c.Close()
 	}
+}
+
+// Resume forwards new connections again.
+func (p *proxy) Resume() {
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
+}
+
+func (p *proxy) stop() {
+	p.ln.Close()
+	p.Cut()
 	p.wg.Wait()
 }

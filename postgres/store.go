@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -104,7 +106,7 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 
 // Ping reports whether the database answers. Errors: EUNAVAILABLE.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
+	if err := s.do(ctx, true, func() error { return s.pool.Ping(ctx) }); err != nil {
 		return belfry.Unavailable("postgres", err)
 	}
 	return nil
@@ -156,28 +158,64 @@ func classify(what string, err error) error {
 
 // retryable reports whether err is worth one more attempt right away: the
 // request never reached the server (a dead pooled connection after a
-// database restart), or the server asks for a retry.
-func retryable(err error) bool {
+// database restart), or the server asks for a retry. A read may also be
+// retried when its connection broke, since running it twice is harmless.
+func retryable(err error, read bool) bool {
 	if pgconn.SafeToRetry(err) {
 		return true
 	}
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	return read && connLost(err)
+}
+
+// connLost reports whether err says an established connection broke: a
+// network error or an unexpected end of stream, as opposed to the server
+// refusing a statement, a new connection failing, or the caller's context
+// ending.
+func connLost(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // attempts is how many times do tries a retryable statement.
 const attempts = 3
 
 // do runs f, again while it fails with a retryable error and ctx lasts.
-// f must be atomic (one statement or one transaction).
-func do(ctx context.Context, f func() error) error {
+// f must be atomic (one statement or one transaction); read says it
+// changes nothing. When a connection broke, the pool is emptied: after a
+// database restart or a network cut every pooled connection is dead, and
+// each would otherwise fail one more call before the pool noticed.
+func (s *Store) do(ctx context.Context, read bool, f func() error) error {
 	var err error
 	for range attempts {
-		if err = f(); err == nil || !retryable(err) || ctx.Err() != nil {
+		err = f()
+		if err == nil {
+			return nil
+		}
+		if connLost(err) && ctx.Err() == nil && !s.isClosed() {
+			s.pool.Reset()
+		}
+		if !retryable(err, read) || ctx.Err() != nil {
 			return err
 		}
 	}
 	return err
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closed
 }
 
 var errClosed = errors.New("store is closed")

@@ -274,6 +274,52 @@ func TestLostDatabase(t *testing.T) {
 	if len(got) != 1 || got[0].Message != "before" || got[0].ReadAt != nil {
 		t.Fatalf("after the cut the database holds %v; want only the unread notification from before", got)
 	}
+
+	// Back online: the Store dropped its dead connections when it saw the
+	// first one fail, so the very next calls work.
+	p.Resume()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping once the database is back: %v", err)
+	}
+	n := note("u", "after")
+	if err := s.Create(ctx, []*belfry.Notification{n}); err != nil {
+		t.Fatalf("Create once the database is back: %v", err)
+	}
+	if n.ID != 2 {
+		t.Fatalf("Create once the database is back: id %d, want 2", n.ID)
+	}
+}
+
+// TestDatabaseRestart breaks every pooled connection at once, as a
+// PostgreSQL restart does, while the network stays up: reads retry on a
+// fresh connection instead of failing.
+func TestDatabaseRestart(t *testing.T) {
+	t.Parallel()
+	dbURL := freshSchema(t)
+	p, viaProxy := startProxy(t, dbURL)
+	s := openStore(t, viaProxy)
+	ctx := t.Context()
+	if err := s.Create(ctx, []*belfry.Notification{note("u", "one")}); err != nil {
+		t.Fatal(err)
+	}
+	// Several idle connections in the pool.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { _, _ = s.After(ctx, "u", 0, 10) })
+	}
+	wg.Wait()
+	p.Cut()
+	p.Resume()
+	got, err := s.After(ctx, "u", 0, 10)
+	if err != nil {
+		t.Fatalf("After on a broken pooled connection: %v", err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("After: %d notifications, want 1", len(got))
+	}
+	if err := s.Create(ctx, []*belfry.Notification{note("u", "two")}); err != nil {
+		t.Fatalf("Create after the pool was renewed: %v", err)
+	}
 }
 
 // TestBadRowDoesNotFailOthers sends, concurrently, notifications the
