@@ -71,6 +71,11 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 		// The parse error may quote the password: do not wrap it.
 		return nil, belfry.Errorf(belfry.EINVALID, "postgres: bad connection URL")
 	}
+	// The ids rely on READ COMMITTED: a Create that waited for a user's
+	// counter lock then updates the committed counter. Under REPEATABLE
+	// READ or SERIALIZABLE (if the database defaults to them) it would fail
+	// with a serialization error instead.
+	pc.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 	if pc.ConnConfig.ConnectTimeout == 0 {
 		pc.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
