@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -17,7 +18,8 @@ import (
 // id below it is too. At the end every id handed out is stored exactly
 // once with the message it was created with.
 func raceOneUser(t *testing.T, writers []belfry.Store, reader belfry.Store, user string, calls int) {
-	c := ctx(t)
+	c, stop := context.WithCancel(ctx(t))
+	defer stop()
 	var (
 		mu      sync.Mutex
 		created = map[int64]string{} // id → message, as Create reported
@@ -33,7 +35,9 @@ func raceOneUser(t *testing.T, writers []belfry.Store, reader belfry.Store, user
 					batch = append(batch, note(user, fmt.Sprintf("w%d-%d-b", w, i)))
 				}
 				if err := s.Create(c, batch); err != nil {
-					t.Errorf("writer %d: Create: %v", w, err)
+					if c.Err() == nil {
+						t.Errorf("writer %d: Create: %v", w, err)
+					}
 					return
 				}
 				mu.Lock()
@@ -58,7 +62,9 @@ func raceOneUser(t *testing.T, writers []belfry.Store, reader belfry.Store, user
 				if i%4 == 0 {
 					got, err := reader.After(c, user, last-1, 1)
 					if err != nil {
-						t.Errorf("writer %d: After: %v", w, err)
+						if c.Err() == nil {
+							t.Errorf("writer %d: After: %v", w, err)
+						}
 						return
 					}
 					if len(got) != 1 || got[0].ID != last {
@@ -75,30 +81,16 @@ func raceOneUser(t *testing.T, writers []belfry.Store, reader belfry.Store, user
 		done.Store(true)
 	}()
 
-	var seen int64
-	for seen < total {
-		finished := done.Load() // read before After: nothing new can appear after it
-		ns, err := reader.After(c, user, seen, 50)
-		if err != nil {
-			t.Fatalf("reader: After(%d): %v", seen, err)
-		}
-		for _, n := range ns {
-			if n.ID != seen+1 {
-				t.Fatalf("reader resumed after %d and got id %d: ids were skipped or reordered", seen, n.ID)
-			}
-			if n.UserID != user {
-				t.Fatalf("reader got a notification of user %q", n.UserID)
-			}
-			seen = n.ID
-		}
-		if len(ns) == 0 && finished {
-			break
-		}
-		if c.Err() != nil {
-			t.Fatalf("reader saw %d of %d ids before the deadline", seen, total)
-		}
+	// The reader reports by returning a message: it must stop the writers
+	// and wait for them before failing the test.
+	seen, failure := resume(c, reader, user, total, done.Load)
+	if failure != "" {
+		stop()
 	}
 	wg.Wait()
+	if failure != "" {
+		t.Fatal(failure)
+	}
 	if t.Failed() {
 		return
 	}
@@ -113,6 +105,37 @@ func raceOneUser(t *testing.T, writers []belfry.Store, reader belfry.Store, user
 		}
 	}
 	wantStats(t, reader, user, belfry.Stats{Unread: int(total), LastID: total})
+}
+
+// resume reads the user's notifications with After(last seen) over and
+// over until it has seen total ids, or until finished reports true and
+// nothing new is left. Every batch must continue exactly where the last
+// one ended.
+func resume(c context.Context, reader belfry.Store, user string, total int64, finished func() bool) (int64, string) {
+	var seen int64
+	for seen < total {
+		done := finished() // read before After: nothing new can appear after it
+		ns, err := reader.After(c, user, seen, 50)
+		if err != nil {
+			return seen, fmt.Sprintf("reader: After(%d): %v", seen, err)
+		}
+		for _, n := range ns {
+			if n.ID != seen+1 {
+				return seen, fmt.Sprintf("reader resumed after %d and got id %d: ids were skipped or reordered", seen, n.ID)
+			}
+			if n.UserID != user {
+				return seen, fmt.Sprintf("reader got a notification of user %q", n.UserID)
+			}
+			seen = n.ID
+		}
+		if len(ns) == 0 && done {
+			break
+		}
+		if c.Err() != nil {
+			return seen, fmt.Sprintf("reader saw %d of %d ids before the deadline", seen, total)
+		}
+	}
+	return seen, ""
 }
 
 // raceSeveralUsers runs one goroutine per entry of writers, each creating
