@@ -8,6 +8,7 @@ import (
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/memory"
+	"github.com/belfry/belfry/mongodb"
 	"github.com/belfry/belfry/postgres"
 	"github.com/belfry/belfry/sqlite"
 )
@@ -17,7 +18,7 @@ import (
 // storeSchemes or brokerSchemes, which the error messages and -h show).
 
 const (
-	storeSchemes  = "sqlite:FILE, postgres://…"
+	storeSchemes  = "sqlite:FILE, postgres://…, mongodb://…"
 	brokerSchemes = "memory"
 )
 
@@ -25,6 +26,7 @@ const (
 //
 //	sqlite:FILE, sqlite:///abs/FILE    the embedded default (package sqlite)
 //	postgres://…, postgresql://…       PostgreSQL (package postgres; pgx URL parameters apply)
+//	mongodb://…, mongodb+srv://…       MongoDB or FerretDB (package mongodb; the database is the URI's path, default belfry)
 func openStore(ctx context.Context, u string, log *slog.Logger) (belfry.Store, error) {
 	switch schemeOf(u) {
 	case "sqlite":
@@ -35,6 +37,8 @@ func openStore(ctx context.Context, u string, log *slog.Logger) (belfry.Store, e
 		return sqlite.Open(ctx, path)
 	case "postgres", "postgresql":
 		return postgres.Open(ctx, u)
+	case "mongodb", "mongodb+srv":
+		return mongodb.Open(ctx, u)
 	}
 	return nil, fmt.Errorf("unknown store %q (known: %s)", redactURL(u), storeSchemes)
 }

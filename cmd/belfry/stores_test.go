@@ -68,3 +68,36 @@ func TestServeWithPostgres(t *testing.T) {
 		t.Fatalf("replay shows %v %v", ids, msgs)
 	}
 }
+
+// mongodbURL returns BELFRY_TEST_MONGODB with a fresh database name as its
+// path; it skips visibly when the variable is unset.
+func mongodbURL(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("BELFRY_TEST_MONGODB")
+	if base == "" {
+		t.Skip("BELFRY_TEST_MONGODB is not set (a mongodb:// URL; tools/ferretdb starts one)")
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	u.Path = "/belfry_cmd_" + hex.EncodeToString(b[:])
+	return u.String()
+}
+
+// TestServeWithMongoDB: --store mongodb://… serves and replays.
+func TestServeWithMongoDB(t *testing.T) {
+	store := mongodbURL(t)
+	s := startServer(t, t.TempDir(), "--store", store)
+	for i := 1; i <= 3; i++ {
+		send(t, s.url, "alice", fmt.Sprintf("n%d", i))
+	}
+	out, _ := startTail(t, s.url, "alice", "1")
+	waitUntil(t, 30*time.Second, "the replay", func() bool { return countEvents(out.lines(), "sync") == 1 })
+	ids, msgs := notificationsIn(t, out.lines())
+	if fmt.Sprint(ids) != "[2 3]" || fmt.Sprint(msgs) != "[n2 n3]" {
+		t.Fatalf("replay after 1 shows %v %v", ids, msgs)
+	}
+}
