@@ -152,18 +152,7 @@ func TestTailResumesAcrossRestart(t *testing.T) {
 	s.shutdown(t)
 
 	// While the server is down an app writes to the same database.
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "belfry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ib := &belfry.Inbox{Store: store, Broker: memory.New(), Logger: slog.New(slog.DiscardHandler)}
-	if _, err := ib.Create(ctx, belfry.Draft{UserIDs: []string{"alice"}, Message: "n4"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeToStore(t, dir, "alice", "n4")
 
 	s2 := startServer(t, dir, "--addr", addr)
 	if s2.url != s.url {
@@ -184,6 +173,47 @@ func TestTailResumesAcrossRestart(t *testing.T) {
 	}
 	if countEvents(out.lines(), "sync") < 2 {
 		t.Errorf("tail did not reconnect (one sync event)")
+	}
+}
+
+// writeToStore creates a notification in the SQLite file of a stopped
+// server, as another process sharing the database would.
+func writeToStore(t *testing.T, dir, user, message string) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "belfry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib := &belfry.Inbox{Store: store, Broker: memory.New(), Logger: slog.New(slog.DiscardHandler)}
+	if _, err := ib.Create(ctx, belfry.Draft{UserIDs: []string{user}, Message: message}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTailFreshResumesAcrossRestart: a tail that has received no
+// notification yet resumes from the sync event's last_id, so what is
+// published while it is disconnected is not lost either.
+func TestTailFreshResumesAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	send(t, s.url, "alice", "before the tail")
+	out, _ := startTail(t, s.url, "alice", "")
+	waitUntil(t, 30*time.Second, "the sync event", func() bool { return countEvents(out.lines(), "sync") == 1 })
+	addr := strings.TrimPrefix(s.url, "http://")
+	s.shutdown(t)
+	writeToStore(t, dir, "alice", "while down")
+	s2 := startServer(t, dir, "--addr", addr)
+	send(t, s2.url, "alice", "after")
+	waitUntil(t, 30*time.Second, "2 notifications", func() bool {
+		return countEvents(out.lines(), "new-notification") >= 2
+	})
+	ids, msgs := notificationsIn(t, out.lines())
+	if fmt.Sprint(ids) != "[2 3]" || fmt.Sprint(msgs) != "[while down after]" {
+		t.Fatalf("tail shows %v %v", ids, msgs)
 	}
 }
 
