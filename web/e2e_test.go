@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/httpapi"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -260,4 +262,27 @@ func TestDemoPage(t *testing.T) {
 	// The link is a real link.
 	eval[bool](t, a, bellJS(`(r.querySelector(".bell").click(), true)`))
 	waitJS(t, a, "a link item", bellJS(`!!r.querySelector("a.item[href='/orders/1']")`))
+}
+
+// TestBellRenewsAnExpiredToken: the stream ends with token-expired; the
+// bell fetches a new token from its token-url and resumes.
+func TestBellRenewsAnExpiredToken(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := newBrowserContext(t, 90*time.Second)
+	short, err := httpapi.MintToken(testSecret, "erin", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	navigate(t, ctx, n.url("/assets/test/bell.html?token="+short+"&token-url="+url.QueryEscape("/demo/token?user=erin")))
+	waitJS(t, ctx, "the bell to be live", bellJS(`b.dataset.status === "live"`))
+	n.publish("erin", "Before expiry")
+	waitJS(t, ctx, "the first notification", bellJS(`b.client.items.length === 1`))
+	waitJS(t, ctx, "a renewed token", bellJS(`b.client.token !== "`+short+`" && b.client.token.length > 0`))
+	waitJS(t, ctx, "the bell to be live again", bellJS(`b.dataset.status === "live"`))
+	waitGo(t, "the renewed stream", func() bool { return n.hub.Stats().Streams == 1 })
+	n.publish("erin", "After renewal")
+	waitJS(t, ctx, "the notification after renewal", bellJS(`b.client.items.some((n) => n.message === "After renewal")`))
+	if got := eval[[]string](t, ctx, `document.querySelector("notification-bell").client.items.map((n) => n.message)`); !slices.Equal(got, []string{"After renewal", "Before expiry"}) {
+		t.Fatalf("items %q", got)
+	}
 }

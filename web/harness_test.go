@@ -184,7 +184,8 @@ func testAssets() http.Handler {
 	mux.Handle("/", assets)
 	mux.HandleFunc("GET /assets/test/bell.html", func(w http.ResponseWriter, r *http.Request) {
 		page(w, `<button id="before">before</button>
-<notification-bell token="`+htmlAttr(r.URL.Query().Get("token"))+`" limit="5"></notification-bell>
+<notification-bell token="`+htmlAttr(r.URL.Query().Get("token"))+`" token-url="`+
+			htmlAttr(r.URL.Query().Get("token-url"))+`" limit="5"></notification-bell>
 <script type="module" src="/assets/notification-bell.js"></script>`)
 	})
 	mux.HandleFunc("GET /assets/test/vue2.html", func(w http.ResponseWriter, r *http.Request) {
