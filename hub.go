@@ -25,9 +25,11 @@ type HubConfig struct {
 // It is the broker's Receiver. Every stream of a user gets every event; a
 // stream that cannot keep up is cut and counted, never waited for.
 //
-// Lock order: a shard's mu, then the broker's own locks (Subscribe and
-// Unsubscribe are called with the shard lock held so that a user's first
-// attach and last detach cannot interleave).
+// Lock order: a shard's mu, then a lean stream's mu, then the broker's own
+// locks (Subscribe and Unsubscribe are called with the shard lock held so
+// that a user's first attach and last detach cannot interleave). Nothing
+// takes a shard's mu while holding a stream's mu: a stream detaches itself
+// only after releasing its own lock.
 type Hub struct {
 	store     Store
 	broker    Broker
@@ -36,7 +38,11 @@ type Hub struct {
 	seed      maphash.Seed
 	shards    []hubShard
 
+	wheel  wheel       // heartbeats and dead-peer checks of lean streams
+	closed atomic.Bool // set by CloseAll: streams attached later are cut
+
 	open      atomic.Int64
+	lean      atomic.Int64
 	users     atomic.Int64
 	slow      atomic.Uint64
 	delivered atomic.Uint64
@@ -46,7 +52,19 @@ type hubShard struct {
 	mu sync.RWMutex
 	// users maps a user id to its streams. Slices are copy-on-write, so a
 	// fan-out reads one under the read lock and iterates it unlocked.
-	users map[string][]*Stream
+	users map[string][]sink
+}
+
+// sink is what the Hub fans out to: a Stream (a goroutine writes it) or a
+// leanStream (written from the publishing goroutine).
+type sink interface {
+	// offer takes a frame without blocking; false means the sink's queue is
+	// full and it must be cut as slow.
+	offer(f *Frame) bool
+	// wake asks the sink to catch up from the store and send a new sync.
+	wake()
+	// cut ends the sink for the given reason; safe to call more than once.
+	cut(reason error)
 }
 
 // NewHub returns a Hub. Run the broker with the Hub as its Receiver.
@@ -63,7 +81,7 @@ func NewHub(cfg HubConfig) *Hub {
 	h := &Hub{store: cfg.Store, broker: cfg.Broker, queueSize: cfg.QueueSize,
 		log: cfg.Logger, seed: maphash.MakeSeed(), shards: make([]hubShard, cfg.Shards)}
 	for i := range h.shards {
-		h.shards[i].users = make(map[string][]*Stream)
+		h.shards[i].users = make(map[string][]sink)
 	}
 	return h
 }
@@ -71,6 +89,7 @@ func NewHub(cfg HubConfig) *Hub {
 // HubStats are the Hub's counters, for metrics.
 type HubStats struct {
 	Streams   int64  // open streams
+	Lean      int64  // of which lean (written without a goroutine of their own)
 	Users     int64  // users with at least one open stream
 	Slow      uint64 // streams cut because their queue was full
 	Delivered uint64 // frames queued to streams
@@ -78,7 +97,7 @@ type HubStats struct {
 
 // Stats returns the Hub's counters.
 func (h *Hub) Stats() HubStats {
-	return HubStats{Streams: h.open.Load(), Users: h.users.Load(),
+	return HubStats{Streams: h.open.Load(), Lean: h.lean.Load(), Users: h.users.Load(),
 		Slow: h.slow.Load(), Delivered: h.delivered.Load()}
 }
 
@@ -93,10 +112,14 @@ func (h *Hub) shard(user string) *hubShard {
 // duplicates by id. Call Close when done. Errors: EUNAVAILABLE.
 func (h *Hub) Open(ctx context.Context, user string, lastEventID int64, resume bool) (*Stream, error) {
 	s := newStream(h, user, h.queueSize)
-	h.attach(s)
+	h.attach(user, s)
+	if h.closed.Load() {
+		s.cut(ErrShutdown)
+		return nil, ErrShutdown
+	}
 	stats, err := h.store.Stats(ctx, user)
 	if err != nil {
-		h.detach(s)
+		h.detach(user, s)
 		return nil, err
 	}
 	s.lastID = stats.LastID
@@ -109,27 +132,27 @@ func (h *Hub) Open(ctx context.Context, user string, lastEventID int64, resume b
 	return s, nil
 }
 
-func (h *Hub) attach(s *Stream) {
-	sh := h.shard(s.user)
+func (h *Hub) attach(user string, s sink) {
+	sh := h.shard(user)
 	sh.mu.Lock()
-	old := sh.users[s.user]
-	list := make([]*Stream, len(old)+1)
+	old := sh.users[user]
+	list := make([]sink, len(old)+1)
 	copy(list, old)
 	list[len(old)] = s
-	sh.users[s.user] = list
+	sh.users[user] = list
 	if len(old) == 0 {
 		h.users.Add(1)
-		h.broker.Subscribe(s.user)
+		h.broker.Subscribe(user)
 	}
 	sh.mu.Unlock()
 	h.open.Add(1)
 }
 
 // detach removes s; it is a no-op if s is not attached.
-func (h *Hub) detach(s *Stream) {
-	sh := h.shard(s.user)
+func (h *Hub) detach(user string, s sink) {
+	sh := h.shard(user)
 	sh.mu.Lock()
-	old := sh.users[s.user]
+	old := sh.users[user]
 	i := 0
 	for i < len(old) && old[i] != s {
 		i++
@@ -139,13 +162,13 @@ func (h *Hub) detach(s *Stream) {
 		return
 	}
 	if len(old) == 1 {
-		delete(sh.users, s.user)
+		delete(sh.users, user)
 		h.users.Add(-1)
-		h.broker.Unsubscribe(s.user)
+		h.broker.Unsubscribe(user)
 	} else {
-		list := make([]*Stream, 0, len(old)-1)
+		list := make([]sink, 0, len(old)-1)
 		list = append(list, old[:i]...)
-		sh.users[s.user] = append(list, old[i+1:]...)
+		sh.users[user] = append(list, old[i+1:]...)
 	}
 	sh.mu.Unlock()
 	h.open.Add(-1)
@@ -191,7 +214,9 @@ func (h *Hub) Resync() {
 // CloseAll ends every stream with ErrShutdown (clients reconnect to another
 // node or after the restart). Used on shutdown.
 func (h *Hub) CloseAll() {
-	var all []*Stream
+	h.closed.Store(true)
+	h.stopWheel()
+	var all []sink
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.RLock()

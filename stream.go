@@ -79,7 +79,7 @@ func (s *Stream) cut(reason error) {
 	s.once.Do(func() {
 		s.reason = reason
 		close(s.done)
-		s.hub.detach(s)
+		s.hub.detach(s.user, s)
 	})
 }
 
@@ -92,6 +92,11 @@ func (s *Stream) cut(reason error) {
 // ended, and an EUNAVAILABLE *Error when the store failed.
 func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
 	s.buf = s.buf[:0]
+	select {
+	case <-s.done: // a cut stream ends even with frames still queued
+		return nil, s.reason
+	default:
+	}
 	if s.replaying {
 		return s.replay(ctx)
 	}

@@ -1,0 +1,33 @@
+package belfry
+
+import "time"
+
+// Conn is a client connection that a lean stream writes to directly from
+// the publishing goroutine, so an idle stream needs no goroutine and no
+// buffers of its own. httpapi implements it over a hijacked TCP connection.
+type Conn interface {
+	// TryWrite writes as much of b as the connection takes without
+	// blocking and returns how much that was. An error means the peer is
+	// gone.
+	TryWrite(b []byte) (int, error)
+	// WriteAll writes all of b, waiting at most timeout.
+	WriteAll(b []byte, timeout time.Duration) error
+	// Alive reports whether the peer is still there, without blocking: a
+	// peer that closed its side is found before a write fails.
+	Alive() bool
+	// Close closes the connection.
+	Close() error
+}
+
+// LeanOptions are the per-stream settings of Hub.OpenLean.
+type LeanOptions struct {
+	// Expires is when the stream's credential expires; the stream then
+	// gets a token-expired event and ends. Zero: never.
+	Expires time.Time
+	// Heartbeat is the interval of heartbeat comments. The first lean
+	// stream's value sets the Hub's wheel. Default 20s.
+	Heartbeat time.Duration
+	// WriteTimeout bounds a blocking write of a backed-up stream.
+	// Default 10s.
+	WriteTimeout time.Duration
+}

@@ -1,0 +1,320 @@
+package belfry
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// storeTimeout bounds each store read of a lean stream's worker.
+const storeTimeout = 10 * time.Second
+
+// maxPending bounds the bytes a backed-up lean stream may hold beyond its
+// queue of frames before it is cut as slow.
+const maxPending = 256 << 10
+
+var heartbeatFrame = &Frame{Bytes: []byte(": ping\n\n")}
+
+// leanStream is a stream written from whichever goroutine publishes to it.
+// While the socket takes every write at once it has no goroutine and no
+// buffer: a frame is written straight from the shared encoded bytes. When a
+// write would block, or the stream must read the store (the replay, a gap
+// in ids, a broker resync), a worker goroutine takes over until the backlog
+// is written, then exits.
+type leanStream struct {
+	hub          *Hub
+	user         string
+	conn         Conn
+	writeTimeout time.Duration
+	expiry       *time.Timer
+
+	mu        sync.Mutex
+	lastID    int64    // highest notification id sent (or known to the client)
+	busy      bool     // a worker owns writing; offer only queues
+	queue     []*Frame // frames waiting for the worker
+	pending   []byte   // the unwritten rest of a partial write
+	catchUp   bool     // the worker must read the store after lastID first
+	syncDue   bool     // the worker must send a sync event after catching up
+	finishing bool     // end the stream once the queue is written (token expired)
+	closed    bool
+	nextBeat  time.Time
+}
+
+// OpenLean attaches a lean stream on conn, which has already received the
+// response headers and the retry line. It writes the replay (when resume)
+// and the sync event on the calling goroutine, then returns: from there on
+// the stream is written by the publishing goroutines, the Hub's heartbeat
+// wheel, and a short-lived worker only while it is backed up. The Hub owns
+// conn from then on and closes it when the stream ends (for any reason,
+// including a store error during the replay: the client reconnects).
+func (h *Hub) OpenLean(user string, lastEventID int64, resume bool, conn Conn, o LeanOptions) {
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 20 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	l := &leanStream{hub: h, user: user, conn: conn, writeTimeout: o.WriteTimeout,
+		busy: true, syncDue: true, lastID: -1, nextBeat: time.Now().Add(o.Heartbeat)}
+	if resume {
+		l.lastID, l.catchUp = max(lastEventID, 0), true
+	}
+	h.wheel.start(h, o.Heartbeat)
+	h.attach(user, l)
+	h.lean.Add(1)
+	if h.closed.Load() {
+		l.cut(ErrShutdown)
+		return
+	}
+	if !o.Expires.IsZero() {
+		l.mu.Lock()
+		l.expiry = time.AfterFunc(time.Until(o.Expires), l.expire)
+		l.mu.Unlock()
+	}
+	l.work()
+}
+
+// offer writes f at once if the socket takes it, else queues it for the
+// worker. It never blocks on the client.
+func (l *leanStream) offer(f *Frame) bool {
+	l.mu.Lock()
+	if l.closed || l.finishing {
+		l.mu.Unlock()
+		return true
+	}
+	if l.busy {
+		if len(l.queue) >= l.hub.queueSize || len(l.pending) > maxPending {
+			l.mu.Unlock()
+			return false
+		}
+		l.queue = append(l.queue, f)
+		l.mu.Unlock()
+		return true
+	}
+	if f.ID != 0 {
+		if f.ID <= l.lastID {
+			l.mu.Unlock()
+			return true // a duplicate of what the replay or a gap fill sent
+		}
+		if f.ID > l.lastID+1 {
+			// A missed id: the worker reads the store, then sends f.
+			l.queue = append(l.queue, f)
+			l.catchUp = true
+			l.startWorker()
+			l.mu.Unlock()
+			return true
+		}
+		l.lastID = f.ID
+	}
+	err := l.write(f.Bytes)
+	l.mu.Unlock()
+	if err != nil {
+		l.cut(err)
+	}
+	return true
+}
+
+// write tries a non-blocking write; what the socket did not take becomes
+// pending and a worker is started. l.mu is held.
+func (l *leanStream) write(b []byte) error {
+	n, err := l.conn.TryWrite(b)
+	if err != nil {
+		return err
+	}
+	if n < len(b) {
+		l.pending = append(l.pending, b[n:]...)
+		l.startWorker()
+	}
+	return nil
+}
+
+// startWorker hands writing to a new worker goroutine. l.mu is held.
+func (l *leanStream) startWorker() {
+	if !l.busy {
+		l.busy = true
+		go l.work()
+	}
+}
+
+func (l *leanStream) wake() {
+	l.mu.Lock()
+	if !l.closed {
+		l.catchUp, l.syncDue = true, true
+		l.startWorker()
+	}
+	l.mu.Unlock()
+}
+
+func (l *leanStream) expire() {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.finishing = true
+	l.queue = append(l.queue, EncodeTokenExpired())
+	l.startWorker()
+	l.mu.Unlock()
+}
+
+func (l *leanStream) cut(reason error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed = true
+	l.queue, l.pending = nil, nil
+	if l.expiry != nil {
+		l.expiry.Stop()
+	}
+	l.mu.Unlock()
+	_ = reason // the Hub counts slow cuts; the others need no record
+	l.conn.Close()
+	l.hub.detach(l.user, l)
+	l.hub.lean.Add(-1)
+}
+
+// beat writes a heartbeat when one is due, after checking that the peer is
+// still there. Called by the wheel.
+func (l *leanStream) beat(now time.Time, every time.Duration) {
+	l.mu.Lock()
+	if l.closed || l.busy || now.Before(l.nextBeat) {
+		l.mu.Unlock()
+		return
+	}
+	l.nextBeat = now.Add(every)
+	var err error
+	if !l.conn.Alive() {
+		err = ErrStreamClosed
+	} else {
+		err = l.write(heartbeatFrame.Bytes)
+	}
+	l.mu.Unlock()
+	if err != nil {
+		l.cut(err)
+	}
+}
+
+// work writes the backlog: the store reads it owes (replay, gap, resync),
+// pending bytes, queued frames; and exits when nothing is left.
+func (l *leanStream) work() {
+	var buf []byte
+	for {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return
+		}
+		buf = append(buf[:0], l.pending...)
+		l.pending = nil
+		queue := l.queue
+		l.queue = nil
+		catchUp, syncDue := l.catchUp, l.syncDue
+		l.catchUp, l.syncDue = false, false
+		if len(buf) == 0 && len(queue) == 0 && !catchUp && !syncDue {
+			l.busy = false
+			finishing := l.finishing
+			l.mu.Unlock()
+			if finishing {
+				l.cut(ErrStreamClosed)
+			}
+			return
+		}
+		l.mu.Unlock()
+
+		var err error
+		if buf, err = l.fill(buf, queue, catchUp, syncDue); err == nil && len(buf) > 0 {
+			err = l.conn.WriteAll(buf, l.writeTimeout)
+		}
+		if err != nil {
+			l.cut(err)
+			return
+		}
+	}
+}
+
+// fill appends to buf what the worker owes: the store after lastID when
+// catchUp, then a sync event when syncDue, then the queued frames
+// (deduplicated by id, gaps filled from the store). Only the worker calls
+// it, and only the worker changes lastID while busy.
+func (l *leanStream) fill(buf []byte, queue []*Frame, catchUp, syncDue bool) ([]byte, error) {
+	var err error
+	if l.lastID < 0 || syncDue {
+		var st Stats
+		if st, err = l.stats(); err != nil {
+			return buf, err
+		}
+		if l.lastID < 0 || l.lastID > st.LastID {
+			// A fresh client, or one claiming an id beyond the user's last
+			// (a store that was reset): it starts from now.
+			l.setLastID(st.LastID)
+			catchUp = false
+		}
+		if catchUp {
+			if buf, err = l.readStore(buf); err != nil {
+				return buf, err
+			}
+			if st, err = l.stats(); err != nil {
+				return buf, err
+			}
+		}
+		st.LastID = max(st.LastID, l.lastID)
+		buf = append(buf, EncodeSync(st).Bytes...)
+	} else if catchUp {
+		if buf, err = l.readStore(buf); err != nil {
+			return buf, err
+		}
+	}
+	for _, f := range queue {
+		if f.ID != 0 {
+			if f.ID <= l.lastID {
+				continue
+			}
+			if f.ID > l.lastID+1 {
+				if buf, err = l.readStore(buf); err != nil {
+					return buf, err
+				}
+				if f.ID <= l.lastID {
+					continue
+				}
+			}
+			l.setLastID(f.ID)
+		}
+		buf = append(buf, f.Bytes...)
+	}
+	return buf, nil
+}
+
+func (l *leanStream) setLastID(id int64) {
+	l.mu.Lock()
+	l.lastID = id
+	l.mu.Unlock()
+}
+
+func (l *leanStream) stats() (Stats, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	return l.hub.store.Stats(ctx, l.user)
+}
+
+// readStore appends every stored notification after lastID.
+func (l *leanStream) readStore(buf []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	for {
+		ns, err := l.hub.store.After(ctx, l.user, l.lastID, MaxReplay)
+		if err != nil {
+			return buf, err
+		}
+		for _, n := range ns {
+			if n.ID > l.lastID {
+				buf = AppendNew(buf, n)
+				l.setLastID(n.ID)
+			}
+		}
+		if len(ns) < MaxReplay {
+			return buf, nil
+		}
+	}
+}

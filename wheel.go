@@ -1,0 +1,68 @@
+package belfry
+
+import (
+	"sync"
+	"time"
+)
+
+// wheel is the one goroutine that heartbeats every lean stream and finds
+// dead peers (a non-blocking peek) one interval before a write would fail.
+// It starts with the first lean stream and stops on Hub.CloseAll.
+type wheel struct {
+	once    sync.Once // starts the goroutine
+	stopped sync.Once // stops it
+	stop    chan struct{}
+	every   time.Duration
+}
+
+func (w *wheel) start(h *Hub, every time.Duration) {
+	w.once.Do(func() {
+		w.every = every
+		w.stop = make(chan struct{})
+		go w.run(h)
+	})
+}
+
+// run visits every lean stream four times per interval, so a heartbeat is
+// at most a quarter interval late.
+func (w *wheel) run(h *Hub) {
+	t := time.NewTicker(max(w.every/4, time.Millisecond))
+	defer t.Stop()
+	var batch []*leanStream
+	for {
+		select {
+		case <-w.stop:
+			return
+		case now := <-t.C:
+			for i := range h.shards {
+				batch = h.shards[i].leanStreams(batch[:0])
+				for _, l := range batch {
+					l.beat(now, w.every)
+				}
+			}
+			clear(batch)
+		}
+	}
+}
+
+func (sh *hubShard) leanStreams(out []*leanStream) []*leanStream {
+	sh.mu.RLock()
+	for _, list := range sh.users {
+		for _, s := range list {
+			if l, ok := s.(*leanStream); ok {
+				out = append(out, l)
+			}
+		}
+	}
+	sh.mu.RUnlock()
+	return out
+}
+
+func (h *Hub) stopWheel() {
+	h.wheel.once.Do(func() {}) // a wheel not started by now never will be
+	h.wheel.stopped.Do(func() {
+		if h.wheel.stop != nil {
+			close(h.wheel.stop)
+		}
+	})
+}
