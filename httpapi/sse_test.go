@@ -34,6 +34,23 @@ type sseStream struct {
 // a Last-Event-ID…) and checks the 200 and the SSE headers.
 func (e *env) openStream(t *testing.T, path string, opts ...reqOpt) *sseStream {
 	t.Helper()
+	return e.openStreamPath(t, path, opts...)
+}
+
+// openStreamTB opens the stream for a benchmark and reads past the sync.
+func (e *env) openStreamTB(tb testing.TB, opts ...reqOpt) *sseStream {
+	s := e.openStreamPath(tb, "", opts...)
+	for ev := range s.events {
+		if ev.name == "sync" {
+			return s
+		}
+	}
+	tb.Fatal("stream ended before sync")
+	return nil
+}
+
+func (e *env) openStreamPath(t testing.TB, path string, opts ...reqOpt) *sseStream {
+	t.Helper()
 	if path == "" {
 		path = "/notifications/stream"
 	}
