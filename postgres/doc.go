@@ -50,7 +50,22 @@
 //
 // Lost connections, timeouts, cancelled contexts, a closed Store and
 // servers shutting down are belfry.EUNAVAILABLE. Every write is a single
-// statement, so a failed one changed nothing. A statement that never reached
-// the server (a stale pooled connection after a database restart) is
-// retried, as are deadlock and serialization failures.
+// statement, so a failed one changed nothing, with one exception no client
+// can avoid: when the connection breaks while the server commits, the
+// outcome is unknown (the notification may exist; a stream will deliver it).
+//
+// When an established connection breaks, the Store empties its pool: after
+// a database restart or a network cut every pooled connection is dead, and
+// each would otherwise fail one more call. Reads are then retried at once
+// on a new connection; writes are retried only if the statement never left
+// the client, so a write caught by the restart fails with EUNAVAILABLE
+// rather than risk being applied twice. Deadlock and serialization
+// failures are retried too.
+//
+// # Costs
+//
+// List, After, SetRead and Delete are index range scans on the primary key
+// (user_id, id). The unread count walks the user's entries in the partial
+// index of unread notifications, so it costs time in proportion to the
+// user's unread notifications, not to the inbox.
 package postgres
