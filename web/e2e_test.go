@@ -262,6 +262,11 @@ func TestDemoPage(t *testing.T) {
 	// The link is a real link.
 	eval[bool](t, a, bellJS(`(r.querySelector(".bell").click(), true)`))
 	waitJS(t, a, "a link item", bellJS(`!!r.querySelector("a.item[href='/orders/1']")`))
+	shot, err := chromedp.Run(a, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeScreenshot(t, "demo-page.png", shot)
 }
 
 // TestBellRenewsAnExpiredToken: the stream ends with token-expired; the

@@ -10,6 +10,18 @@ document.getElementById("origin").textContent = location.origin;
 document.getElementById("as-" + user).setAttribute("aria-current", "page");
 document.title = "belfry demo — " + user;
 
+// Without demo mode the demo endpoints do not exist: say so instead of
+// showing a bell that cannot sign in.
+fetch("/demo/token?user=" + user).then((res) => {
+  if (res.status !== 404) return;
+  document.querySelector("main").innerHTML = "";
+  const p = document.createElement("p");
+  p.textContent = "This belfry does not run in demo mode, so this page has nothing to show. " +
+    "Start it with `belfry serve --demo` (or with no secret at all) to try the demo.";
+  document.querySelector("main").append(p);
+  bell.remove();
+}).catch(() => {});
+
 const bell = document.createElement("notification-bell");
 bell.setAttribute("token-url", "/demo/token?user=" + user);
 bell.setAttribute("title-count", "");
