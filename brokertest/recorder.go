@@ -115,7 +115,7 @@ func isProbe(m belfry.Message) bool {
 // Start runs b.Run(ctx, r) in a goroutine until the test ends; the cleanup
 // cancels it and fails the test unless Run returns nil within Timeout. The
 // returned channel receives Run's result (once).
-func Start(t *testing.T, b belfry.Broker, r belfry.Receiver) <-chan error {
+func Start(t testing.TB, b belfry.Broker, r belfry.Receiver) <-chan error {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -141,7 +141,7 @@ func Start(t *testing.T, b belfry.Broker, r belfry.Receiver) <-chan error {
 
 // Eventually polls cond until it holds, and fails the test with what if it
 // does not within Timeout.
-func Eventually(t *testing.T, what string, cond func() bool) {
+func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	if !poll(Timeout, func() bool { return cond() }) {
 		t.Fatalf("timed out after %v waiting for %s", Timeout, what)
@@ -166,7 +166,7 @@ func poll(limit time.Duration, cond func() bool) bool {
 // AwaitSubscribed subscribes b to users and publishes probes through pub
 // until r has received one for each user: then the subscriptions are in
 // effect. pub is usually b, or another node on the same backend.
-func AwaitSubscribed(t *testing.T, b, pub belfry.Broker, r *Recorder, users ...string) {
+func AwaitSubscribed(t testing.TB, b, pub belfry.Broker, r *Recorder, users ...string) {
 	t.Helper()
 	for _, u := range users {
 		b.Subscribe(u)
@@ -178,7 +178,7 @@ func AwaitSubscribed(t *testing.T, b, pub belfry.Broker, r *Recorder, users ...s
 // each user (that were not already probed), and fails the test if that takes
 // longer than Timeout. Publish errors are retried: the broker may be
 // reconnecting.
-func AwaitProbes(t *testing.T, pub belfry.Broker, r *Recorder, users ...string) {
+func AwaitProbes(t testing.TB, pub belfry.Broker, r *Recorder, users ...string) {
 	t.Helper()
 	before := make(map[string]int, len(users))
 	for _, u := range users {

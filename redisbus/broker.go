@@ -1,0 +1,196 @@
+package redisbus
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/belfry/belfry"
+)
+
+// Broker is a belfry.Broker over Redis pub/sub. It is safe for concurrent
+// use. Create it with Open.
+//
+// Lock order: the caller's locks (the Hub calls Subscribe and Unsubscribe
+// under a shard lock), then mu. mu guards only map updates and lookups: no
+// I/O happens and no Receiver method is called while it is held.
+type Broker struct {
+	client *redis.Client
+	opts   Options
+	log    *slog.Logger
+
+	mu sync.RWMutex
+	// want is the set of users this node holds streams for.
+	want map[string]struct{}
+	// pending holds the changes to want not yet sent on the current
+	// subscriber connection: true to subscribe, false to unsubscribe.
+	pending map[string]bool
+	// wake (capacity 1) tells Run's applier that pending is not empty.
+	wake chan struct{}
+
+	running atomic.Bool
+	closed  atomic.Bool
+	done    chan struct{} // closed by Close
+	once    sync.Once
+
+	bufs sync.Pool // *[]byte: Publish's encoding buffers
+
+	received    atomic.Uint64
+	ignored     atomic.Uint64
+	undecodable atomic.Uint64
+	reconnects  atomic.Uint64
+	resyncs     atomic.Uint64
+}
+
+var _ belfry.Broker = (*Broker)(nil)
+
+func newBroker(c *redis.Client, opts Options) *Broker {
+	return &Broker{client: c, opts: opts, log: opts.Logger,
+		want: make(map[string]struct{}), pending: make(map[string]bool),
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// channel returns the pub/sub channel of user.
+func (b *Broker) channel(user string) string { return b.opts.Prefix + user }
+
+// Subscribe adds the user to the set this node receives. It returns at once:
+// Run's goroutine sends the SUBSCRIBE (batched with others) on the
+// subscriber connection. A message published before Redis applied it is not
+// delivered; the Hub attaches a stream before it reads the store, so only a
+// notification committed after that read and published within that window
+// (usually well under a millisecond) waits for the user's next event or the
+// next Resync. Subscribe is idempotent and never calls the Receiver.
+func (b *Broker) Subscribe(userID string) {
+	b.mu.Lock()
+	if _, ok := b.want[userID]; ok {
+		b.mu.Unlock()
+		return
+	}
+	b.want[userID] = struct{}{}
+	b.pending[userID] = true
+	b.mu.Unlock()
+	b.poke()
+}
+
+// Unsubscribe removes the user from the set this node receives. Messages of
+// the user that still arrive are dropped, so it takes effect at once; the
+// UNSUBSCRIBE is sent in the background. It is idempotent and never calls
+// the Receiver.
+func (b *Broker) Unsubscribe(userID string) {
+	b.mu.Lock()
+	if _, ok := b.want[userID]; !ok {
+		b.mu.Unlock()
+		return
+	}
+	delete(b.want, userID)
+	b.pending[userID] = false
+	b.mu.Unlock()
+	b.poke()
+}
+
+func (b *Broker) poke() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (b *Broker) wanted(user string) bool {
+	b.mu.RLock()
+	_, ok := b.want[user]
+	b.mu.RUnlock()
+	return ok
+}
+
+// Publish sends every message to its user's channel in one pipeline (one
+// round trip), within Options.Timeout (or ctx's deadline, if sooner).
+// Redis may have executed part of a batch that fails. Errors: EUNAVAILABLE
+// (Redis unreachable or too slow, or the Broker closed; the notifications
+// are stored all the same and streams catch up from the store), EINVALID (a
+// message that cannot be encoded: a bug of the caller).
+func (b *Broker) Publish(ctx context.Context, msgs []belfry.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if b.closed.Load() {
+		return belfry.Unavailable("redis broker", errClosed)
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+	defer cancel()
+
+	bp, _ := b.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	buf := (*bp)[:0]
+	pipe := b.client.Pipeline()
+	for i := range msgs {
+		start := len(buf)
+		var err error
+		if buf, err = appendMessage(buf, &msgs[i]); err != nil {
+			return belfry.Errorf(belfry.EINVALID, "redis broker: cannot encode a %q message: %v", msgs[i].Kind, err)
+		}
+		// The payloads are slices of buf; one that append moved stays
+		// valid in its old array until Exec has written it.
+		pipe.Publish(ctx, b.channel(msgs[i].UserID), buf[start:len(buf):len(buf)])
+	}
+	_, err := pipe.Exec(ctx)
+	*bp = buf[:0]
+	b.bufs.Put(bp)
+	if err != nil {
+		return belfry.Unavailable("redis broker", err)
+	}
+	return nil
+}
+
+// Ping checks that Redis answers within Options.Timeout. Errors:
+// EUNAVAILABLE.
+func (b *Broker) Ping(ctx context.Context) error {
+	if b.closed.Load() {
+		return belfry.Unavailable("redis broker", errClosed)
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+	defer cancel()
+	if err := b.client.Ping(ctx).Err(); err != nil {
+		return belfry.Unavailable("redis broker", err)
+	}
+	return nil
+}
+
+// Close ends Run and closes the connections; Publish and Ping then return
+// EUNAVAILABLE. It is idempotent and returns nil.
+func (b *Broker) Close() error {
+	b.once.Do(func() {
+		b.closed.Store(true)
+		close(b.done)
+		if err := b.client.Close(); err != nil {
+			b.log.Warn("redis broker: close", "err", err)
+		}
+	})
+	return nil
+}
+
+// Stats are the Broker's counters, for metrics.
+type Stats struct {
+	Users       int    // users this node is subscribed to
+	Received    uint64 // messages handed to the Receiver
+	Ignored     uint64 // messages of users no longer subscribed, dropped
+	Undecodable uint64 // payloads that could not be decoded, dropped
+	Reconnects  uint64 // subscriber connections lost (or never made) and retried
+	Resyncs     uint64 // calls of Receiver.Resync
+}
+
+// Stats returns the Broker's counters.
+func (b *Broker) Stats() Stats {
+	b.mu.RLock()
+	n := len(b.want)
+	b.mu.RUnlock()
+	return Stats{Users: n, Received: b.received.Load(), Ignored: b.ignored.Load(),
+		Undecodable: b.undecodable.Load(), Reconnects: b.reconnects.Load(), Resyncs: b.resyncs.Load()}
+}
+
+var errClosed = errors.New("broker is closed")

@@ -1,0 +1,95 @@
+package redisbus
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry"
+)
+
+func sample() []belfry.Message {
+	created := time.Date(2026, 11, 23, 17, 42, 24, 123e6, time.UTC)
+	read := created.Add(time.Second)
+	at := "2026-11-23T17:42:25.000Z"
+	return []belfry.Message{
+		{Kind: belfry.KindNew, UserID: "42", New: &belfry.Notification{ID: 17, UserID: "42",
+			Message: "Größe 🔔 \u2028 \"q\" <b>&amp;</b>\n", Title: "t", Link: "/x?a=1&b=2", Category: "c",
+			Data: json.RawMessage(`{"a":[1,2,{"b":null}]}`), ReadAt: &read, CreatedAt: created}},
+		{Kind: belfry.KindNew, UserID: "ü 1", New: &belfry.Notification{ID: 1, UserID: "ü 1", Message: "m", CreatedAt: created}},
+		{Kind: belfry.KindRead, UserID: "42", State: &belfry.StateChange{ID: 17, Read: true, ReadAt: &at, Unread: 3}},
+		{Kind: belfry.KindRead, UserID: "42", State: &belfry.StateChange{All: true, UpTo: 17, Read: true, ReadAt: &at}},
+		{Kind: belfry.KindDeleted, UserID: "42", State: &belfry.StateChange{ID: 4, Unread: 2}},
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	for i, m := range sample() {
+		p, err := appendMessage(nil, &m)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		got, err := decodeMessage(m.UserID, string(p))
+		if err != nil {
+			t.Fatalf("message %d: decode %s: %v", i, p, err)
+		}
+		if m.New != nil {
+			// Times decode in UTC with the same instant; compare them apart.
+			if !got.New.CreatedAt.Equal(m.New.CreatedAt) || (m.New.ReadAt != nil) != (got.New.ReadAt != nil) ||
+				(m.New.ReadAt != nil && !got.New.ReadAt.Equal(*m.New.ReadAt)) {
+				t.Fatalf("message %d: times %v %v, want %v %v", i, got.New.CreatedAt, got.New.ReadAt, m.New.CreatedAt, m.New.ReadAt)
+			}
+			g, w := *got.New, *m.New
+			g.CreatedAt, g.ReadAt, w.CreatedAt, w.ReadAt = time.Time{}, nil, time.Time{}, nil
+			got.New, m.New = &g, &w
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Fatalf("message %d: round trip of %s\ngot  %+v\nwant %+v", i, p, got, m)
+		}
+	}
+}
+
+func TestCodecRejectsAnotherUsersPayload(t *testing.T) {
+	for _, m := range sample() {
+		p, err := appendMessage(nil, &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := decodeMessage("someone-else", string(p)); err == nil {
+			t.Fatalf("a payload of user %q was accepted on another user's channel: %s", m.UserID, p)
+		}
+	}
+	if _, err := decodeMessage("42", "{not json"); err == nil {
+		t.Fatal("malformed payload accepted")
+	}
+}
+
+func BenchmarkEncodeNew(b *testing.B) {
+	m := sample()[0]
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = appendMessage(buf[:0], &m)
+	}
+}
+
+func BenchmarkEncodeNewStdlib(b *testing.B) {
+	m := sample()[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		json.Marshal(&m)
+	}
+}
+
+func BenchmarkDecodeNew(b *testing.B) {
+	m := sample()[0]
+	p, _ := appendMessage(nil, &m)
+	s := string(p)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeMessage("42", s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

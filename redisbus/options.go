@@ -1,0 +1,101 @@
+package redisbus
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/belfry/belfry"
+)
+
+// Options configures a Broker. Zero values take the defaults noted.
+type Options struct {
+	// Prefix is prepended to a user id to name the user's channel. Every
+	// node of one deployment uses the same prefix; deployments that share a
+	// Redis use different ones. Default "belfry:u:".
+	Prefix string
+	// Timeout bounds each Publish and Ping, and is the dial, read and write
+	// timeout of the connections unless the URL sets them. Default 2s.
+	Timeout time.Duration
+	// HealthInterval is how long the subscriber connection may stay silent
+	// before it is pinged; if the ping is not answered within another
+	// interval the connection is replaced (and the Receiver resynced).
+	// Default 15s.
+	HealthInterval time.Duration
+	// MaxReconnectDelay caps the backoff between attempts to reconnect the
+	// subscriber connection (it starts at 50ms and doubles). Default 2s.
+	MaxReconnectDelay time.Duration
+	// BatchSize is the most channels one SUBSCRIBE or UNSUBSCRIBE command
+	// names. Default 512.
+	BatchSize int
+	// Logger receives connection losses and undecodable messages.
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+const (
+	defaultPrefix     = "belfry:u:"
+	defaultTimeout    = 2 * time.Second
+	defaultHealth     = 15 * time.Second
+	defaultMaxDelay   = 2 * time.Second
+	defaultBatchSize  = 512
+	minReconnectDelay = 50 * time.Millisecond
+)
+
+func (o *Options) defaults() {
+	if o.Prefix == "" {
+		o.Prefix = defaultPrefix
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = defaultTimeout
+	}
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = defaultHealth
+	}
+	if o.MaxReconnectDelay <= 0 {
+		o.MaxReconnectDelay = defaultMaxDelay
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = defaultBatchSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Open connects to the Redis at url (redis://[user:password@]host:port/db,
+// rediss:// for TLS, or unix://; go-redis query options such as
+// dial_timeout are honoured) and checks that it answers. Call Run to start
+// receiving, and Close when done. Errors: EINVALID (a malformed URL; the
+// message never repeats the URL, which may hold a password), EUNAVAILABLE
+// (Redis does not answer within ctx and Options.Timeout).
+func Open(ctx context.Context, url string, opts Options) (*Broker, error) {
+	opts.defaults()
+	ro, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, belfry.Errorf(belfry.EINVALID,
+			"invalid redis broker URL: want redis://[user:password@]host:port/db, rediss://… or unix://…")
+	}
+	if ro.DialTimeout <= 0 {
+		ro.DialTimeout = opts.Timeout
+	}
+	if ro.ReadTimeout == 0 {
+		ro.ReadTimeout = opts.Timeout
+	}
+	if ro.WriteTimeout == 0 {
+		ro.WriteTimeout = opts.Timeout
+	}
+	if ro.PoolTimeout == 0 {
+		ro.PoolTimeout = opts.Timeout
+	}
+	// A Publish whose caller set a deadline must not outlive it.
+	ro.ContextTimeoutEnabled = true
+	b := newBroker(redis.NewClient(ro), opts)
+	if err := b.Ping(ctx); err != nil {
+		b.client.Close()
+		return nil, err
+	}
+	return b, nil
+}
