@@ -15,18 +15,20 @@ const maxPending = 256 << 10
 
 var heartbeatFrame = &Frame{Bytes: []byte(": ping\n\n")}
 
-// leanStream is a stream written from whichever goroutine publishes to it.
+// LeanStream is a stream written from whichever goroutine publishes to it.
 // While the socket takes every write at once it has no goroutine and no
 // buffer: a frame is written straight from the shared encoded bytes. When a
 // write would block, or the stream must read the store (the replay, a gap
 // in ids, a broker resync), a worker goroutine takes over until the backlog
 // is written, then exits.
-type leanStream struct {
+type LeanStream struct {
 	hub          *Hub
 	user         string
-	conn         Conn
 	writeTimeout time.Duration
-	expiry       *time.Timer
+	expires      time.Time
+
+	conn   Conn        // set by Start; nil before
+	expiry *time.Timer // set by Start
 
 	mu        sync.Mutex
 	lastID    int64    // highest notification id sent (or known to the client)
@@ -40,43 +42,69 @@ type leanStream struct {
 	nextBeat  time.Time
 }
 
-// OpenLean attaches a lean stream on conn, which has already received the
-// response headers and the retry line. It writes the replay (when resume)
-// and the sync event on the calling goroutine, then returns: from there on
-// the stream is written by the publishing goroutines, the Hub's heartbeat
-// wheel, and a short-lived worker only while it is backed up. The Hub owns
-// conn from then on and closes it when the stream ends (for any reason,
-// including a store error during the replay: the client reconnects).
-func (h *Hub) OpenLean(user string, lastEventID int64, resume bool, conn Conn, o LeanOptions) {
+// OpenLean attaches a lean stream of the user and reads the user's stats,
+// before anything is written to the client, so a store that is down can
+// still be answered with a 503. Events that arrive from now on are queued.
+// Then either Start the stream on its connection, or Close it.
+// Errors: EUNAVAILABLE, ErrShutdown.
+func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resume bool, o LeanOptions) (*LeanStream, error) {
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 20 * time.Second
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
 	}
-	l := &leanStream{hub: h, user: user, conn: conn, writeTimeout: o.WriteTimeout,
-		busy: true, syncDue: true, lastID: -1, nextBeat: time.Now().Add(o.Heartbeat)}
-	if resume {
-		l.lastID, l.catchUp = max(lastEventID, 0), true
-	}
+	l := &LeanStream{hub: h, user: user, writeTimeout: o.WriteTimeout, expires: o.Expires,
+		busy: true, syncDue: true, nextBeat: time.Now().Add(o.Heartbeat)}
 	h.wheel.start(h, o.Heartbeat)
 	h.attach(user, l)
 	h.lean.Add(1)
 	if h.closed.Load() {
 		l.cut(ErrShutdown)
-		return
+		return nil, ErrShutdown
 	}
-	if !o.Expires.IsZero() {
-		l.mu.Lock()
-		l.expiry = time.AfterFunc(time.Until(o.Expires), l.expire)
-		l.mu.Unlock()
+	st, err := h.store.Stats(ctx, user)
+	if err != nil {
+		l.cut(err)
+		return nil, err
+	}
+	l.lastID = st.LastID
+	if resume && lastEventID < st.LastID {
+		// A client claiming an id beyond the user's last one (a store that
+		// was reset) starts from now, like a fresh one.
+		l.lastID, l.catchUp = max(lastEventID, 0), true
+	}
+	return l, nil
+}
+
+// Start writes the replay (when resuming) and the sync event to conn, which
+// has already received the response head and the retry line, on the
+// calling goroutine, and returns. From then on the stream is written by the
+// publishing goroutines, the Hub's heartbeat wheel, and a short-lived
+// worker only while it is backed up. The Hub owns conn and closes it when
+// the stream ends, for whatever reason (a store error during the replay
+// too: the client reconnects).
+func (l *LeanStream) Start(conn Conn) {
+	l.mu.Lock()
+	l.conn = conn
+	closed := l.closed
+	if !closed && !l.expires.IsZero() {
+		l.expiry = time.AfterFunc(time.Until(l.expires), l.expire)
+	}
+	l.mu.Unlock()
+	if closed { // cut (shutdown) between OpenLean and Start
+		conn.Close()
+		return
 	}
 	l.work()
 }
 
+// Close ends the stream; its connection, if started, is closed.
+func (l *LeanStream) Close() { l.cut(ErrStreamClosed) }
+
 // offer writes f at once if the socket takes it, else queues it for the
 // worker. It never blocks on the client.
-func (l *leanStream) offer(f *Frame) bool {
+func (l *LeanStream) offer(f *Frame) bool {
 	l.mu.Lock()
 	if l.closed || l.finishing {
 		l.mu.Unlock()
@@ -116,7 +144,7 @@ func (l *leanStream) offer(f *Frame) bool {
 
 // write tries a non-blocking write; what the socket did not take becomes
 // pending and a worker is started. l.mu is held.
-func (l *leanStream) write(b []byte) error {
+func (l *LeanStream) write(b []byte) error {
 	n, err := l.conn.TryWrite(b)
 	if err != nil {
 		return err
@@ -129,14 +157,14 @@ func (l *leanStream) write(b []byte) error {
 }
 
 // startWorker hands writing to a new worker goroutine. l.mu is held.
-func (l *leanStream) startWorker() {
+func (l *LeanStream) startWorker() {
 	if !l.busy {
 		l.busy = true
 		go l.work()
 	}
 }
 
-func (l *leanStream) wake() {
+func (l *LeanStream) wake() {
 	l.mu.Lock()
 	if !l.closed {
 		l.catchUp, l.syncDue = true, true
@@ -145,7 +173,7 @@ func (l *leanStream) wake() {
 	l.mu.Unlock()
 }
 
-func (l *leanStream) expire() {
+func (l *LeanStream) expire() {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -157,7 +185,7 @@ func (l *leanStream) expire() {
 	l.mu.Unlock()
 }
 
-func (l *leanStream) cut(reason error) {
+func (l *LeanStream) cut(reason error) {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -170,14 +198,16 @@ func (l *leanStream) cut(reason error) {
 	}
 	l.mu.Unlock()
 	_ = reason // the Hub counts slow cuts; the others need no record
-	l.conn.Close()
+	if l.conn != nil {
+		l.conn.Close()
+	}
 	l.hub.detach(l.user, l)
 	l.hub.lean.Add(-1)
 }
 
 // beat writes a heartbeat when one is due, after checking that the peer is
 // still there. Called by the wheel.
-func (l *leanStream) beat(now time.Time, every time.Duration) {
+func (l *LeanStream) beat(now time.Time, every time.Duration) {
 	l.mu.Lock()
 	if l.closed || l.busy || now.Before(l.nextBeat) {
 		l.mu.Unlock()
@@ -198,7 +228,7 @@ func (l *leanStream) beat(now time.Time, every time.Duration) {
 
 // work writes the backlog: the store reads it owes (replay, gap, resync),
 // pending bytes, queued frames; and exits when nothing is left.
-func (l *leanStream) work() {
+func (l *LeanStream) work() {
 	var buf []byte
 	for {
 		l.mu.Lock()
@@ -238,33 +268,20 @@ func (l *leanStream) work() {
 // catchUp, then a sync event when syncDue, then the queued frames
 // (deduplicated by id, gaps filled from the store). Only the worker calls
 // it, and only the worker changes lastID while busy.
-func (l *leanStream) fill(buf []byte, queue []*Frame, catchUp, syncDue bool) ([]byte, error) {
+func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, syncDue bool) ([]byte, error) {
 	var err error
-	if l.lastID < 0 || syncDue {
-		var st Stats
-		if st, err = l.stats(); err != nil {
-			return buf, err
-		}
-		if l.lastID < 0 || l.lastID > st.LastID {
-			// A fresh client, or one claiming an id beyond the user's last
-			// (a store that was reset): it starts from now.
-			l.setLastID(st.LastID)
-			catchUp = false
-		}
-		if catchUp {
-			if buf, err = l.readStore(buf); err != nil {
-				return buf, err
-			}
-			if st, err = l.stats(); err != nil {
-				return buf, err
-			}
-		}
-		st.LastID = max(st.LastID, l.lastID)
-		buf = append(buf, EncodeSync(st).Bytes...)
-	} else if catchUp {
+	if catchUp {
 		if buf, err = l.readStore(buf); err != nil {
 			return buf, err
 		}
+	}
+	if syncDue {
+		st, err := l.stats()
+		if err != nil {
+			return buf, err
+		}
+		st.LastID = max(st.LastID, l.lastID)
+		buf = append(buf, EncodeSync(st).Bytes...)
 	}
 	for _, f := range queue {
 		if f.ID != 0 {
@@ -286,20 +303,20 @@ func (l *leanStream) fill(buf []byte, queue []*Frame, catchUp, syncDue bool) ([]
 	return buf, nil
 }
 
-func (l *leanStream) setLastID(id int64) {
+func (l *LeanStream) setLastID(id int64) {
 	l.mu.Lock()
 	l.lastID = id
 	l.mu.Unlock()
 }
 
-func (l *leanStream) stats() (Stats, error) {
+func (l *LeanStream) stats() (Stats, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	return l.hub.store.Stats(ctx, l.user)
 }
 
 // readStore appends every stored notification after lastID.
-func (l *leanStream) readStore(buf []byte) ([]byte, error) {
+func (l *LeanStream) readStore(buf []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	for {

@@ -28,7 +28,7 @@ func (w *wheel) start(h *Hub, every time.Duration) {
 func (w *wheel) run(h *Hub) {
 	t := time.NewTicker(max(w.every/4, time.Millisecond))
 	defer t.Stop()
-	var batch []*leanStream
+	var batch []*LeanStream
 	for {
 		select {
 		case <-w.stop:
@@ -45,11 +45,11 @@ func (w *wheel) run(h *Hub) {
 	}
 }
 
-func (sh *hubShard) leanStreams(out []*leanStream) []*leanStream {
+func (sh *hubShard) leanStreams(out []*LeanStream) []*LeanStream {
 	sh.mu.RLock()
 	for _, list := range sh.users {
 		for _, s := range list {
-			if l, ok := s.(*leanStream); ok {
+			if l, ok := s.(*LeanStream); ok {
 				out = append(out, l)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -58,6 +59,9 @@ type env struct {
 	inbox  *belfry.Inbox
 	ts     *httptest.Server
 	logs   *syncBuffer
+	// conns tracks every accepted connection, hijacked ones included
+	// (httptest forgets a connection once it is hijacked).
+	conns *connTracker
 	// clockSkew is added to the real time on the API's token clock.
 	clockSkew atomic.Int64
 }
@@ -101,6 +105,8 @@ func newEnv(t testing.TB, o envOpts) *env {
 		t.Fatal(err)
 	}
 	e.ts = httptest.NewUnstartedServer(nil)
+	e.conns = &connTracker{Listener: e.ts.Listener, conns: map[net.Conn]struct{}{}}
+	e.ts.Listener = e.conns
 	e.ts.Config = httpapi.NewHTTPServer(e.srv.Handler(), httpapi.HTTPOptions{
 		ReadTimeout: o.readTimeout, WriteTimeout: o.httpWriteTimeout, Logger: log})
 	if o.tls {
@@ -118,6 +124,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 			t.Errorf("Shutdown: %v", err)
 		}
 		e.ts.CloseClientConnections()
+		e.conns.closeAll()
 		e.ts.Close()
 		cancel()
 		<-brokerDone
@@ -305,4 +312,32 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// connTracker is a listener that remembers its connections, so a test can
+// cut every one of them (a network blip), lean streams included.
+type connTracker struct {
+	net.Listener
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (l *connTracker) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns[c] = struct{}{}
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+// closeAll closes every connection accepted so far.
+func (l *connTracker) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		c.Close()
+		delete(l.conns, c)
+	}
 }

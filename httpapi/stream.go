@@ -65,6 +65,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	s.mu.Unlock()
 	defer s.streams.Done()
 
+	if lean, err := s.streamLean(w, r, p, lastID, resume); lean {
+		return err // nil once the Hub owns the connection
+	}
+
 	ctx := r.Context()
 	st, err := s.hub.Open(ctx, p.user, lastID, resume)
 	if errors.Is(err, belfry.ErrShutdown) {

@@ -19,8 +19,17 @@ import (
 	sse "github.com/tmaxmax/go-sse"
 )
 
-func TestStreamLiveAndRetry(t *testing.T) {
-	e := newEnv(t, envOpts{})
+// bothModes runs a stream test with lean HTTP/1.1 streams (hijacked,
+// written by the Hub) and with a goroutine per stream (as HTTP/2 always is).
+func bothModes(t *testing.T, f func(t *testing.T, lean bool)) {
+	t.Run("lean", func(t *testing.T) { f(t, true) })
+	t.Run("goroutine", func(t *testing.T) { f(t, false) })
+}
+
+func TestStreamLiveAndRetry(t *testing.T) { bothModes(t, testStreamLiveAndRetry) }
+
+func testStreamLiveAndRetry(t *testing.T, lean bool) {
+	e := newEnv(t, envOpts{disableLean: !lean})
 	s := e.openStream(t, "", withBearer(e.token("42")))
 	select {
 	case v := <-s.retry:
@@ -32,6 +41,9 @@ func TestStreamLiveAndRetry(t *testing.T) {
 	}
 	if d := s.sync(t); d != (syncData{}) {
 		t.Fatalf("fresh sync = %+v", d)
+	}
+	if st := e.hub.Stats(); st.Streams != 1 || (st.Lean == 1) != lean {
+		t.Fatalf("hub stats %+v with lean=%v", st, lean)
 	}
 	// An integer user id reaches the user "42".
 	r := e.do("POST", "/api/notifications", withBearer(testAPIKey),
@@ -52,8 +64,10 @@ func TestStreamLiveAndRetry(t *testing.T) {
 
 // TestReplayExact: a client that resumes after Last-Event-ID gets every
 // notification it missed, in order, once, then a sync with the truth.
-func TestReplayExact(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestReplayExact(t *testing.T) { bothModes(t, testReplayExact) }
+
+func testReplayExact(t *testing.T, lean bool) {
+	e := newEnv(t, envOpts{disableLean: !lean})
 	for _, missed := range []int{0, 1, 500} {
 		t.Run(strconv.Itoa(missed), func(t *testing.T) {
 			user := "replay-" + strconv.Itoa(missed)
@@ -94,8 +108,10 @@ func TestReplayExact(t *testing.T) {
 // TestGoSSEClientResumes reads the stream with an independent client
 // (tmaxmax/go-sse), which reconnects with Last-Event-ID after the server
 // ends every stream: no notification lost, none duplicated.
-func TestGoSSEClientResumes(t *testing.T) {
-	e := newEnv(t, envOpts{retry: 20 * time.Millisecond})
+func TestGoSSEClientResumes(t *testing.T) { bothModes(t, testGoSSEClientResumes) }
+
+func testGoSSEClientResumes(t *testing.T, lean bool) {
+	e := newEnv(t, envOpts{retry: 20 * time.Millisecond, disableLean: !lean})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET",
@@ -153,7 +169,7 @@ func TestGoSSEClientResumes(t *testing.T) {
 	}
 	expect(1, 5)
 	for round := range 3 {
-		e.ts.CloseClientConnections()   // a network blip: the client reconnects and resumes
+		e.conns.closeAll()              // a network blip: the client reconnects and resumes
 		e.client.CloseIdleConnections() // the publisher's own connection went too
 		for range 5 {
 			e.publish("gs", "during")
@@ -177,8 +193,10 @@ func TestGoSSEClientResumes(t *testing.T) {
 
 // TestEveryStreamOfAUser: three streams of one user (two of ours, one
 // go-sse) all get every event.
-func TestEveryStreamOfAUser(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestEveryStreamOfAUser(t *testing.T) { bothModes(t, testEveryStreamOfAUser) }
+
+func testEveryStreamOfAUser(t *testing.T, lean bool) {
+	e := newEnv(t, envOpts{disableLean: !lean})
 	tok := e.token("multi")
 	a := e.openStream(t, "", withBearer(tok))
 	b := e.openStream(t, "", withHeader("Cookie", "belfry_token="+tok))
@@ -223,8 +241,10 @@ func TestEveryStreamOfAUser(t *testing.T) {
 
 // TestStateEventsReachOtherTabs: read, unread, delete and read-all made in
 // one tab arrive on another stream of the user with the new unread count.
-func TestStateEventsReachOtherTabs(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestStateEventsReachOtherTabs(t *testing.T) { bothModes(t, testStateEventsReachOtherTabs) }
+
+func testStateEventsReachOtherTabs(t *testing.T, lean bool) {
+	e := newEnv(t, envOpts{disableLean: !lean})
 	s := e.openStream(t, "", withBearer(e.token("tabs")))
 	s.sync(t)
 	for range 3 {
@@ -267,9 +287,11 @@ func TestStateEventsReachOtherTabs(t *testing.T) {
 
 // TestHeartbeatKeepsIdleStream: an idle stream gets a comment every
 // heartbeat and outlives the server's ReadTimeout and WriteTimeout.
-func TestHeartbeatKeepsIdleStream(t *testing.T) {
+func TestHeartbeatKeepsIdleStream(t *testing.T) { bothModes(t, testHeartbeatKeepsIdleStream) }
+
+func testHeartbeatKeepsIdleStream(t *testing.T, lean bool) {
 	e := newEnv(t, envOpts{heartbeat: 50 * time.Millisecond,
-		readTimeout: 200 * time.Millisecond, httpWriteTimeout: 200 * time.Millisecond})
+		readTimeout: 200 * time.Millisecond, httpWriteTimeout: 200 * time.Millisecond, disableLean: !lean})
 	s := e.openStream(t, "", withBearer(e.token("idle")))
 	s.sync(t)
 	start := time.Now()
@@ -293,8 +315,10 @@ func TestHeartbeatKeepsIdleStream(t *testing.T) {
 
 // TestTokenExpiryEndsStream: when the token's exp passes, the stream sends
 // token-expired and ends. exp has second precision, so this waits up to 2s.
-func TestTokenExpiryEndsStream(t *testing.T) {
-	e := newEnv(t, envOpts{heartbeat: 50 * time.Millisecond})
+func TestTokenExpiryEndsStream(t *testing.T) { bothModes(t, testTokenExpiryEndsStream) }
+
+func testTokenExpiryEndsStream(t *testing.T, lean bool) {
+	e := newEnv(t, envOpts{heartbeat: 50 * time.Millisecond, disableLean: !lean})
 	tok, err := httpapi.MintToken(testSecret, "exp", time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -340,8 +364,10 @@ func TestTokenExpiryOnServerClock(t *testing.T) {
 // TestSlowStreamIsCut: a client that never reads is disconnected (its
 // queue overflows), while another stream of the same user keeps getting
 // every event.
-func TestSlowStreamIsCut(t *testing.T) {
-	e := newEnv(t, envOpts{queue: 4, writeTimeout: 2 * time.Second})
+func TestSlowStreamIsCut(t *testing.T) { bothModes(t, testSlowStreamIsCut) }
+
+func testSlowStreamIsCut(t *testing.T, lean bool) {
+	e := newEnv(t, envOpts{queue: 4, writeTimeout: 2 * time.Second, disableLean: !lean})
 	tok := e.token("slow")
 	good := e.openStream(t, "", withBearer(tok))
 	good.sync(t)
@@ -387,8 +413,10 @@ func TestSlowStreamIsCut(t *testing.T) {
 
 // TestShutdownEndsStreams: Shutdown ends every stream; new streams and
 // /readyz answer 503 meanwhile.
-func TestShutdownEndsStreams(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestShutdownEndsStreams(t *testing.T) { bothModes(t, testShutdownEndsStreams) }
+
+func testShutdownEndsStreams(t *testing.T, lean bool) {
+	e := newEnv(t, envOpts{disableLean: !lean})
 	a := e.openStream(t, "", withBearer(e.token("a")))
 	b := e.openStream(t, "", withBearer(e.token("b")))
 	a.sync(t)

@@ -9,45 +9,52 @@ import (
 )
 
 // streamLean serves an HTTP/1.1 stream without keeping a goroutine or
-// net/http's buffers for it: it hijacks the connection, writes the response
-// head itself, lets the Hub write the replay and the sync event on this
+// net/http's buffers for it: it attaches the stream (a store that is down
+// still gets a 503), hijacks the connection, writes the response head
+// itself, lets the Hub write the replay and the sync event on this
 // goroutine, and returns; from then on the Hub owns the connection. It
 // reports false, having done nothing, where that is not possible (HTTP/2,
 // TLS, a connection without a file descriptor, lean streams disabled), and
 // the caller serves the ordinary way.
-func (s *Server) streamLean(w http.ResponseWriter, r *http.Request, p principal, lastID int64, resume bool) bool {
+func (s *Server) streamLean(w http.ResponseWriter, r *http.Request, p principal, lastID int64, resume bool) (bool, error) {
 	if s.cfg.DisableLean || r.ProtoMajor != 1 || r.TLS != nil || r.Method != http.MethodGet {
-		return false
+		return false, nil
 	}
 	rc := http.NewResponseController(w)
+	ls, err := s.hub.OpenLean(r.Context(), p.user, lastID, resume, belfry.LeanOptions{
+		Expires: p.expires, Heartbeat: s.cfg.Heartbeat, WriteTimeout: s.cfg.WriteTimeout})
+	if err != nil {
+		return true, err
+	}
 	conn, brw, err := rc.Hijack()
 	if err != nil {
-		return false
+		ls.Close()
+		return false, nil
 	}
 	rawc, ok := conn.(rawNetConn)
-	if !ok {
-		// Hijacked but not writable without a goroutine: serve it over
-		// the ordinary path is no longer possible, so close it; the
-		// client reconnects. Only exotic listeners get here.
-		conn.Close()
-		return true
+	var c *tcpConn
+	if ok {
+		c, err = newTCPConn(rawc)
 	}
-	c, err := newTCPConn(rawc)
-	if err != nil {
+	if !ok || err != nil {
+		// Hijacked but without a descriptor to write to (an exotic
+		// listener): the ordinary path is gone, so close; the client
+		// reconnects.
+		ls.Close()
 		conn.Close()
-		return true
+		return true, nil
 	}
 	brw.Reader.Reset(nil) // a stream reads nothing more from the client
 	if rw, ok := w.(*responseWriter); ok {
 		rw.status, rw.wroteHeader = http.StatusOK, true
 	}
 	if err := c.WriteAll(s.leanHead(w.Header()), s.cfg.WriteTimeout); err != nil {
+		ls.Close()
 		conn.Close()
-		return true
+		return true, nil
 	}
-	s.hub.OpenLean(p.user, lastID, resume, c, belfry.LeanOptions{
-		Expires: p.expires, Heartbeat: s.cfg.Heartbeat, WriteTimeout: s.cfg.WriteTimeout})
-	return true
+	ls.Start(c)
+	return true, nil
 }
 
 // leanHead is the response head and the retry line. The body is delimited
