@@ -1,0 +1,452 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+)
+
+// UsageError is a bad configuration (Main exits with status 2).
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Run runs the configured scenario and returns what it measured. Progress
+// goes to logw. It stops by itself: at the latest when cfg.Timeout passes.
+// Errors: *UsageError for a bad configuration; otherwise what made the run
+// impossible (no stream could be opened, a worker died). Lost events,
+// failed publishes and the like are not errors: they are in the Result.
+func Run(ctx context.Context, cfg Config, logw io.Writer) (*Result, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, &UsageError{err}
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	if cfg.Scenario == "floor" {
+		return runFloor(ctx, &cfg)
+	}
+	r := &runner{cfg: &cfg, log: logw}
+	return r.run(ctx)
+}
+
+type runner struct {
+	cfg   *Config
+	log   io.Writer
+	ids   []string
+	specs []streamSpec
+	tg    target
+	pub   *publisher
+	pool  *pool
+	pid   int
+	res   *Result
+}
+
+func (r *runner) logf(format string, a ...any) {
+	fmt.Fprintf(r.log, "bench: "+format+"\n", a...)
+}
+
+func (r *runner) run(ctx context.Context) (*Result, error) {
+	c := r.cfg
+	ids, tokens, err := c.users()
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	r.ids = ids
+	if r.specs, r.tg, err = c.streamSpecs(ids, tokens); err != nil {
+		return nil, &UsageError{err}
+	}
+	if r.pub, err = newPublisher(c, ids); err != nil {
+		return nil, &UsageError{err}
+	}
+	r.res = &Result{Scenario: c.Scenario, StartedAt: time.Now().UTC(), Streams: c.Streams,
+		Users: c.Users, Procs: c.Procs}
+	r.findServer()
+
+	var before procSample
+	if r.pid > 0 {
+		before, _ = sampleProc(r.pid)
+	}
+	r.pool, err = startPool(ctx, c.Procs, c.WorkerCommand, r.log)
+	if err != nil {
+		return nil, err
+	}
+	defer r.pool.close()
+	if err := r.initWorkers(); err != nil {
+		return nil, err
+	}
+	r.logf("opening %d streams over %d users in %d process(es)", c.Streams, c.Users, c.Procs)
+	conn, err := r.open("open")
+	if err != nil {
+		return nil, err
+	}
+	r.res.Connect = conn
+	if conn.Connected == 0 {
+		return r.res, fmt.Errorf("no stream could be opened: %v", r.res.Errors)
+	}
+	switch c.Scenario {
+	case "idle":
+		err = r.idle(ctx, before)
+	case "targeted", "broadcast":
+		err = r.publishScenario(ctx, before)
+	case "storm":
+		err = r.storm(ctx, before)
+	}
+	return r.res, err
+}
+
+// findServer sets the pid whose RSS and CPU are reported.
+func (r *runner) findServer() {
+	if r.cfg.ServerPID > 0 {
+		r.pid = r.cfg.ServerPID
+		return
+	}
+	_, port, _ := net.SplitHostPort(r.tg.addr)
+	p, _ := strconv.Atoi(port)
+	pid, err := findListener(p)
+	if err != nil {
+		r.logf("server RSS and CPU not measured: %v (give --server-pid)", err)
+		return
+	}
+	r.pid = pid
+}
+
+func (r *runner) initWorkers() error {
+	n := len(r.pool.ws)
+	cmds := make([]command, n)
+	per := (len(r.specs) + n - 1) / n
+	sync := r.cfg.SyncEvent
+	if sync == "-" {
+		sync = ""
+	}
+	for i := range cmds {
+		lo, hi := min(i*per, len(r.specs)), min((i+1)*per, len(r.specs))
+		cmds[i] = command{Op: "init", Init: &workerInit{Addr: r.tg.addr, Sources: r.tg.sources,
+			Streams: r.specs[lo:hi], SyncEvent: sync, BufSize: r.cfg.BufSize,
+			Conc: r.cfg.ConnConc, Seqs: r.seqCount(), TimeoutNS: int64(10 * time.Second)}}
+	}
+	_, err := r.pool.call(cmds...)
+	return err
+}
+
+// seqCount is how many publish requests the scenario may make.
+func (r *runner) seqCount() int {
+	switch r.cfg.Scenario {
+	case "targeted", "broadcast":
+		return r.cfg.Publishes
+	case "storm":
+		return (r.cfg.Missed + 1) * len(roundRequests(0, r.cfg.Users, r.cfg.Batch))
+	}
+	return 0
+}
+
+// open sends open or reconnect to every worker and merges the replies.
+func (r *runner) open(op string) (*ConnectResult, error) {
+	reps, err := r.pool.call(command{Op: op})
+	if err != nil {
+		return nil, err
+	}
+	h := new(Hist)
+	out := &ConnectResult{}
+	var first, last int64
+	for _, rep := range reps {
+		out.Connected += rep.Connected
+		out.Failed += rep.Failed
+		h.Merge(rep.Connect)
+		if first == 0 || (rep.FirstNS > 0 && rep.FirstNS < first) {
+			first = rep.FirstNS
+		}
+		last = max(last, rep.LastNS)
+		r.res.Errors = appendErrs(r.res.Errors, rep.Errors...)
+	}
+	out.P50, out.P99, out.Max = ms(h.Quantile(.5)), ms(h.Quantile(.99)), ms(h.Max())
+	if last > first {
+		out.Total = ms(time.Duration(last - first))
+	}
+	r.logf("%s: %d connected, %d failed, in %.0f ms", op, out.Connected, out.Failed, out.Total)
+	return out, nil
+}
+
+func appendErrs(errs []string, add ...string) []string {
+	for _, e := range add {
+		if len(errs) >= 10 {
+			break
+		}
+		errs = append(errs, e)
+	}
+	return errs
+}
+
+// idle holds the streams for Duration and reports memory per stream.
+func (r *runner) idle(ctx context.Context, before procSample) error {
+	r.logf("holding %d streams for %s", r.res.Connect.Connected, r.cfg.Duration)
+	t := time.NewTimer(r.cfg.Duration)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		t.Stop()
+	}
+	r.serverMemory(before)
+	reps, err := r.pool.call(command{Op: "stats"})
+	r.clientMemory(reps)
+	return err
+}
+
+func (r *runner) serverMemory(before procSample) {
+	if r.pid <= 0 {
+		return
+	}
+	after, err := sampleProc(r.pid)
+	if err != nil {
+		r.res.Server = &ServerResult{PID: r.pid, Note: err.Error()}
+		return
+	}
+	s := &ServerResult{PID: r.pid, RSSBefore: before.RSS, RSSAfter: after.RSS,
+		SameProcess: r.pid == os.Getpid()}
+	if n := r.res.Connect.Connected; n > 0 && before.RSS > 0 {
+		s.RSSPerStream = float64(after.RSS-before.RSS) / float64(n)
+	}
+	if s.SameProcess {
+		s.Note = "the server runs inside the bench process: its RSS includes the stream clients"
+	}
+	r.res.Server = s
+}
+
+func (r *runner) clientMemory(reps []reply) {
+	var rss int64
+	for _, rep := range reps {
+		rss += rep.RSS
+	}
+	c := &ClientResult{RSS: rss}
+	if n := r.res.Connect.Connected; n > 0 {
+		c.RSSPerStream = float64(rss) / float64(n)
+	}
+	r.res.Client = c
+}
+
+// planRequests returns n requests from seq0 on, each naming batch users,
+// round robin over users.
+func planRequests(seq0, n, batch, users int) []pubRequest {
+	reqs := make([]pubRequest, n)
+	for k := range reqs {
+		us := make([]int, batch)
+		for j := range us {
+			us[j] = (k*batch + j) % users
+		}
+		reqs[k] = pubRequest{seq: int32(seq0 + k), users: us}
+	}
+	return reqs
+}
+
+// roundRequests returns the requests that name every user exactly once,
+// batch users per request.
+func roundRequests(seq0, users, batch int) []pubRequest {
+	var reqs []pubRequest
+	for lo := 0; lo < users; lo += batch {
+		us := make([]int, 0, batch)
+		for u := lo; u < min(lo+batch, users); u++ {
+			us = append(us, u)
+		}
+		reqs = append(reqs, pubRequest{seq: int32(seq0 + len(reqs)), users: us})
+	}
+	return reqs
+}
+
+// publishScenario is targeted and broadcast: publish, then wait until
+// every stream has what it should.
+func (r *runner) publishScenario(ctx context.Context, before procSample) error {
+	c := r.cfg
+	reqs := planRequests(0, c.Publishes, c.Batch, c.Users)
+	cpu0 := r.sample()
+	r.logf("publishing %d requests of %d user(s) with %d publishers", len(reqs), c.Batch, c.Publishers)
+	pctx, cancel := context.WithTimeout(ctx, c.Duration)
+	st := r.pub.run(pctx, reqs, c.Publishers, c.Rate)
+	cancel()
+	r.res.Publish = publishResult(st)
+	r.res.Errors = appendErrs(r.res.Errors, st.Errors...)
+	exp := map[string][]int32{}
+	r.addExpect(exp, st.Acked)
+	reps, err := r.expect(ctx, exp)
+	if err != nil {
+		return err
+	}
+	r.res.Delivery = r.delivery(reps, st.Start, []*pubStats{st})
+	r.serverMemory(before)
+	r.serverCPU(cpu0, "publish to last delivery")
+	r.clientMemory(reps)
+	return nil
+}
+
+func (r *runner) sample() procSample {
+	if r.pid <= 0 {
+		return procSample{}
+	}
+	s, _ := sampleProc(r.pid)
+	return s
+}
+
+func (r *runner) serverCPU(cpu0 procSample, phase string) {
+	if r.pid <= 0 || r.res.Server == nil || cpu0.At.IsZero() {
+		return
+	}
+	cpu1 := r.sample()
+	s := r.res.Server
+	s.CPU = (cpu1.CPU - cpu0.CPU).Seconds()
+	s.Phase = phase
+	if d := r.res.Delivery; d != nil && d.Delivered > 0 {
+		s.CPUPerDelivery = s.CPU * 1e6 / float64(d.Delivered)
+	}
+}
+
+func (r *runner) addExpect(exp map[string][]int32, acked []pubRequest) {
+	for _, q := range acked {
+		for _, u := range q.users {
+			exp[r.ids[u]] = append(exp[r.ids[u]], q.seq)
+		}
+	}
+}
+
+// expect tells the workers what was acknowledged and waits for their
+// reports (each waits until its streams have it all, or Drain passes).
+func (r *runner) expect(ctx context.Context, exp map[string][]int32) ([]reply, error) {
+	deadline := time.Now().Add(r.cfg.Drain)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d.Add(-time.Second)
+	}
+	r.logf("waiting for deliveries (at most %s)", time.Until(deadline).Round(time.Second))
+	return r.pool.call(command{Op: "expect", Expect: exp, DeadlineNS: deadline.UnixNano()})
+}
+
+func publishResult(st *pubStats) *PublishResult {
+	p := &PublishResult{Requests: st.Sent, OK: st.OK, Failed: st.Failed,
+		Notifications: st.Notifications, Seconds: st.End.Sub(st.Start).Seconds(),
+		P50: ms(st.Latency.Quantile(.5)), P99: ms(st.Latency.Quantile(.99)), Max: ms(st.Latency.Max())}
+	if p.Seconds > 0 {
+		p.PerSec = float64(st.OK) / p.Seconds
+		p.NotifPerSec = float64(st.Notifications) / p.Seconds
+	}
+	return p
+}
+
+// delivery merges the workers' reports.
+func (r *runner) delivery(reps []reply, start time.Time, sts []*pubStats) *DeliveryResult {
+	d := &DeliveryResult{}
+	lat := new(Hist)
+	var last int64
+	seqLast := make([]int64, r.seqCount())
+	for _, rep := range reps {
+		w := rep.Report
+		if w == nil {
+			continue
+		}
+		d.Delivered += w.Delivered
+		d.Expected += w.Expected
+		d.Lost += w.Lost
+		d.Dup += w.Dup
+		d.Unexpected += w.Unexpected
+		d.Incomplete += w.Incomplete
+		d.Disconnects += w.Disconnects
+		lat.Merge(w.Latency)
+		last = max(last, w.LastNS)
+		for i, v := range w.SeqLastNS {
+			if i < len(seqLast) {
+				seqLast[i] = max(seqLast[i], v)
+			}
+		}
+	}
+	d.P50, d.P90, d.P99, d.Max = ms(lat.Quantile(.5)), ms(lat.Quantile(.9)), ms(lat.Quantile(.99)), ms(lat.Max())
+	if span := time.Duration(last - start.UnixNano()); last > 0 && span > 0 {
+		d.PerSec = float64(d.Delivered) / span.Seconds()
+	}
+	// Last delivery after the response, per request. Negative values
+	// (delivered before the response was read) do not fit the histogram:
+	// they count as 0.
+	after := new(Hist)
+	var worst time.Duration
+	have := false
+	for _, st := range sts {
+		for seq, ret := range st.Returned {
+			if int(seq) >= len(seqLast) || seqLast[seq] == 0 {
+				continue
+			}
+			v := time.Duration(seqLast[seq] - ret)
+			if !have || v > worst {
+				worst, have = v, true
+			}
+			after.Record(max(v, 0))
+		}
+	}
+	d.LastAfterReturnP50, d.LastAfterReturnMax = ms(after.Quantile(.5)), ms(worst)
+	return d
+}
+
+// storm: every user gets one notification live (so every stream has a
+// last event id); every stream drops; each user misses Missed more; all
+// reconnect at once with Last-Event-ID.
+func (r *runner) storm(ctx context.Context, before procSample) error {
+	c := r.cfg
+	exp := map[string][]int32{}
+	warm := roundRequests(0, c.Users, c.Batch)
+	r.logf("storm: one live notification per user (%d requests)", len(warm))
+	st1 := r.pub.run(ctx, warm, c.Publishers, c.Rate)
+	r.addExpect(exp, st1.Acked)
+	if _, err := r.expect(ctx, exp); err != nil {
+		return err
+	}
+	r.logf("storm: dropping every stream")
+	if _, err := r.pool.call(command{Op: "drop"}); err != nil {
+		return err
+	}
+	var missed []pubRequest
+	for k := range c.Missed {
+		missed = append(missed, roundRequests(len(warm)*(k+1), c.Users, c.Batch)...)
+	}
+	r.logf("storm: publishing %d requests while the streams are down", len(missed))
+	pctx, cancel := context.WithTimeout(ctx, c.Duration)
+	st2 := r.pub.run(pctx, missed, c.Publishers, c.Rate)
+	cancel()
+	r.res.Publish = publishResult(st2)
+	r.res.Errors = appendErrs(r.res.Errors, st1.Errors...)
+	r.res.Errors = appendErrs(r.res.Errors, st2.Errors...)
+	r.addExpect(exp, st2.Acked)
+
+	cpu0 := r.sample()
+	t0 := time.Now()
+	conn, err := r.open("reconnect")
+	if err != nil {
+		return err
+	}
+	reps, err := r.expect(ctx, exp)
+	if err != nil {
+		return err
+	}
+	r.res.Delivery = r.delivery(reps, st1.Start, nil)
+	s := &StormResult{Missed: c.Missed, Reconnected: conn.Connected, Failed: conn.Failed,
+		ConnectP50: conn.P50, ConnectP99: conn.P99, CatchUp: -1}
+	var complete int64
+	for _, rep := range reps {
+		if rep.Report != nil {
+			complete = max(complete, rep.Report.CompleteNS)
+		}
+	}
+	if d := r.res.Delivery; d.Incomplete == 0 && d.Lost == 0 && complete > 0 {
+		s.CatchUp = max(ms(time.Duration(complete-t0.UnixNano())), 0)
+	}
+	r.res.Storm = s
+	r.res.Delivery.PerSec = 0 // the phases are apart in time: a rate would mean nothing
+	r.serverMemory(before)
+	r.serverCPU(cpu0, "reconnect to caught up")
+	if r.res.Server != nil {
+		r.res.Server.CPUPerDelivery = 0 // replays and live events are not comparable per delivery
+	}
+	r.clientMemory(reps)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		r.res.Errors = appendErrs(r.res.Errors, "the run hit its --timeout")
+	}
+	return nil
+}
