@@ -125,6 +125,14 @@ func (s *Store) submit(ctx context.Context, r *request) error {
 	}
 	select {
 	case <-r.done:
+		// The caller's notifications are written here, in its own
+		// goroutine, never by the writer: a caller that gave up waiting
+		// does not have them changed behind its back.
+		if r.err == nil && r.op == opCreate {
+			for i, n := range r.ns {
+				n.ID, n.CreatedAt, n.ReadAt = r.ids[i], r.created, nil
+			}
+		}
 		return r.err
 	case <-ctx.Done():
 		return belfry.Unavailable("sqlite store", ctx.Err())
@@ -211,11 +219,6 @@ func (w *writer) commit(batch []*request) {
 			return
 		}
 		for _, r := range live {
-			if r.op == opCreate {
-				for i, n := range r.ns {
-					n.ID, n.CreatedAt, n.ReadAt = r.ids[i], r.created, nil
-				}
-			}
 			close(r.done)
 		}
 		return
