@@ -13,14 +13,14 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-var errLeaseBusy = errors.New("another writer held the user's counter lease until the write timeout")
+var errLeaseBusy = errors.New("another writer held the user's lease until the write timeout")
 
 // commit inserts one batch: it takes the leases of the batch's users,
-// assigns ids after each user's last id, inserts every notification with
-// one ordered insertMany, answers the callers and releases the leases with
-// the new last ids. It returns the parts to try again later: those whose
-// users another writer holds, and those a transient error kept out
-// entirely (no id of theirs was used).
+// reads their counters, assigns the ids that follow, inserts every
+// notification with one ordered insertMany, answers the callers, records
+// the new last ids and releases the leases. It returns the parts to try
+// again later: those whose users another writer holds, and those a
+// transient error or a collision kept out (no id of theirs is stored).
 func (s *Store) commit(batch []*part) (retry []*part) {
 	token := s.token + "-" + strconv.FormatUint(s.batches.Add(1), 36)
 	ctx, cancel := context.WithTimeout(context.Background(), s.writeTimeout)
@@ -36,9 +36,20 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 			}
 		}
 	}
-	last, err := s.acquire(ctx, token, users)
+	got, err := s.acquire(ctx, token, users)
+	var held []string
+	for _, u := range users {
+		if got[u] {
+			held = append(held, u)
+		}
+	}
+	var cp checkpoints
+	if err == nil && len(held) > 0 {
+		cp, err = s.readCounters(ctx, held)
+	}
+	last := cp.last
 	if err != nil {
-		s.releaseAll(token, users)
+		s.releaseLeases(token, users)
 		for _, p := range batch {
 			if transient(err) {
 				p.lastErr = err
@@ -56,7 +67,7 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 	for _, p := range batch {
 		var mine, other []*belfry.Notification
 		for _, n := range p.ns {
-			if _, ok := last[n.UserID]; ok {
+			if got[n.UserID] {
 				mine = append(mine, n)
 			} else {
 				other = append(other, n)
@@ -93,46 +104,66 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 	}
 	done, unknown, err := s.insert(ctx, docs)
 
-	final := maps.Clone(last)
+	changed := map[string]int64{}
 	for _, d := range docs[:done] {
-		final[d.UserID] = d.Seq
+		changed[d.UserID] = d.Seq
 	}
-	dirty := map[string]bool{}
-	if unknown {
-		for _, d := range docs[done:] {
-			dirty[d.UserID] = true
+	collided := !unknown && err != nil && mongo.IsDuplicateKeyError(err) && done < len(docs)
+	if collided {
+		d := docs[done]
+		if d.Seq == last[d.UserID]+1 {
+			// The counter lags the stored ids (a writer died before
+			// recording them, or its release failed): nothing of this
+			// user went in; start after the highest stored id next time.
+			if m, err := s.maxSeq(ctx, d.UserID); err == nil && m > last[d.UserID] {
+				changed[d.UserID] = m
+			}
+		} else {
+			// Someone inserted inside our range: a lease was taken
+			// over from a writer that was only slow.
+			s.log.Warn("mongodb: id collision under a lease", "user", d.UserID, "id", d.Seq)
 		}
-	} else if err != nil && mongo.IsDuplicateKeyError(err) && done < len(docs) {
-		// Someone inserted an id this lease should have owned: a lease
-		// that expired under a stalled writer. The next writer repairs.
-		dirty[docs[done].UserID] = true
-		s.log.Warn("mongodb: id collision under a lease; the user will be repaired",
-			"user", docs[done].UserID, "id", docs[done].Seq)
 	}
+	canRetry := !unknown && (collided || transient(err))
 
 	i := 0
 	for _, p := range run {
-		stored := 0
+		var rest []*belfry.Notification
+		split := map[string]bool{} // users with docs both stored and not
+		storedUser := map[string]bool{}
 		for _, n := range p.ns {
 			if i < done {
 				n.ID, n.CreatedAt = docs[i].Seq, now
-				stored++
+				storedUser[n.UserID] = true
+			} else {
+				rest = append(rest, n)
+				if storedUser[n.UserID] {
+					split[n.UserID] = true
+				}
 			}
 			i++
 		}
 		switch {
-		case stored == len(p.ns):
+		case len(rest) == 0:
 			p.req.answer(nil)
-		case stored == 0 && !unknown && (transient(err) || mongo.IsDuplicateKeyError(err)):
+		case canRetry && len(rest) == len(p.ns):
 			p.lastErr = err
 			retry = append(retry, p)
-		case stored == 0 && !unknown:
+		case canRetry && len(split) == 0:
+			// The stored users are done; the others go again.
+			np := p.req.split(p, rest)
+			np.lastErr = err
+			np.state.Store(partTaken)
+			retry = append(retry, np)
+			p.req.answer(nil)
+		case !unknown && len(rest) == len(p.ns):
 			p.req.answer(classify("mongodb", err))
 		default:
 			p.req.answer(partial(err, unknown))
 		}
 	}
-	s.release(token, final, dirty)
+	s.writeCounters(changed, cp)
+	s.releaseLeases(token, held)
 	return retry
 }
 

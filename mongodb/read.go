@@ -60,10 +60,10 @@ func (s *Store) find(ctx context.Context, f bson.D, o *options.FindOptionsBuilde
 	return out, nil
 }
 
-// Stats returns the user's unread count and the highest id ever assigned.
-// The counter document holds the last id; while a writer holds the user's
-// lease (or after one failed) the counter may lag what is inserted, so then
-// the highest stored id counts too. Errors: EUNAVAILABLE.
+// Stats returns the user's unread count and the highest id ever assigned:
+// the larger of the user's counter (which covers deleted ids) and the
+// highest stored id (the counter lags while a batch is being inserted).
+// Errors: EUNAVAILABLE.
 func (s *Store) Stats(ctx context.Context, userID string) (belfry.Stats, error) {
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
@@ -71,20 +71,15 @@ func (s *Store) Stats(ctx context.Context, userID string) (belfry.Stats, error) 
 	if err != nil {
 		return belfry.Stats{}, classify("mongodb", err)
 	}
-	var c counter
-	err = s.counters.FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&c)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+	cp, err := s.readCounters(ctx, []string{userID})
+	if err != nil {
 		return belfry.Stats{}, classify("mongodb", err)
 	}
-	last := c.LastID
-	if c.Owner != "" || c.Dirty || errors.Is(err, mongo.ErrNoDocuments) {
-		m, err := s.maxSeq(ctx, userID)
-		if err != nil {
-			return belfry.Stats{}, err
-		}
-		last = max(last, m)
+	m, err := s.maxSeq(ctx, userID)
+	if err != nil {
+		return belfry.Stats{}, err
 	}
-	return belfry.Stats{Unread: int(unread), LastID: last}, nil
+	return belfry.Stats{Unread: int(unread), LastID: max(cp.last[userID], m)}, nil
 }
 
 // maxSeq returns the highest id stored for the user, 0 if none.

@@ -63,10 +63,9 @@ func (s *Store) ReadAll(ctx context.Context, userID string, upTo int64, at time.
 	return int(res.ModifiedCount), nil
 }
 
-// Delete removes one notification. Its id is never reused: before the
-// delete, the user's counter is raised to at least this id, so that a
-// writer that has not yet recorded the id in the counter (or a repair that
-// looks for the highest stored id) cannot hand it out again.
+// Delete removes one notification. Its id is never reused: holding the
+// user's lease (so no writer is changing the counter meanwhile), it first
+// raises the user's counter to at least this id, then deletes.
 // Errors: ENOTFOUND, EUNAVAILABLE.
 func (s *Store) Delete(ctx context.Context, userID string, id int64) error {
 	ctx, cancel := s.opCtx(ctx)
@@ -79,18 +78,18 @@ func (s *Store) Delete(ctx context.Context, userID string, id int64) error {
 	if err != nil {
 		return classify("mongodb", err)
 	}
-	raise := func() error {
-		_, err := s.counters.UpdateOne(ctx, bson.D{{Key: "_id", Value: userID}},
-			bson.D{{Key: "$max", Value: bson.D{{Key: "last_id", Value: id}}}}, options.UpdateOne().SetUpsert(true))
-		return err
+	release, err := s.holdLease(ctx, userID)
+	if err != nil {
+		return classify("mongodb", err)
 	}
-	if err := raise(); err != nil {
-		// Two upserts of a new counter can race on _id; the second finds
-		// the document on a retry.
-		if !mongo.IsDuplicateKeyError(err) {
-			return classify("mongodb", err)
-		}
-		if err := raise(); err != nil {
+	defer release()
+	cp, err := s.readCounters(ctx, []string{userID})
+	if err != nil {
+		return classify("mongodb", err)
+	}
+	if cp.last[userID] < id {
+		_, err := s.counters.InsertOne(ctx, counter{ID: bson.NewObjectID(), User: userID, LastID: id})
+		if err != nil {
 			return classify("mongodb", err)
 		}
 	}

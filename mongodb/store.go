@@ -22,11 +22,13 @@ import (
 var _ belfry.Store = (*Store)(nil)
 
 // Collection names. notifications holds one document per notification,
-// with the field names of the original Laravel model; notification_counters
-// holds one document per user (see the package doc).
+// with the field names of the original Laravel model;
+// notification_counters holds each user's last id and notification_leases
+// the users being written (see the package doc).
 const (
 	NotificationsCollection = "notifications"
 	CountersCollection      = "notification_counters"
+	LeasesCollection        = "notification_leases"
 )
 
 // DefaultDatabase is the database used when the URI names none.
@@ -45,7 +47,9 @@ type Config struct {
 
 	// Writers is the number of goroutines that insert batches of Create
 	// calls. Each owns a fixed share of the users (by hash), so the
-	// batches of two writers never share a user. 0 means 4.
+	// batches of two writers never share a user. 0 means 2. (On FerretDB
+	// with SQLite, whose writes are serialized per database, 1 is
+	// fastest; MongoDB takes concurrent batches.)
 	Writers int
 
 	// MaxBatch caps the notifications in one group insert. 0 means 1000.
@@ -85,6 +89,7 @@ type Store struct {
 	db       *mongo.Database
 	notes    *mongo.Collection
 	counters *mongo.Collection
+	leases   *mongo.Collection
 	log      *slog.Logger
 
 	writeTimeout time.Duration
@@ -127,7 +132,7 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 		c.Database = DefaultDatabase
 	}
 	if c.Writers <= 0 {
-		c.Writers = 4
+		c.Writers = 2
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 1000
@@ -169,6 +174,7 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 	}
 	s.notes = s.db.Collection(NotificationsCollection)
 	s.counters = s.db.Collection(CountersCollection)
+	s.leases = s.db.Collection(LeasesCollection)
 	ictx, cancel := s.opCtx(ctx)
 	defer cancel()
 	if err := s.ensureIndexes(ictx); err != nil {
@@ -204,7 +210,9 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	_, err := s.counters.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: "user_id", Value: 1}}, Options: options.Index().SetName("user_id")})
+	return err
 }
 
 // Ping reports whether the server answers. Errors: EUNAVAILABLE.
