@@ -78,7 +78,7 @@ func (n *node) start() {
 	api, err := httpapi.New(httpapi.Config{
 		Inbox: &belfry.Inbox{Store: store, Broker: broker, Logger: log}, Hub: hub,
 		JWTSecret: testSecret, APIKeys: []string{testAPIKey}, UserAuth: n.userAuth,
-		Demo: true, Assets: testAssets(), Retry: 300 * time.Millisecond, Logger: log,
+		Demo: true, Assets: testAssets(), Retry: 300 * time.Millisecond, Heartbeat: time.Second, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)

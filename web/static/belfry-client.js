@@ -136,8 +136,13 @@ export class BelfryClient extends EventTarget {
     try {
       const res = await this._request("GET", "/notifications?limit=" + this.limit);
       const page = await res.json();
+      // Keep what arrived live while the page was in flight (newer than
+      // anything in it); replace the rest with the page.
+      const top = page.length > 0 ? page[0].id : 0;
+      const live = this.items.filter((n) => n.id > top);
       this.items = [];
       this._byId.clear();
+      for (const n of live) this._put(n);
       for (const n of page) this._put(n);
       this.hasMore = hasNext(res, page.length, this.limit);
       const c = await (await this._request("GET", "/notifications/unread-count")).json();
