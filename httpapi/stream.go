@@ -66,16 +66,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	defer s.streams.Done()
 
 	if lean, err := s.streamLean(w, r, p, lastID, resume); lean {
-		return err // nil once the Hub owns the connection
+		return openError(err) // nil once the Hub owns the connection
 	}
 
 	ctx := r.Context()
 	st, err := s.hub.Open(ctx, p.user, lastID, resume)
-	if errors.Is(err, belfry.ErrShutdown) {
-		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
-	}
 	if err != nil {
-		return err
+		return openError(err)
 	}
 	defer st.Close()
 	if s.isClosing() { // Shutdown's CloseAll may have run before Open attached
@@ -125,6 +122,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 }
 
 var heartbeat = []byte(": ping\n\n")
+
+// openError maps the Hub's refusal to attach after CloseAll to 503, like
+// the other errors of opening a stream (the store's EUNAVAILABLE).
+func openError(err error) error {
+	if errors.Is(err, belfry.ErrShutdown) {
+		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
+	}
+	return err
+}
 
 // streamEnd says which ends of Stream.Next are clean: the client left, the
 // stream was cut as slow (it resumes on reconnect), or shutdown.

@@ -477,3 +477,16 @@ func TestHTTP2OverTLS(t *testing.T) {
 		t.Fatalf("list over h2: proto %d status %d", r.proto, r.status)
 	}
 }
+
+// TestStreamAfterHubCloseAll: a Hub that was closed (by another path than
+// Server.Shutdown) refuses new streams with 503, not 500.
+func TestStreamAfterHubCloseAll(t *testing.T) { bothModes(t, testStreamAfterHubCloseAll) }
+
+func testStreamAfterHubCloseAll(t *testing.T, lean bool) {
+	e := newEnv(t, envOpts{disableLean: !lean})
+	e.hub.CloseAll()
+	r := e.user("late", "GET", "/notifications/stream")
+	if r.status != http.StatusServiceUnavailable || r.errorCode(t) != belfry.EUNAVAILABLE {
+		t.Fatalf("stream on a closed hub: %d %s", r.status, r.body)
+	}
+}
