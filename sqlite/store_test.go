@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -209,5 +210,67 @@ func TestParseDSN(t *testing.T) {
 		if _, err := sqlite.ParseDSN(in); belfry.ErrorCode(err) != belfry.EINVALID {
 			t.Errorf("ParseDSN(%q): %v, want EINVALID", in, err)
 		}
+	}
+}
+
+// A call that fails inside a batch is answered with its error and the
+// others batched with it are still committed. An empty user id breaks a
+// CHECK constraint: the writer's retry-without-it path.
+func TestFailingCallDoesNotFailItsBatch(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "belfry.db"))
+	const callers = 40
+	errs := make([]error, callers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			user := "alice"
+			if i == callers/2 {
+				user = ""
+			}
+			<-start
+			errs[i] = s.Create(t.Context(), []*belfry.Notification{{UserID: user, Message: "m"}})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		want := ""
+		if i == callers/2 {
+			want = belfry.EUNAVAILABLE
+		}
+		if belfry.ErrorCode(err) != want {
+			t.Fatalf("caller %d: %v, want code %q", i, err, want)
+		}
+	}
+	st, err := s.Stats(t.Context(), "alice")
+	if err != nil || st != (belfry.Stats{Unread: callers - 1, LastID: callers - 1}) {
+		t.Fatalf("Stats = %+v, %v; want %d stored", st, err, callers-1)
+	}
+	ns, err := s.After(t.Context(), "alice", 0, 100)
+	if err != nil || len(ns) != callers-1 || ns[len(ns)-1].ID != callers-1 {
+		t.Fatalf("After(0): %d notifications, %v", len(ns), err)
+	}
+}
+
+// A database written by a newer belfry (a higher schema version) is
+// refused rather than used with the wrong schema.
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE schema_version SET version = 999"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := sqlite.Open(t.Context(), path); belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
+		t.Fatalf("Open of a newer schema: %v, want EUNAVAILABLE", err)
 	}
 }

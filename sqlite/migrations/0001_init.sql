@@ -3,7 +3,7 @@
 -- ascending) walk for one user. WITHOUT ROWID keeps a user's rows together
 -- in key order instead of in insertion order.
 CREATE TABLE notifications (
-    user_id    TEXT    NOT NULL,
+    user_id    TEXT    NOT NULL CHECK (user_id <> ''),
     id         INTEGER NOT NULL,
     message    TEXT    NOT NULL,
     title      TEXT    NOT NULL DEFAULT '',
