@@ -21,6 +21,27 @@
 // subtest a Store on one shared database, or even the same Store: results do
 // not leak between subtests either way.
 //
+// A store on a server skips visibly when its test variable is unset, and
+// may share one database between subtests:
+//
+//	func TestStore(t *testing.T) {
+//		url := os.Getenv("BELFRY_TEST_POSTGRES")
+//		if url == "" {
+//			t.Skip("BELFRY_TEST_POSTGRES is not set")
+//		}
+//		storetest.Run(t, func(t *testing.T) belfry.Store {
+//			s, err := postgres.Open(t.Context(), url) // the store's own constructor
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//		storetest.RunShared(t, func(t *testing.T, n int) []belfry.Store {
+//			// n pools on the same database, as n belfry nodes would have
+//		})
+//	}
+//
 // RunShared checks what several handles on one database must guarantee
 // together (several belfry nodes, or several processes on one SQLite file):
 // its open returns n Stores on the same fresh database. Stores that cannot
@@ -36,7 +57,7 @@
 // user id. Errors are compared by belfry.ErrorCode.
 //
 // The suite is sized to run in seconds against a networked database: the
-// largest test writes about a thousand notifications, mostly in batches.
+// largest subtest writes about 500 notifications, mostly in batches.
 // It does not check durability across a restart or Close semantics; those
 // depend on how a store is opened and belong in the store's own tests.
 package storetest
