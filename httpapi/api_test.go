@@ -410,6 +410,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	for _, want := range []string{
 		"belfry_streams_open 1",
+		"belfry_streams_lean 1",
 		"belfry_stream_users 1",
 		"belfry_slow_disconnects_total 0",
 		"belfry_events_delivered_total 1",

@@ -55,6 +55,12 @@
 //
 // # The stream
 //
+// Plain HTTP/1.1 streams are lean by default (streamlean.go): the
+// connection is hijacked and handed to the Hub, which writes it from the
+// publishing goroutine with no goroutine of its own (Config.DisableLean
+// turns that off). HTTP/2 and TLS streams, and all streams with
+// DisableLean, run the handler loop below; both paths send the same bytes.
+//
 // Headers Content-Type: text/event-stream, Cache-Control: no-cache,
 // X-Accel-Buffering: no. First "retry: <Config.Retry in ms>". The client
 // resumes with the Last-Event-ID header or ?last_event_id= (a non-negative

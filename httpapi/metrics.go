@@ -29,6 +29,10 @@ func newMetrics(reg prometheus.Registerer, hub *belfry.Hub) (*metrics, error) {
 			Help: "SSE streams open on this node.",
 		}, func() float64 { return float64(hub.Stats().Streams) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "belfry_streams_lean",
+			Help: "Of the open streams, those written by the Hub without a goroutine of their own (hijacked HTTP/1.1).",
+		}, func() float64 { return float64(hub.Stats().Lean) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "belfry_stream_users",
 			Help: "Users with at least one SSE stream open on this node.",
 		}, func() float64 { return float64(hub.Stats().Users) }),
