@@ -46,6 +46,7 @@ type Hub struct {
 	users     atomic.Int64
 	slow      atomic.Uint64
 	delivered atomic.Uint64
+	blocked   atomic.Uint64
 }
 
 type hubShard struct {
@@ -93,12 +94,13 @@ type HubStats struct {
 	Users     int64  // users with at least one open stream
 	Slow      uint64 // streams cut because their queue was full
 	Delivered uint64 // frames queued to streams
+	Blocked   uint64 // lean writes the socket did not take at once
 }
 
 // Stats returns the Hub's counters.
 func (h *Hub) Stats() HubStats {
 	return HubStats{Streams: h.open.Load(), Lean: h.lean.Load(), Users: h.users.Load(),
-		Slow: h.slow.Load(), Delivered: h.delivered.Load()}
+		Slow: h.slow.Load(), Delivered: h.delivered.Load(), Blocked: h.blocked.Load()}
 }
 
 func (h *Hub) shard(user string) *hubShard {

@@ -150,6 +150,7 @@ func (l *LeanStream) write(b []byte) error {
 		return err
 	}
 	if n < len(b) {
+		l.hub.blocked.Add(1)
 		l.pending = append(l.pending, b[n:]...)
 		l.startWorker()
 	}

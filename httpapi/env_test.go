@@ -45,6 +45,9 @@ type envOpts struct {
 	// disableLean serves HTTP/1.1 streams with a goroutine each
 	// (Config.DisableLean), as HTTP/2 streams always are.
 	disableLean bool
+	// sndbuf, when set, is the send buffer of the server's sockets, so a
+	// client that stops reading blocks the server's writes soon.
+	sndbuf int
 }
 
 // env is one belfry node for a test: a real SQLite store in t.TempDir(),
@@ -105,7 +108,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		t.Fatal(err)
 	}
 	e.ts = httptest.NewUnstartedServer(nil)
-	e.conns = &connTracker{Listener: e.ts.Listener, conns: map[net.Conn]struct{}{}}
+	e.conns = &connTracker{Listener: e.ts.Listener, conns: map[net.Conn]struct{}{}, sndbuf: o.sndbuf}
 	e.ts.Listener = e.conns
 	e.ts.Config = httpapi.NewHTTPServer(e.srv.Handler(), httpapi.HTTPOptions{
 		ReadTimeout: o.readTimeout, WriteTimeout: o.httpWriteTimeout, Logger: log})
@@ -318,13 +321,17 @@ func (s *syncBuffer) String() string {
 // cut every one of them (a network blip), lean streams included.
 type connTracker struct {
 	net.Listener
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	sndbuf int
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
 }
 
 func (l *connTracker) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err == nil {
+		if tc, ok := c.(*net.TCPConn); ok && l.sndbuf > 0 {
+			tc.SetWriteBuffer(l.sndbuf)
+		}
 		l.mu.Lock()
 		l.conns[c] = struct{}{}
 		l.mu.Unlock()
