@@ -31,7 +31,7 @@ func main() {
 func run() error {
 	listen := flag.String("listen", "127.0.0.1:0", "TCP address to listen on (port 0 picks a free port)")
 	dir := flag.String("dir", "", "directory for the SQLite files (default: a temporary directory removed on exit)")
-	verbose := flag.Bool("v", false, "log every FerretDB message (default: warnings and errors only)")
+	verbose := flag.Bool("v", false, "log every FerretDB message (default: errors only; FerretDB warns about every endSessions the Go driver sends)")
 	flag.Parse()
 
 	if *dir == "" {
@@ -45,7 +45,7 @@ func run() error {
 		return err
 	}
 
-	level := slog.LevelWarn
+	level := slog.LevelError
 	if *verbose {
 		level = slog.LevelDebug
 	}
