@@ -486,3 +486,27 @@ func TestMintToken(t *testing.T) {
 		t.Fatalf("claims %+v", claims)
 	}
 }
+
+// TestPanicIs500: a handler that panics (here the assets handler) answers
+// 500 with the error shape, and the server keeps serving.
+func TestPanicIs500(t *testing.T) {
+	e := newEnv(t, envOpts{assets: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/assets/boom" {
+			panic("boom")
+		}
+		w.Write([]byte("asset"))
+	})})
+	r := e.do("GET", "/assets/boom")
+	if r.status != 500 || r.errorCode(t) != belfry.EINTERNAL || strings.Contains(string(r.body), "boom") {
+		t.Fatalf("panic: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/assets/x.js"); r.status != 200 || string(r.body) != "asset" {
+		t.Fatalf("after the panic: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/"); r.status != 200 {
+		t.Fatalf("demo page: %d", r.status)
+	}
+	if !strings.Contains(e.logs.String(), "panic: boom") {
+		t.Error("the panic is not in the log")
+	}
+}

@@ -48,6 +48,7 @@ type envOpts struct {
 	// sndbuf, when set, is the send buffer of the server's sockets, so a
 	// client that stops reading blocks the server's writes soon.
 	sndbuf int
+	assets http.Handler // Config.Assets
 }
 
 // env is one belfry node for a test: a real SQLite store in t.TempDir(),
@@ -101,7 +102,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Heartbeat: o.heartbeat, WriteTimeout: o.writeTimeout, Retry: o.retry,
 		Logger: log, Registry: prometheus.NewRegistry(),
 		Now:  func() time.Time { return time.Now().Add(time.Duration(e.clockSkew.Load())) },
-		Demo: true, DisableLean: o.disableLean,
+		Demo: true, DisableLean: o.disableLean, Assets: o.assets,
 	})
 	if err != nil {
 		cancel()
