@@ -194,7 +194,12 @@ func (s *Store) insert(ctx context.Context, docs []newDoc) (done int, unknown bo
 			// The server refused a document: the ones before it are in.
 			return done + bwe.WriteErrors[0].Index, false, err
 		}
-		k, lerr := s.stored(ctx, docs[done:])
+		// The lookup gets its own time: the write may have failed because
+		// ctx ran out, and knowing what is stored matters more than the
+		// deadline.
+		lctx, cancel := context.WithTimeout(context.Background(), s.opTimeout)
+		k, lerr := s.stored(lctx, docs[done:])
+		cancel()
 		if lerr != nil {
 			return done, true, err
 		}
