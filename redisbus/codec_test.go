@@ -50,19 +50,81 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 }
 
+// A JSON payload names its user; on another user's channel it is refused.
+// (The binary form names no user: the channel does.)
 func TestCodecRejectsAnotherUsersPayload(t *testing.T) {
 	for _, m := range sample() {
-		p, err := appendMessage(nil, &m)
+		p, err := json.Marshal(&m)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if _, err := decodeMessage(m.UserID, string(p)); err != nil {
+			t.Fatalf("JSON payload %s refused on its own channel: %v", p, err)
 		}
 		if _, err := decodeMessage("someone-else", string(p)); err == nil {
 			t.Fatalf("a payload of user %q was accepted on another user's channel: %s", m.UserID, p)
 		}
 	}
 	if _, err := decodeMessage("42", "{not json"); err == nil {
-		t.Fatal("malformed payload accepted")
+		t.Fatal("malformed JSON payload accepted")
 	}
+}
+
+// Every truncation of a valid payload, and trailing garbage, is rejected
+// without a panic.
+func TestCodecMalformed(t *testing.T) {
+	for i, m := range sample() {
+		p, err := appendMessage(nil, &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := range len(p) {
+			if _, err := decodeMessage(m.UserID, string(p[:n])); err == nil {
+				t.Fatalf("message %d: a payload cut to %d of %d bytes was accepted", i, n, len(p))
+			}
+		}
+		if _, err := decodeMessage(m.UserID, string(p)+"x"); err == nil {
+			t.Fatalf("message %d: trailing bytes accepted", i)
+		}
+	}
+}
+
+// A JSON payload (as redis-cli could publish) is accepted; the user comes
+// from the channel.
+func TestCodecJSON(t *testing.T) {
+	got, err := decodeMessage("42", `{"kind":"notification-deleted","state":{"id":4,"read":false,"read_at":null,"unread_count":2}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := belfry.Message{Kind: belfry.KindDeleted, UserID: "42", State: &belfry.StateChange{ID: 4, Unread: 2}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, m := range sample() {
+		p, _ := appendMessage(nil, &m)
+		f.Add(string(p))
+	}
+	f.Fuzz(func(t *testing.T, payload string) {
+		m, err := decodeMessage("42", payload)
+		if err != nil || payload[0] == '{' {
+			return
+		}
+		// What decodes survives a round trip unchanged.
+		p, err := appendMessage(nil, &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := decodeMessage("42", string(p))
+		if err != nil {
+			t.Fatalf("re-encoded %+v does not decode: %v", m, err)
+		}
+		if !reflect.DeepEqual(again, m) {
+			t.Fatalf("round trip of %q: got %+v, want %+v", payload, again, m)
+		}
+	})
 }
 
 func BenchmarkEncodeNew(b *testing.B) {
@@ -74,11 +136,36 @@ func BenchmarkEncodeNew(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodeNewJSON is the JSON form with belfry's own notification
+// encoder, for comparison.
+func BenchmarkEncodeNewJSON(b *testing.B) {
+	m := sample()[0]
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = append(buf[:0], `{"kind":"new-notification","notification":`...)
+		buf = append(m.New.AppendJSON(buf), '}')
+	}
+}
+
 func BenchmarkEncodeNewStdlib(b *testing.B) {
 	m := sample()[0]
 	b.ReportAllocs()
 	for b.Loop() {
 		json.Marshal(&m)
+	}
+}
+
+// BenchmarkDecodeNewJSON decodes the JSON form, for comparison.
+func BenchmarkDecodeNewJSON(b *testing.B) {
+	m := sample()[0]
+	p, _ := json.Marshal(&m)
+	s := string(p)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeMessage("42", s); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
