@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/belfry/belfry/bench"
 	"github.com/belfry/belfry/httpapi"
 )
 
@@ -43,7 +44,7 @@ Usage:
                  [--title T] [--link L] [--category C] [--data JSON]
   belfry tail    --url URL (--token T | --secret S --user U) [--last-event-id N]
   belfry token   --secret S --user U [--ttl 1h]
-  belfry bench   (not yet implemented)
+  belfry bench   --scenario idle|targeted|broadcast|storm|floor [flags]   load test (belfry bench -h)
   belfry version
   belfry help
 
@@ -70,8 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "token":
 		err = runToken(args, getenv, stdout, stderr)
 	case "bench":
-		fmt.Fprintln(stderr, "belfry bench: not yet implemented, see the issue tracker (bench is built in its own issue)")
-		return exitUsage
+		// The load generator parses its own flags (package bench).
+		return bench.Main(ctx, args, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "belfry", version())
 		return exitOK

@@ -10,6 +10,7 @@ import (
 	"github.com/belfry/belfry/memory"
 	"github.com/belfry/belfry/mongodb"
 	"github.com/belfry/belfry/postgres"
+	"github.com/belfry/belfry/redisbus"
 	"github.com/belfry/belfry/sqlite"
 )
 
@@ -19,7 +20,7 @@ import (
 
 const (
 	storeSchemes  = "sqlite:FILE, postgres://…, mongodb://…"
-	brokerSchemes = "memory"
+	brokerSchemes = "memory, redis://…"
 )
 
 // openStore opens the store named by u:
@@ -46,10 +47,14 @@ func openStore(ctx context.Context, u string, log *slog.Logger) (belfry.Store, e
 // openBroker opens the broker named by u:
 //
 //	memory                             one node, in process (the default)
-func openBroker(ctx context.Context, u string, log *slog.Logger) (belfry.Broker, error) {
+//	redis://…, rediss://…, unix://…    Redis pub/sub, for several nodes (package redisbus);
+//	                                   prefix names the channels of this deployment
+func openBroker(ctx context.Context, u, prefix string, log *slog.Logger) (belfry.Broker, error) {
 	switch schemeOf(u) {
 	case "memory":
 		return memory.New(), nil
+	case "redis", "rediss", "unix":
+		return redisbus.Open(ctx, u, redisbus.Options{Prefix: prefix, Logger: log})
 	}
 	return nil, fmt.Errorf("unknown broker %q (known: %s)", redactURL(u), brokerSchemes)
 }

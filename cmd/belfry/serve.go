@@ -25,11 +25,14 @@ import (
 // environment, Run serves until its context ends. Tests set the fields or
 // call ParseFlags, and start Run on 127.0.0.1:0.
 type Main struct {
-	Addr      string   // listen address; default ":8080"
-	Store     string   // store URL; default "sqlite:belfry.db"
-	Broker    string   // broker URL; default "memory"
-	JWTSecret string   // HS256 secret of user tokens
-	APIKeys   []string // publishers' keys
+	Addr   string // listen address; default ":8080"
+	Store  string // store URL; default "sqlite:belfry.db"
+	Broker string // broker URL; default "memory"
+	// RedisPrefix names the channels of a redis:// broker; default
+	// "belfry:u:".
+	RedisPrefix string
+	JWTSecret   string   // HS256 secret of user tokens
+	APIKeys     []string // publishers' keys
 	// AuthURL, when set, resolves users that present no JWT by asking the
 	// app (its session cookie is forwarded). AuthUserField names the user
 	// id in the answer (default "id"); AuthCacheTTL caches answers
@@ -41,6 +44,7 @@ type Main struct {
 	Retry         time.Duration // SSE retry: value; default 2s
 	WriteTimeout  time.Duration // bound on each write to a stream; default 10s
 	QueueSize     int           // events queued per stream before it is cut; default 256
+	Lean          bool          // hijack HTTP/1.1 streams (no goroutine per stream); default true
 	Demo          bool          // serve the demo page's publish endpoint
 	TLSCert       string        // certificate file: serve HTTPS (HTTP/2 and HTTP/1.1)
 	TLSKey        string        // key file of TLSCert
@@ -66,7 +70,7 @@ type Main struct {
 func NewMain() *Main {
 	return &Main{Addr: ":8080", Store: "sqlite:belfry.db", Broker: "memory",
 		Heartbeat: 20 * time.Second, Retry: 2 * time.Second, WriteTimeout: 10 * time.Second,
-		QueueSize: 256, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		QueueSize: 256, Lean: true, RedisPrefix: "belfry:u:", LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		Stdout: io.Discard, Stderr: io.Discard}
 }
@@ -80,6 +84,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.Addr, "addr", m.Addr, "listen `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&m.Store, "store", m.Store, "store `URL`: "+storeSchemes)
 	fs.StringVar(&m.Broker, "broker", m.Broker, "broker `URL`: "+brokerSchemes)
+	fs.StringVar(&m.RedisPrefix, "redis-prefix", m.RedisPrefix, "`prefix` of the Redis channels (deployments sharing a Redis use different ones)")
 	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 `secret` that signs user tokens (32 bytes or more)")
 	keys := listFlag(m.APIKeys)
 	fs.Var(&keys, "api-key", "publisher API `key` (repeatable, or a comma list)")
@@ -90,6 +95,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.DurationVar(&m.Retry, "retry", m.Retry, "reconnect `delay` sent to clients in the stream's retry: line")
 	fs.DurationVar(&m.WriteTimeout, "write-timeout", m.WriteTimeout, "bound on each write to a stream; a client that does not read is cut")
 	fs.IntVar(&m.QueueSize, "queue-size", m.QueueSize, "`events` queued per stream before a slow client is cut")
+	fs.BoolVar(&m.Lean, "lean", m.Lean, "serve HTTP/1.1 streams on hijacked connections written by the publisher (--lean=false: a goroutine per stream)")
 	fs.BoolVar(&m.Demo, "demo", m.Demo, "enable the demo page's publish form (implied in demo mode)")
 	fs.StringVar(&m.TLSCert, "tls-cert", m.TLSCert, "certificate `file`: serve HTTPS with HTTP/2")
 	fs.StringVar(&m.TLSKey, "tls-key", m.TLSKey, "private key `file` of --tls-cert")
@@ -197,7 +203,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			err = fmt.Errorf("closing the store: %w", cerr)
 		}
 	}()
-	broker, err := openBroker(ctx, m.Broker, log)
+	broker, err := openBroker(ctx, m.Broker, m.RedisPrefix, log)
 	if err != nil {
 		return fmt.Errorf("broker %s: %w", redactURL(m.Broker), err)
 	}
@@ -226,7 +232,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	api, err := httpapi.New(httpapi.Config{
 		Inbox: inbox, Hub: hub,
 		JWTSecret: []byte(m.JWTSecret), APIKeys: m.APIKeys, UserAuth: userAuth,
-		Heartbeat: m.Heartbeat, Retry: m.Retry, WriteTimeout: m.WriteTimeout,
+		Heartbeat: m.Heartbeat, Retry: m.Retry, WriteTimeout: m.WriteTimeout, DisableLean: !m.Lean,
 		Demo: m.Demo, Assets: web.Handler(),
 		Logger: log, Registry: reg,
 	})
