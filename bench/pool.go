@@ -20,10 +20,13 @@ type pool struct {
 }
 
 type workerConn struct {
-	in   io.WriteCloser
-	out  *json.Decoder
-	wait func() error // waits for the worker to end
-	kill func()       // ends the worker now
+	in io.WriteCloser
+	// replies carries the worker's answers, decoded by a goroutine that
+	// always reads: a worker blocked writing to a synchronous pipe would
+	// otherwise never read its next command.
+	replies chan reply
+	wait    func() error // waits for the worker to end
+	kill    func()       // ends the worker now
 }
 
 // startPool starts n workers: in-process when n is 1 and no command is
@@ -40,7 +43,7 @@ func startPool(ctx context.Context, n int, argv []string, stderr io.Writer) (*po
 			inR.Close()
 			done <- err
 		}()
-		p.ws = append(p.ws, &workerConn{in: inW, out: json.NewDecoder(outR),
+		p.ws = append(p.ws, &workerConn{in: inW, replies: readReplies(outR),
 			wait: func() error { return <-done },
 			kill: func() { outR.CloseWithError(io.ErrClosedPipe) }})
 		return p, nil
@@ -70,7 +73,7 @@ func startPool(ctx context.Context, n int, argv []string, stderr io.Writer) (*po
 			p.close()
 			return nil, fmt.Errorf("starting a worker process (%s): %w", argv[0], err)
 		}
-		p.ws = append(p.ws, &workerConn{in: in, out: json.NewDecoder(bufio.NewReaderSize(out, 64<<10)),
+		p.ws = append(p.ws, &workerConn{in: in, replies: readReplies(bufio.NewReaderSize(out, 64<<10)),
 			wait: cmd.Wait, kill: func() { _ = cmd.Process.Kill() }})
 	}
 	return p, nil
@@ -93,10 +96,12 @@ func (p *pool) call(cmds ...command) ([]reply, error) {
 				errs[i] = fmt.Errorf("worker %d: %w", i, err)
 				return
 			}
-			if err := w.out.Decode(&out[i]); err != nil {
-				errs[i] = fmt.Errorf("worker %d (%s): %w", i, c.Op, err)
+			rep, ok := <-w.replies
+			if !ok {
+				errs[i] = fmt.Errorf("worker %d (%s): the worker ended", i, c.Op)
 				return
 			}
+			out[i] = rep
 			if out[i].Error != "" {
 				errs[i] = fmt.Errorf("worker %d (%s): %s", i, c.Op, out[i].Error)
 			}
@@ -104,6 +109,24 @@ func (p *pool) call(cmds ...command) ([]reply, error) {
 	}
 	wg.Wait()
 	return out, errors.Join(errs...)
+}
+
+// readReplies decodes replies from r until it fails, then closes the
+// channel.
+func readReplies(r io.Reader) chan reply {
+	ch := make(chan reply, 4)
+	go func() {
+		defer close(ch)
+		dec := json.NewDecoder(r)
+		for {
+			var rep reply
+			if err := dec.Decode(&rep); err != nil {
+				return
+			}
+			ch <- rep
+		}
+	}()
+	return ch
 }
 
 // close tells every worker to close its streams and exit, and waits.

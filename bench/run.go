@@ -31,7 +31,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Result, error) {
 	if cfg.Scenario == "floor" {
 		return runFloor(ctx, &cfg)
 	}
-	r := &runner{cfg: &cfg, log: logw}
+	r := &runner{cfg: &cfg, log: logw, start: time.Now()}
 	return r.run(ctx)
 }
 
@@ -45,10 +45,11 @@ type runner struct {
 	pool  *pool
 	pid   int
 	res   *Result
+	start time.Time
 }
 
 func (r *runner) logf(format string, a ...any) {
-	fmt.Fprintf(r.log, "bench: "+format+"\n", a...)
+	fmt.Fprintf(r.log, "bench: %6.2fs "+format+"\n", append([]any{time.Since(r.start).Seconds()}, a...)...)
 }
 
 func (r *runner) run(ctx context.Context) (*Result, error) {
@@ -268,6 +269,7 @@ func (r *runner) publishScenario(ctx context.Context, before procSample) error {
 	st := r.pub.run(pctx, reqs, c.Publishers, c.Rate)
 	cancel()
 	r.res.Publish = publishResult(st)
+	r.logf("published: %d ok, %d failed", st.OK, st.Failed)
 	r.res.Errors = appendErrs(r.res.Errors, st.Errors...)
 	exp := map[string][]int32{}
 	r.addExpect(exp, st.Acked)

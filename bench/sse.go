@@ -66,6 +66,7 @@ func (e *eventReader) readHead() (status int, contentType string, err error) {
 	if err != nil {
 		return 0, "", fmt.Errorf("bad status line %q", truncate(line, 64))
 	}
+	chunked := false // set once the head is consumed: fill must not decode the head's last LF
 	for {
 		line, err := e.readLine()
 		if err != nil {
@@ -81,7 +82,7 @@ func (e *eventReader) readHead() (status int, contentType string, err error) {
 		v = bytes.TrimSpace(v)
 		switch {
 		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
-			e.chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
+			chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
 		case bytes.EqualFold(k, []byte("Content-Type")):
 			contentType = string(v)
 		}
@@ -98,6 +99,7 @@ func (e *eventReader) readHead() (status int, contentType string, err error) {
 		}
 		e.skipLF = false
 	}
+	e.chunked = chunked
 	if e.chunked && e.r < e.w {
 		n, err := e.dechunk(e.buf[e.r:e.w])
 		if err != nil {

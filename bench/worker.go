@@ -64,8 +64,9 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 		if s, err := sampleProc(os.Getpid()); err == nil {
 			r.RSS = s.RSS
 		}
-		bw.Write(mustJSON(r))
-		bw.WriteByte('\n')
+		if _, err := bw.Write(append(mustJSON(r), '\n')); err != nil {
+			return fmt.Errorf("worker: writing a reply: %w", err)
+		}
 		if err := bw.Flush(); err != nil {
 			return fmt.Errorf("worker: writing a reply: %w", err)
 		}
