@@ -64,6 +64,8 @@ func (s *Server) logRequest(r *http.Request, rw *responseWriter, route string, d
 	switch {
 	case status >= 500:
 		level = slog.LevelError
+	case rw.err != nil && status < 400:
+		level = slog.LevelWarn // a stream that ended on an error after its 200
 	case route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics":
 		level = slog.LevelDebug
 	}
