@@ -173,7 +173,9 @@ func TestBellOneStreamForThreeTabs(t *testing.T) {
 		t.Fatal(err)
 	}
 	rest := slices.Delete(slices.Clone(tabs), leader, leader+1)
-	waitJS(t, rest[0], "a new leader", `(() => { const b = document.querySelector("notification-bell"); return b.client.role === "leader" || b.client.status === "live"; })()`)
+	waitGo(t, "a new leader", func() bool {
+		return bell(t, rest[0]).Role == "leader" || bell(t, rest[1]).Role == "leader"
+	})
 	n.publish("bob", "After the handover")
 	for i, tab := range rest {
 		waitJS(t, tab, fmt.Sprintf("the second notification in remaining tab %d", i),

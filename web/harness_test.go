@@ -384,9 +384,19 @@ func waitJS(t *testing.T, tab context.Context, what, predicate string) {
 	_, err := chromedp.Run(tab, chromedp.Poll[chromedp.Void](predicate,
 		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
 	if err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
+		dump, _ := chromedp.Run(tab, chromedp.Evaluate[string](bellDumpJS))
+		t.Fatalf("waiting for %s: %v\nstate: %s", what, err, dump)
 	}
 }
+
+// bellDumpJS describes the page's bell client for a failure message.
+const bellDumpJS = `(() => {
+  const b = document.querySelector("notification-bell") || document.querySelector(".belfry-bell");
+  const c = b && b.client;
+  if (!c) return "no bell client on " + location.href;
+  return JSON.stringify({ role: c.role, status: c.status, unread: c.unread, cursor: c._cursor,
+    items: c.items.map((n) => n.id + (n.read_at ? "r" : "u") + ":" + n.message) });
+})()`
 
 // waitGo polls a Go condition until it holds, within 15s.
 func waitGo(t *testing.T, what string, cond func() bool) {

@@ -49,6 +49,8 @@ export class BelfryClient extends EventTarget {
     this._byId = new Map();
     this._cursor = 0;           // the highest id known to be delivered: the resume point
     this._seenMax = 0;          // the highest id held or covered by a list fetch
+    this._syncedTo = 0;         // last_id of the last sync: counted in its unread_count
+    this._gen = 0;              // counts applied stream events (stale-answer check)
     this._es = null;
     this._attempt = 0;
     this._timer = 0;
@@ -145,8 +147,10 @@ export class BelfryClient extends EventTarget {
       for (const n of live) this._put(n);
       for (const n of page) this._put(n);
       this.hasMore = hasNext(res, page.length, this.limit);
+      const gen = this._gen;
       const c = await (await this._request("GET", "/notifications/unread-count")).json();
-      if (typeof c.unread === "number") this.unread = c.unread;
+      // A stream event applied meanwhile carries a newer count than this answer.
+      if (typeof c.unread === "number" && gen === this._gen) this.unread = c.unread;
     } catch (err) {
       this._fail(err);
       throw err;
@@ -253,9 +257,11 @@ export class BelfryClient extends EventTarget {
   _apply(name, data) {
     let d;
     try { d = JSON.parse(data); } catch (_) { return; }
+    this._gen++;
     switch (name) {
       case "sync":
         this.unread = d.unread_count;
+        this._syncedTo = d.last_id;
         if (d.last_id > this._cursor) this._cursor = d.last_id;
         this._attempt = 0;
         if (d.last_id > this._seenMax) {
@@ -269,7 +275,9 @@ export class BelfryClient extends EventTarget {
       case "new-notification":
         if (d.id > this._cursor) this._cursor = d.id;
         if (this._put(d)) {
-          if (d.read_at == null) this.unread++;
+          // The sync's count already includes every id up to its last_id,
+          // and one of those may still arrive just after the sync.
+          if (d.read_at == null && d.id > this._syncedTo) this.unread++;
           this.dispatchEvent(new CustomEvent("notification", { detail: d }));
         }
         break;
