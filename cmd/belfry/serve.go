@@ -28,8 +28,8 @@ type Main struct {
 	Addr   string // listen address; default ":8080"
 	Store  string // store URL; default "sqlite:belfry.db"
 	Broker string // broker URL; default "memory"
-	// RedisPrefix names the channels of a redis:// broker; default
-	// "belfry:u:".
+	// RedisPrefix names the channels of a redis:// broker; "" is
+	// redisbus's default, "belfry:u:".
 	RedisPrefix string
 	JWTSecret   string   // HS256 secret of user tokens
 	APIKeys     []string // publishers' keys
@@ -70,7 +70,7 @@ type Main struct {
 func NewMain() *Main {
 	return &Main{Addr: ":8080", Store: "sqlite:belfry.db", Broker: "memory",
 		Heartbeat: 20 * time.Second, Retry: 2 * time.Second, WriteTimeout: 10 * time.Second,
-		QueueSize: 256, Lean: true, RedisPrefix: "belfry:u:", LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		QueueSize: 256, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		Stdout: io.Discard, Stderr: io.Discard}
 }
@@ -84,7 +84,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.Addr, "addr", m.Addr, "listen `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&m.Store, "store", m.Store, "store `URL`: "+storeSchemes)
 	fs.StringVar(&m.Broker, "broker", m.Broker, "broker `URL`: "+brokerSchemes)
-	fs.StringVar(&m.RedisPrefix, "redis-prefix", m.RedisPrefix, "`prefix` of the Redis channels (deployments sharing a Redis use different ones)")
+	fs.StringVar(&m.RedisPrefix, "redis-prefix", m.RedisPrefix, "`prefix` of the Redis channels, default belfry:u: (deployments sharing a Redis use different ones)")
 	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 `secret` that signs user tokens (32 bytes or more)")
 	keys := listFlag(m.APIKeys)
 	fs.Var(&keys, "api-key", "publisher API `key` (repeatable, or a comma list)")

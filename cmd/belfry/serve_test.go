@@ -79,7 +79,13 @@ func TestServeDemoMode(t *testing.T) {
 // open streams: Run must return nil, and every stream must end (so its
 // client reconnects) instead of hanging.
 func TestServeGracefulShutdownWithStreams(t *testing.T) {
-	s := startServer(t, t.TempDir())
+	for _, lean := range []string{"--lean=true", "--lean=false"} {
+		t.Run(lean, func(t *testing.T) { testGracefulShutdown(t, lean) })
+	}
+}
+
+func testGracefulShutdown(t *testing.T, lean string) {
+	s := startServer(t, t.TempDir(), lean)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var streams []<-chan sseResult
