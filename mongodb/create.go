@@ -74,7 +74,9 @@ func (r *createReq) split(p *part, ns []*belfry.Notification) *part {
 //
 // What is guaranteed: each notification is stored at most once, durably
 // once Create returns nil; the notifications of one user in one call get
-// consecutive ids and are inserted by one ordered insertMany. If ctx ends
+// consecutive ids and are inserted by one ordered insertMany (unless a
+// writer stalled past Config.LeaseTimeout and lost its lease; see the
+// package doc). If ctx ends
 // before a writer took the call, nothing is written. Without transactions
 // a call for several users, or an insert the server fails midway, can
 // leave only some stored: Create then returns EUNAVAILABLE, and exactly the
@@ -83,7 +85,8 @@ func (r *createReq) split(p *part, ns []*belfry.Notification) *part {
 // insert; then the error says so). A publisher that retries should resend
 // only those with ID 0.
 //
-// Errors: EUNAVAILABLE.
+// Errors: EUNAVAILABLE; EINVALID for a document the server refuses (too
+// large, a bad value), which is not retried.
 func (s *Store) Create(ctx context.Context, ns []*belfry.Notification) error {
 	if len(ns) == 0 {
 		return nil
