@@ -9,9 +9,12 @@
 // Subscribe and Unsubscribe never block, never do I/O and never call the
 // Receiver (the Hub calls them under its shard lock): they record the
 // desired set and wake a goroutine of Run that sends SUBSCRIBE and
-// UNSUBSCRIBE commands in batches. Until that is done a new subscription may
-// miss a message (see Broker.Subscribe); messages of a user who was
-// unsubscribed are dropped on arrival, so Unsubscribe takes effect at once.
+// UNSUBSCRIBE commands in batches. Messages of a user who was unsubscribed
+// are dropped on arrival, so Unsubscribe takes effect at once. A new
+// subscription takes effect when Redis applies it, a moment after Subscribe
+// returned; a Receiver that implements UserResyncer is told when it did, so
+// the user's streams can check the store for a message published in between
+// (see UserResyncer).
 //
 // Redis pub/sub is at most once: what a disconnected subscriber misses is
 // gone. So when the subscriber connection breaks (or stops answering
@@ -20,9 +23,10 @@
 // commands comes back) calls Receiver.Resync: every stream then catches up
 // from the store. Late, never lost.
 //
-// Payloads are the JSON of belfry.Message. A new notification is written
-// with belfry's own encoder (Notification.AppendJSON) and its user_id is
-// taken from the channel; state changes use encoding/json.
+// Payloads are a compact binary form of belfry.Message (the channel names
+// the user); a payload starting with '{' is read as JSON of belfry.Message,
+// so redis-cli can publish a test event. See codec.go for the layout and
+// the measurements that chose it.
 //
 // Tests run against a real Redis when BELFRY_TEST_REDIS is set (for example
 // redis://127.0.0.1:6379/0) and skip visibly otherwise; the reconnect test

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -321,4 +322,41 @@ func TestOpenErrors(t *testing.T) {
 	if belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
 		t.Fatalf("Open with nothing listening: %v, want EUNAVAILABLE", err)
 	}
+}
+
+// userResyncs is a Recorder that also implements redisbus.UserResyncer.
+type userResyncs struct {
+	*brokertest.Recorder
+	mu    sync.Mutex
+	users map[string]int
+}
+
+func (r *userResyncs) ResyncUsers(users []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, u := range users {
+		r.users[u]++
+	}
+}
+
+func (r *userResyncs) count(u string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.users[u]
+}
+
+// A Receiver that implements UserResyncer hears about each user whose
+// subscription Redis confirmed, so a message published before that can be
+// caught up from the store.
+func TestResyncUsers(t *testing.T) {
+	url := redisURL(t)
+	b := open(t, url, redisbus.Options{Prefix: testPrefix(t)})
+	r := &userResyncs{Recorder: brokertest.NewRecorder(), users: map[string]int{}}
+	brokertest.Start(t, b, r)
+	brokertest.AwaitSubscribed(t, b, b, r.Recorder, "first") // the connection is up
+	b.Subscribe("late1")
+	b.Subscribe("late2")
+	brokertest.Eventually(t, "ResyncUsers for late1 and late2", func() bool {
+		return r.count("late1") > 0 && r.count("late2") > 0
+	})
 }

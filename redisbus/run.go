@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,50 @@ const (
 	readyPing = "belfry-ready"
 	// healthPing checks a silent connection.
 	healthPing = "belfry-health"
+	// subPing follows a later SUBSCRIBE batch, for a UserResyncer.
+	subPing = "belfry-sub:"
 )
+
+// UserResyncer is implemented by a Receiver that can catch up chosen users'
+// streams from the store (the Hub may implement it; the Broker checks with
+// a type assertion).
+//
+// Subscribe only records a user; Redis applies the SUBSCRIBE a moment
+// later, and a message published in between is not delivered. When the
+// Receiver implements UserResyncer, Run calls ResyncUsers, from its
+// goroutine, with the users of each SUBSCRIBE batch once Redis confirmed it,
+// so those users' streams can check the store for what they missed. Without
+// it such a message waits for the user's next event or the next Resync.
+type UserResyncer interface {
+	// ResyncUsers asks the streams of users to catch up from the store.
+	// Like Receive it must not block.
+	ResyncUsers(users []string)
+}
+
+// confirms tracks the SUBSCRIBE batches sent after a connection's first
+// ones, until the PING that follows each comes back.
+type confirms struct {
+	mu   sync.Mutex
+	seq  uint64
+	wait map[string][]string // ping payload → users of the batch
+}
+
+func (c *confirms) add(users []string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	key := subPing + strconv.FormatUint(c.seq, 10)
+	c.wait[key] = users
+	return key
+}
+
+func (c *confirms) take(key string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	users := c.wait[key]
+	delete(c.wait, key)
+	return users
+}
 
 // Run subscribes to the current set of users and delivers their messages to
 // h until ctx ends or the Broker is closed; then it returns nil. It keeps
@@ -102,9 +146,14 @@ func (b *Broker) session(ctx context.Context, h belfry.Receiver, lost bool) (rea
 		return false, err
 	}
 
+	ur, _ := h.(UserResyncer)
+	var cf *confirms
+	if ur != nil {
+		cf = &confirms{wait: make(map[string][]string)}
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := b.apply(ctx, ps); err != nil {
+		if err := b.apply(ctx, ps, cf); err != nil {
 			cancel(err)
 		}
 	})
@@ -135,6 +184,9 @@ func (b *Broker) session(ctx context.Context, h belfry.Receiver, lost bool) (rea
 		case *redis.Message:
 			b.deliver(h, m)
 		case *redis.Pong:
+			if cf != nil && strings.HasPrefix(m.Payload, subPing) {
+				b.confirmed(ur, cf.take(m.Payload))
+			}
 			if m.Payload == readyPing && !ready {
 				ready = true
 				if lost {
@@ -149,20 +201,39 @@ func (b *Broker) session(ctx context.Context, h belfry.Receiver, lost bool) (rea
 	}
 }
 
+// confirmed tells ur about the users of a confirmed SUBSCRIBE batch that
+// are still wanted.
+func (b *Broker) confirmed(ur UserResyncer, users []string) {
+	b.mu.RLock()
+	keep := users[:0]
+	for _, u := range users {
+		if _, ok := b.want[u]; ok {
+			keep = append(keep, u)
+		}
+	}
+	b.mu.RUnlock()
+	if len(keep) > 0 {
+		ur.ResyncUsers(keep)
+	}
+}
+
 // apply sends the pending subscription changes on ps whenever Subscribe or
-// Unsubscribe pokes it, until ctx ends or a command fails.
-func (b *Broker) apply(ctx context.Context, ps *redis.PubSub) error {
+// Unsubscribe pokes it, until ctx ends or a command fails. With cf set, a
+// PING follows each SUBSCRIBE batch so that its users can be resynced once
+// Redis applied it.
+func (b *Broker) apply(ctx context.Context, ps *redis.PubSub, cf *confirms) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-b.wake:
 		}
-		var sub, unsub []string
+		var sub, unsub, users []string
 		b.mu.Lock()
 		for u, on := range b.pending {
 			if on {
 				sub = append(sub, b.channel(u))
+				users = append(users, u)
 			} else {
 				unsub = append(unsub, b.channel(u))
 			}
@@ -174,6 +245,11 @@ func (b *Broker) apply(ctx context.Context, ps *redis.PubSub) error {
 		}
 		if err := b.send(ctx, ps.Subscribe, sub); err != nil {
 			return err
+		}
+		if cf != nil && len(users) > 0 {
+			if err := ps.Ping(ctx, cf.add(users)); err != nil {
+				return err
+			}
 		}
 	}
 }
