@@ -58,6 +58,7 @@ type reply struct {
 	Report *workerReport `json:"report,omitempty"`
 
 	RSS int64 `json:"rss,omitempty"` // the worker's own resident memory
+	CPU int64 `json:"cpu,omitempty"` // the worker's own CPU time so far, ns
 }
 
 // workerReport is what a worker's streams received.

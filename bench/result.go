@@ -100,6 +100,7 @@ type ServerResult struct {
 type ClientResult struct {
 	RSS          int64   `json:"rss"` // all bench processes
 	RSSPerStream float64 `json:"rss_per_stream"`
+	CPU          float64 `json:"cpu_seconds"` // all bench processes, the whole run
 }
 
 // FloorResult: the kernel floor of one frame write to a loopback socket.
@@ -134,7 +135,11 @@ func (r *Result) WriteTable(w io.Writer) {
 	}
 	if d := r.Delivery; d != nil {
 		head("delivery")
-		row("delivered", "%d of %d expected (%.0f/s)", d.Delivered, d.Expected, d.PerSec)
+		if d.PerSec > 0 {
+			row("delivered", "%d of %d expected (%.0f/s)", d.Delivered, d.Expected, d.PerSec)
+		} else {
+			row("delivered", "%d of %d expected", d.Delivered, d.Expected)
+		}
 		row("lost / dup / unexpected", "%d / %d / %d", d.Lost, d.Dup, d.Unexpected)
 		if d.Incomplete > 0 || d.Disconnects > 0 {
 			row("incomplete streams / server disconnects", "%d / %d", d.Incomplete, d.Disconnects)
@@ -173,6 +178,7 @@ func (r *Result) WriteTable(w io.Writer) {
 	if c := r.Client; c != nil {
 		head("load generator")
 		row("RSS", "%s (%.0f B per stream)", mib(c.RSS), c.RSSPerStream)
+		row("CPU (whole run)", "%.2f s", c.CPU)
 	}
 	if f := r.Floor; f != nil {
 		head("floor")

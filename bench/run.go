@@ -209,7 +209,7 @@ func (r *runner) serverMemory(before procSample) {
 	}
 	s := &ServerResult{PID: r.pid, RSSBefore: before.RSS, RSSAfter: after.RSS,
 		SameProcess: r.pid == os.Getpid()}
-	if n := r.res.Connect.Connected; n > 0 && before.RSS > 0 {
+	if n := r.res.Connect.Connected; n > 0 && before.RSS > 0 && r.cfg.Scenario == "idle" {
 		s.RSSPerStream = float64(after.RSS-before.RSS) / float64(n)
 	}
 	if s.SameProcess {
@@ -220,10 +220,18 @@ func (r *runner) serverMemory(before procSample) {
 
 func (r *runner) clientMemory(reps []reply) {
 	var rss int64
+	var cpu time.Duration
 	for _, rep := range reps {
 		rss += rep.RSS
+		cpu += time.Duration(rep.CPU)
 	}
-	c := &ClientResult{RSS: rss}
+	if len(r.pool.ws) > 1 || len(r.cfg.WorkerCommand) > 0 { // the workers are apart: add this process
+		if s, err := sampleProc(os.Getpid()); err == nil {
+			rss += s.RSS
+			cpu += s.CPU
+		}
+	}
+	c := &ClientResult{RSS: rss, CPU: cpu.Seconds()}
 	if n := r.res.Connect.Connected; n > 0 {
 		c.RSSPerStream = float64(rss) / float64(n)
 	}

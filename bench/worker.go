@@ -62,7 +62,7 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 		r := w.handle(&c)
 		r.Op = c.Op
 		if s, err := sampleProc(os.Getpid()); err == nil {
-			r.RSS = s.RSS
+			r.RSS, r.CPU = s.RSS, int64(s.CPU)
 		}
 		if _, err := bw.Write(append(mustJSON(r), '\n')); err != nil {
 			return fmt.Errorf("worker: writing a reply: %w", err)
