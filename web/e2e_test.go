@@ -301,3 +301,26 @@ func TestBellRenewsAnExpiredToken(t *testing.T) {
 		t.Fatalf("items %q", got)
 	}
 }
+
+// TestBellLoadsOlderOnScroll: the list holds one page (limit 5); scrolling
+// to its end loads the older ones with before=<oldest id>.
+func TestBellLoadsOlderOnScroll(t *testing.T) {
+	n := startNode(t, nil)
+	for i := 1; i <= 8; i++ {
+		n.publish("frank", fmt.Sprintf("Message %d", i))
+	}
+	ctx := newBrowserContext(t, 60*time.Second)
+	openBellPage(t, ctx, n, "frank")
+	eval[bool](t, ctx, bellJS(`(r.querySelector(".bell").click(), true)`))
+	waitJS(t, ctx, "the first page", bellJS(`r.querySelectorAll(".item").length === 5 && b.client.hasMore`))
+	if s := bell(t, ctx); s.Badge != "8" || s.Messages[0] != "Message 8" {
+		t.Fatalf("first page: %+v", s)
+	}
+	eval[bool](t, ctx, bellJS(`(() => { const l = r.querySelector(".list"); l.scrollTop = l.scrollHeight;
+  l.dispatchEvent(new Event("scroll")); return true; })()`))
+	waitJS(t, ctx, "the older page", bellJS(`r.querySelectorAll(".item").length === 8 && !b.client.hasMore`))
+	want := []string{"Message 8", "Message 7", "Message 6", "Message 5", "Message 4", "Message 3", "Message 2", "Message 1"}
+	if got := bell(t, ctx).Messages; !slices.Equal(got, want) {
+		t.Fatalf("after scrolling: %q", got)
+	}
+}
