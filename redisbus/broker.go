@@ -60,10 +60,12 @@ func (b *Broker) channel(user string) string { return b.opts.Prefix + user }
 // Subscribe adds the user to the set this node receives. It returns at once:
 // Run's goroutine sends the SUBSCRIBE (batched with others) on the
 // subscriber connection. A message published before Redis applied it is not
-// delivered; the Hub attaches a stream before it reads the store, so only a
+// delivered. The Hub attaches a stream before it reads the store, so only a
 // notification committed after that read and published within that window
-// (usually well under a millisecond) waits for the user's next event or the
-// next Resync. Subscribe is idempotent and never calls the Receiver.
+// is concerned; a Receiver that implements UserResyncer is told when the
+// subscription took effect, otherwise such a notification waits for the
+// user's next event or the next Resync. Subscribe is idempotent and never
+// calls the Receiver.
 func (b *Broker) Subscribe(userID string) {
 	b.mu.Lock()
 	if _, ok := b.want[userID]; ok {
