@@ -79,7 +79,9 @@ func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writ
 			WHERE user_id = ?1 AND id = ?2 AND read_at IS NULL`},
 		{&w.unread, `UPDATE notifications SET read_at = NULL
 			WHERE user_id = ?1 AND id = ?2 AND read_at IS NOT NULL`},
-		{&w.readAll, `UPDATE notifications SET read_at = ?3
+		// Through the unread index: the work is the unread rows, not
+		// every row the user ever had.
+		{&w.readAll, `UPDATE notifications INDEXED BY notifications_unread SET read_at = ?3
 			WHERE user_id = ?1 AND id <= ?2 AND read_at IS NULL`},
 		{&w.del, `DELETE FROM notifications WHERE user_id = ? AND id = ? RETURNING read_at IS NULL`},
 		{&w.adjust, `UPDATE user_counters SET unread = unread + ?2 WHERE user_id = ?1`},
