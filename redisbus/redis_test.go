@@ -231,7 +231,7 @@ func TestReconnectAfterRestart(t *testing.T) {
 	needServer(t)
 	port, dir := freePort(t), t.TempDir()
 	srv := startServer(t, port, dir)
-	b := open(t, srv.url(), redisbus.Options{MaxReconnectDelay: 100 * time.Millisecond, Timeout: time.Second})
+	b := open(t, srv.url(), redisbus.Options{MaxReconnectDelay: 100 * time.Millisecond})
 	r := brokertest.NewRecorder()
 	brokertest.Start(t, b, r)
 	brokertest.AwaitSubscribed(t, b, b, r, "alice", "carol")
@@ -280,8 +280,8 @@ func TestReconnectAfterRestart(t *testing.T) {
 func TestFrozenRedis(t *testing.T) {
 	needServer(t)
 	srv := startServer(t, freePort(t), t.TempDir())
-	b := open(t, srv.url(), redisbus.Options{Timeout: 300 * time.Millisecond,
-		HealthInterval: 200 * time.Millisecond, MaxReconnectDelay: 100 * time.Millisecond})
+	b := open(t, srv.url(), redisbus.Options{Timeout: time.Second,
+		HealthInterval: 500 * time.Millisecond, MaxReconnectDelay: 100 * time.Millisecond})
 	r := brokertest.NewRecorder()
 	brokertest.Start(t, b, r)
 	brokertest.AwaitSubscribed(t, b, b, r, "alice")
