@@ -130,7 +130,7 @@ func (h *Hub) Open(ctx context.Context, user string, lastEventID int64, resume b
 		// that was reset) is treated as a fresh client.
 		s.lastID = max(lastEventID, 0)
 	}
-	s.replaying = true
+	s.replaying, s.syncAt = true, &stats
 	return s, nil
 }
 

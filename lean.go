@@ -38,6 +38,7 @@ type LeanStream struct {
 	catchUp   bool     // the worker must read the store after lastID first
 	syncDue   bool     // the worker must send a sync event after catching up
 	finishing bool     // end the stream once the queue is written (token expired)
+	syncAt    *Stats   // the snapshot of the next sync event (worker-owned)
 	closed    bool
 	nextBeat  time.Time
 }
@@ -68,7 +69,7 @@ func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resu
 		l.cut(err)
 		return nil, err
 	}
-	l.lastID = st.LastID
+	l.lastID, l.syncAt = st.LastID, &st
 	if resume && lastEventID < st.LastID {
 		// A client claiming an id beyond the user's last one (a store that
 		// was reset) starts from now, like a fresh one.
@@ -271,19 +272,19 @@ func (l *LeanStream) work() {
 // it, and only the worker changes lastID while busy.
 func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, syncDue bool) ([]byte, error) {
 	var err error
+	if syncDue && l.syncAt == nil { // a resync: the snapshot comes first
+		st, err := l.stats()
+		if err != nil {
+			return buf, err
+		}
+		l.syncAt, catchUp = &st, true
+	}
 	if catchUp {
 		if buf, err = l.readStore(buf); err != nil {
 			return buf, err
 		}
 	}
-	if syncDue {
-		st, err := l.stats()
-		if err != nil {
-			return buf, err
-		}
-		st.LastID = max(st.LastID, l.lastID)
-		buf = append(buf, EncodeSync(st).Bytes...)
-	}
+	buf = flushSync(buf, &l.syncAt)
 	for _, f := range queue {
 		if f.ID != 0 {
 			if f.ID <= l.lastID {
@@ -325,12 +326,9 @@ func (l *LeanStream) readStore(buf []byte) ([]byte, error) {
 		if err != nil {
 			return buf, err
 		}
-		for _, n := range ns {
-			if n.ID > l.lastID {
-				buf = AppendNew(buf, n)
-				l.setLastID(n.ID)
-			}
-		}
+		var last int64
+		buf, last = appendNotifications(buf, ns, l.lastID, &l.syncAt)
+		l.setLastID(last)
 		if len(ns) < MaxReplay {
 			return buf, nil
 		}

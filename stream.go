@@ -38,6 +38,9 @@ type Stream struct {
 	// Owned by the goroutine calling Next.
 	lastID    int64 // the highest id sent (or known to the client)
 	replaying bool  // still reading the backlog from the store
+	// syncAt, while set, is the snapshot the next sync event reports; it is
+	// written just before the first notification newer than its LastID.
+	syncAt *Stats
 	buf       []byte
 	timer     *time.Timer
 }
@@ -116,15 +119,15 @@ func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
 				return nil, err
 			}
 		case <-s.resync:
-			if err := s.catchUp(ctx); err != nil {
-				return nil, err
-			}
 			st, err := s.hub.store.Stats(ctx, s.user)
 			if err != nil {
 				return nil, err
 			}
-			st.LastID = max(st.LastID, s.lastID)
-			s.buf = append(s.buf, EncodeSync(st).Bytes...)
+			s.syncAt = &st
+			if err := s.catchUp(ctx); err != nil {
+				return nil, err
+			}
+			s.buf = flushSync(s.buf, &s.syncAt)
 		case <-s.done:
 			return nil, s.reason
 		case <-ctx.Done():
@@ -138,23 +141,18 @@ func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
 	}
 }
 
-// replay reads one page of the backlog; after the last page it appends the
-// sync event and switches to live.
+// replay reads one page of the backlog; after the last page it makes sure
+// the sync event went out and switches to live.
 func (s *Stream) replay(ctx context.Context) ([]byte, error) {
 	ns, err := s.hub.store.After(ctx, s.user, s.lastID, MaxReplay)
 	if err != nil {
 		return nil, err
 	}
-	s.appendAll(ns)
+	s.buf, s.lastID = appendNotifications(s.buf, ns, s.lastID, &s.syncAt)
 	if len(ns) == MaxReplay {
 		return s.buf, nil
 	}
-	st, err := s.hub.store.Stats(ctx, s.user)
-	if err != nil {
-		return nil, err
-	}
-	st.LastID = max(st.LastID, s.lastID)
-	s.buf = append(s.buf, EncodeSync(st).Bytes...)
+	s.buf = flushSync(s.buf, &s.syncAt)
 	s.replaying = false
 	return s.buf, nil
 }
@@ -206,19 +204,38 @@ func (s *Stream) catchUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.appendAll(ns)
+		s.buf, s.lastID = appendNotifications(s.buf, ns, s.lastID, &s.syncAt)
 		if len(ns) < MaxReplay {
 			return nil
 		}
 	}
 }
 
-func (s *Stream) appendAll(ns []*Notification) {
+// appendNotifications appends the new-notification events of ns (oldest
+// first) newer than lastID and returns the buffer and the new lastID. While
+// *syncAt is set, the sync event it holds is written just before the first
+// notification newer than the snapshot, and *syncAt cleared: so everything
+// before the sync is counted in it, and everything after it is not. A
+// client that resumes from the sync's last_id then never skips an id.
+func appendNotifications(buf []byte, ns []*Notification, lastID int64, syncAt **Stats) ([]byte, int64) {
 	for _, n := range ns {
-		if n.ID <= s.lastID {
+		if n.ID <= lastID {
 			continue
 		}
-		s.buf = AppendNew(s.buf, n)
-		s.lastID = n.ID
+		if *syncAt != nil && n.ID > (*syncAt).LastID {
+			buf = flushSync(buf, syncAt)
+		}
+		buf = AppendNew(buf, n)
+		lastID = n.ID
 	}
+	return buf, lastID
+}
+
+// flushSync appends the pending sync event, if any, and clears it.
+func flushSync(buf []byte, syncAt **Stats) []byte {
+	if *syncAt != nil {
+		buf = append(buf, EncodeSync(**syncAt).Bytes...)
+		*syncAt = nil
+	}
+	return buf
 }
