@@ -41,8 +41,8 @@ type Stream struct {
 	// syncAt, while set, is the snapshot the next sync event reports; it is
 	// written just before the first notification newer than its LastID.
 	syncAt *Stats
-	buf       []byte
-	timer     *time.Timer
+	buf    []byte
+	timer  *time.Timer
 }
 
 func newStream(h *Hub, user string, queueSize int) *Stream {
