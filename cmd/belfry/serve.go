@@ -251,23 +251,29 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	ln, err := net.Listen("tcp", m.Addr)
-	if err != nil {
-		return err
-	}
 	// NewHTTPServer's timeouts protect against slow clients; streams lift
 	// them for themselves.
 	srv := httpapi.NewHTTPServer(api.Handler(), httpapi.HTTPOptions{Addr: m.Addr, H2C: m.H2C, Logger: log})
-	srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12} // ServeTLS adds h2 to its ALPN
 	scheme := "http"
 	if m.TLSCert != "" {
+		// Loaded now, so a bad file fails the start, not the first request.
+		cert, err := tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		// ServeTLS adds h2 and http/1.1 to the ALPN protocols.
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 		scheme = "https"
+	}
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		return err
 	}
 	url := scheme + "://" + displayAddr(ln.Addr())
 	served := make(chan error, 1)
 	go func() {
 		if m.TLSCert != "" {
-			served <- srv.ServeTLS(ln, m.TLSCert, m.TLSKey)
+			served <- srv.ServeTLS(ln, "", "")
 		} else {
 			served <- srv.Serve(ln)
 		}
@@ -284,7 +290,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	select {
 	case <-ctx.Done():
 	case err := <-served:
-		// Serve returns at once when the certificate cannot be loaded.
 		return fmt.Errorf("serving: %w", err)
 	}
 

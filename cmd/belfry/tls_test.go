@@ -123,3 +123,18 @@ func TestServeH2C(t *testing.T) {
 		t.Errorf("plain client served over %s", proto)
 	}
 }
+
+// TestServeTLSBadCertificate: a certificate that cannot be loaded fails the
+// start with a message, before anything listens.
+func TestServeTLSBadCertificate(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.pem")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd(t, nil, "serve", "--addr", "127.0.0.1:0", "--store", "sqlite:"+filepath.Join(dir, "b.db"),
+		"--jwt-secret", testSecret, "--api-key", testAPIKey, "--tls-cert", bad, "--tls-key", bad)
+	if code != 1 || !strings.Contains(errOut, "--tls-cert") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
