@@ -147,7 +147,6 @@ func TestOnlySubscribedChannels(t *testing.T) {
 
 // server is a throwaway redis-server of one test.
 type server struct {
-	t    *testing.T
 	port int
 	dir  string
 	cmd  *exec.Cmd
@@ -179,7 +178,7 @@ func startServer(t *testing.T, port int, dir string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}
-	s := &server{t: t, port: port, dir: dir, cmd: cmd, done: make(chan struct{})}
+	s := &server{port: port, dir: dir, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		cmd.Wait()
 		close(s.done)
