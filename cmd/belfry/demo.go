@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/belfry/belfry/httpapi"
@@ -59,5 +60,5 @@ Watch %[5]s's stream:
   curl -N -H 'Authorization: Bearer %[4]s' %[1]s/notifications/stream
   belfry tail --url %[1]s --token %[4]s
 
-`, url, m.JWTSecret, m.APIKeys[0], token, demoUser, demoTokenTTL)
+`, url, m.JWTSecret, m.APIKeys[0], token, demoUser, strings.TrimSuffix(demoTokenTTL.String(), "0m0s"))
 }
