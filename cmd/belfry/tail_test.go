@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -108,6 +109,24 @@ func TestSendAndTail(t *testing.T) {
 	ids, msgs := notificationsIn(t, out.lines())
 	if ids[0] != 1 || msgs[0] != "Build finished" {
 		t.Fatalf("tail shows %v %v", ids, msgs)
+	}
+
+	// State events have no id: tail prints "-" for it.
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/notifications/1/read", nil)
+	req.Header.Set("Authorization", "Bearer "+mustToken(t, "alice"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("mark read: %d", resp.StatusCode)
+	}
+	waitUntil(t, 30*time.Second, "the read-state event", func() bool { return countEvents(out.lines(), "read-state") == 1 })
+	for _, l := range out.lines() {
+		if id, ev, data := splitTailLine(t, l); ev == "read-state" && (id != "-" || !strings.Contains(data, `"unread_count":0`)) {
+			t.Fatalf("read-state line %q", l)
+		}
 	}
 
 	// Several users at once: an array comes back, bob's tail is untouched.
