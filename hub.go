@@ -62,8 +62,9 @@ type sink interface {
 	// offer takes a frame without blocking; false means the sink's queue is
 	// full and it must be cut as slow.
 	offer(f *Frame) bool
-	// wake asks the sink to catch up from the store and send a new sync.
-	wake()
+	// wake asks the sink to catch up from the store, and to send a new
+	// sync event after that when withSync.
+	wake(withSync bool)
 	// cut ends the sink for the given reason; safe to call more than once.
 	cut(reason error)
 }
@@ -198,16 +199,31 @@ func (h *Hub) Receive(m Message) {
 	}
 }
 
-// Resync asks every stream to catch up from the store: the broker may have
-// dropped messages.
+// Resync asks every stream to catch up from the store and send a fresh sync
+// event: the broker may have dropped messages, state changes included.
 func (h *Hub) Resync() {
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.RLock()
 		for _, list := range sh.users {
 			for _, s := range list {
-				s.wake()
+				s.wake(true)
 			}
+		}
+		sh.mu.RUnlock()
+	}
+}
+
+// ResyncUsers asks the streams of these users to check the store for
+// notifications they may have missed. A broker whose subscriptions take
+// effect some time after Subscribe returned (Redis) calls it once they did:
+// a notification published in between reaches the stream this way.
+func (h *Hub) ResyncUsers(users []string) {
+	for _, u := range users {
+		sh := h.shard(u)
+		sh.mu.RLock()
+		for _, s := range sh.users[u] {
+			s.wake(false)
 		}
 		sh.mu.RUnlock()
 	}

@@ -289,3 +289,23 @@ func TestCloseAllEndsStreamsAndRefusesNew(t *testing.T) {
 		t.Fatalf("stats after CloseAll %+v", st)
 	}
 }
+
+// A notification stored while the broker could not deliver it (a Redis
+// subscription not yet in effect) reaches the stream through ResyncUsers,
+// without a second sync event.
+func TestResyncUsersCatchesUpWithoutSync(t *testing.T) {
+	e := newEnv(t, 0)
+	s, _ := e.hub.Open(t.Context(), "u", 0, false)
+	defer s.Close()
+	readUntil(t, s, "event: sync")
+	if err := e.store.Create(t.Context(), []*belfry.Notification{{UserID: "u", Message: "m"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.hub.ResyncUsers([]string{"other", "u"})
+	out := readUntil(t, s, "id: 1\n")
+	create(t, e, "u", 1)
+	out += readUntil(t, s, "id: 2\n")
+	if strings.Contains(out, "event: sync") {
+		t.Fatalf("ResyncUsers sent a sync event: %q", out)
+	}
+}

@@ -166,10 +166,11 @@ func (l *LeanStream) startWorker() {
 	}
 }
 
-func (l *LeanStream) wake() {
+func (l *LeanStream) wake(withSync bool) {
 	l.mu.Lock()
 	if !l.closed {
-		l.catchUp, l.syncDue = true, true
+		l.catchUp = true
+		l.syncDue = l.syncDue || withSync
 		l.startWorker()
 	}
 	l.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,11 +30,12 @@ type Stream struct {
 	hub  *Hub
 	user string
 
-	queue  chan *Frame   // live events, bounded
-	resync chan struct{} // capacity 1: catch up from the store
-	done   chan struct{} // closed by cut
-	once   sync.Once
-	reason error // set before done is closed
+	queue    chan *Frame   // live events, bounded
+	resync   chan struct{} // capacity 1: catch up from the store
+	needSync atomic.Bool   // and send a new sync event after that
+	done     chan struct{} // closed by cut
+	once     sync.Once
+	reason   error // set before done is closed
 
 	// Owned by the goroutine calling Next.
 	lastID    int64 // the highest id sent (or known to the client)
@@ -71,7 +73,10 @@ func (s *Stream) offer(f *Frame) bool {
 	}
 }
 
-func (s *Stream) wake() {
+func (s *Stream) wake(withSync bool) {
+	if withSync {
+		s.needSync.Store(true)
+	}
 	select {
 	case s.resync <- struct{}{}:
 	default:
@@ -119,11 +124,13 @@ func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
 				return nil, err
 			}
 		case <-s.resync:
-			st, err := s.hub.store.Stats(ctx, s.user)
-			if err != nil {
-				return nil, err
+			if s.needSync.Swap(false) {
+				st, err := s.hub.store.Stats(ctx, s.user)
+				if err != nil {
+					return nil, err
+				}
+				s.syncAt = &st
 			}
-			s.syncAt = &st
 			if err := s.catchUp(ctx); err != nil {
 				return nil, err
 			}

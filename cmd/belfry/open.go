@@ -54,7 +54,11 @@ func openBroker(ctx context.Context, u, prefix string, log *slog.Logger) (belfry
 	case "memory":
 		return memory.New(), nil
 	case "redis", "rediss", "unix":
-		return redisbus.Open(ctx, u, redisbus.Options{Prefix: prefix, Logger: log})
+		b, err := redisbus.Open(ctx, u, redisbus.Options{Prefix: prefix, Logger: log})
+		if err != nil {
+			return nil, err // not a typed nil inside the interface
+		}
+		return b, nil
 	}
 	return nil, fmt.Errorf("unknown broker %q (known: %s)", redactURL(u), brokerSchemes)
 }
@@ -66,3 +70,7 @@ func schemeOf(u string) string {
 	scheme, _, _ := strings.Cut(u, ":")
 	return strings.ToLower(scheme)
 }
+
+// The Hub catches a user's streams up once Redis confirms the user's
+// subscription: a notification published just before that is not late.
+var _ redisbus.UserResyncer = (*belfry.Hub)(nil)
