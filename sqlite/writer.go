@@ -59,21 +59,24 @@ type writer struct {
 	conn *sql.Conn
 	now  func() time.Time
 
-	bump, insert, get, read, unread, readAll, del, adjust *sql.Stmt
+	get, read, unread, readAll, del, adjust *sql.Stmt
+	inserts, upserts                        chunkStmts // by row count
+
+	// Scratch space of create, reused from run to run.
+	users     []userRun
+	userIndex map[string]int // user id → index in users
+	rows      []row
+	args      []any
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {
-	w := &writer{conn: conn, now: now}
+	w := &writer{conn: conn, now: now, userIndex: map[string]int{},
+		inserts: chunkStmts{head: insertHead, row: insertRow},
+		upserts: chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail}}
 	for _, p := range []struct {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&w.bump, `INSERT INTO user_counters (user_id, last_id, unread) VALUES (?1, ?2, ?2)
-			ON CONFLICT (user_id) DO UPDATE SET last_id = last_id + ?2, unread = unread + ?2
-			RETURNING last_id`},
-		{&w.insert, `INSERT INTO notifications
-			(user_id, id, message, title, link, category, data, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.get, `SELECT ` + columns + ` FROM notifications WHERE user_id = ? AND id = ?`},
 		{&w.read, `UPDATE notifications SET read_at = ?3
 			WHERE user_id = ?1 AND id = ?2 AND read_at IS NULL`},
@@ -99,11 +102,13 @@ func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writ
 // close releases the statements and the connection.
 func (w *writer) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.bump, w.insert, w.get, w.read, w.unread, w.readAll, w.del, w.adjust} {
+	for _, st := range []*sql.Stmt{w.get, w.read, w.unread, w.readAll, w.del, w.adjust} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
 	}
+	errs = append(errs, w.inserts.close()...)
+	errs = append(errs, w.upserts.close()...)
 	return errors.Join(append(errs, w.conn.Close())...)
 }
 
@@ -183,7 +188,10 @@ func (s *Store) run() {
 
 // commit applies the batch in one transaction and answers every request.
 // A request that fails with a database error is answered with it and the
-// transaction is retried without it, so one bad call cannot fail others.
+// transaction is redone without it, so one bad call cannot fail others.
+// Consecutive Creates are applied together (see create); when such a group
+// fails, the transaction is redone one request at a time to find the
+// request to blame.
 func (w *writer) commit(batch []*request) {
 	live := batch[:0:0]
 	for _, r := range batch {
@@ -195,24 +203,23 @@ func (w *writer) commit(batch []*request) {
 		live = append(live, r)
 	}
 	bg := context.Background()
+	grouped := true
 	for len(live) > 0 {
 		now := belfry.Now(w.now())
 		if _, err := w.conn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
 			w.fail(live, err)
 			return
 		}
-		failed := -1
-		for i, r := range live {
-			if err := w.apply(bg, r, now); err != nil {
-				r.err = belfry.Unavailable("sqlite store", err)
-				failed = i
-				break
-			}
-		}
-		if failed >= 0 {
+		if failed, err := w.applyAll(bg, live, now, grouped); err != nil {
 			w.rollback()
+			if failed < 0 {
+				grouped = false // redo one by one to find the culprit
+				continue
+			}
+			live[failed].err = belfry.Unavailable("sqlite store", err)
 			close(live[failed].done)
 			live = append(live[:failed:failed], live[failed+1:]...)
+			grouped = true
 			continue
 		}
 		if _, err := w.conn.ExecContext(bg, "COMMIT"); err != nil {
@@ -227,6 +234,33 @@ func (w *writer) commit(batch []*request) {
 	}
 }
 
+// applyAll applies rs in queue order inside the open transaction; with
+// grouped, each run of consecutive Creates as one group. On a database
+// error it returns the index of the request that failed, or -1 when it
+// was a group of several.
+func (w *writer) applyAll(ctx context.Context, rs []*request, now time.Time, grouped bool) (int, error) {
+	for i := 0; i < len(rs); {
+		j := i + 1
+		var err error
+		if rs[i].op == opCreate {
+			for grouped && j < len(rs) && rs[j].op == opCreate {
+				j++
+			}
+			err = w.create(ctx, rs[i:j], now)
+		} else {
+			err = w.apply(ctx, rs[i])
+		}
+		if err != nil {
+			if j-i > 1 {
+				return -1, err
+			}
+			return i, err
+		}
+		i = j
+	}
+	return 0, nil
+}
+
 func (w *writer) rollback() {
 	// Fails harmlessly when SQLite already rolled back on its own.
 	w.conn.ExecContext(context.Background(), "ROLLBACK")
@@ -239,14 +273,13 @@ func (w *writer) fail(rs []*request, err error) {
 	}
 }
 
-// apply runs one request inside the open transaction. A not-found result
+// apply runs one state change (SetRead, ReadAll or Delete) inside the open
+// transaction. A not-found result
 // is an answer (r.err), not a failure; the returned error is a database
 // error that aborts the transaction.
-func (w *writer) apply(ctx context.Context, r *request, now time.Time) error {
+func (w *writer) apply(ctx context.Context, r *request) error {
 	r.err, r.n, r.count, r.ids = nil, nil, 0, r.ids[:0]
 	switch r.op {
-	case opCreate:
-		return w.create(ctx, r, now)
 	case opSetRead:
 		st, delta, args := w.unread, int64(1), []any{r.user, r.id}
 		if r.at != nil {
@@ -312,50 +345,5 @@ func (w *writer) apply(ctx context.Context, r *request, now time.Time) error {
 // addUnread changes the user's unread count by delta.
 func (w *writer) addUnread(ctx context.Context, user string, delta int64) error {
 	_, err := w.adjust.ExecContext(ctx, user, delta)
-	return err
-}
-
-// create assigns ids by bumping each user's counter once per call by the
-// number of notifications the call has for that user, then inserts.
-func (w *writer) create(ctx context.Context, r *request, now time.Time) error {
-	r.created = now
-	r.ids = make([]int64, len(r.ns))
-	if len(r.ns) == 1 { // the common case, without the maps
-		var last int64
-		if err := w.bump.QueryRowContext(ctx, r.ns[0].UserID, 1).Scan(&last); err != nil {
-			return err
-		}
-		r.ids[0] = last
-		return w.insertOne(ctx, r.ns[0], last, now)
-	}
-	counts := map[string]int64{}
-	for _, n := range r.ns {
-		counts[n.UserID]++
-	}
-	next := make(map[string]int64, len(counts))
-	for user, k := range counts {
-		var last int64
-		if err := w.bump.QueryRowContext(ctx, user, k).Scan(&last); err != nil {
-			return err
-		}
-		next[user] = last - k + 1
-	}
-	for i, n := range r.ns {
-		r.ids[i] = next[n.UserID]
-		next[n.UserID]++
-		if err := w.insertOne(ctx, n, r.ids[i], now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (w *writer) insertOne(ctx context.Context, n *belfry.Notification, id int64, now time.Time) error {
-	var data any
-	if len(n.Data) > 0 {
-		data = string(n.Data)
-	}
-	_, err := w.insert.ExecContext(ctx, n.UserID, id, n.Message,
-		n.Title, n.Link, n.Category, data, now.UnixMilli())
 	return err
 }

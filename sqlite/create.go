@@ -1,0 +1,220 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/belfry/belfry"
+)
+
+// Creates are applied a run of queued Create calls at a time: one counter
+// UPSERT row per distinct user of the run, then the notifications as
+// multi-row INSERTs, instead of two statements per notification. Each
+// statement costs a trip through database/sql, the driver and the VDBE;
+// batching the rows is what keeps the writer's CPU per create low.
+
+// maxChunk bounds the rows of one multi-row statement. 256 rows of 8
+// parameters are 2,048 bound parameters, far below SQLite's limit (32,766
+// in modernc.org/sqlite, which is SQLite 3.54 with the default
+// SQLITE_MAX_VARIABLE_NUMBER). A run of n rows is cut into powers of two
+// (50 = 32 + 16 + 2), so at most log2(maxChunk)+1 statements of each kind
+// are ever prepared, and each is prepared once and reused.
+const maxChunk = 256
+
+// chunk is the size of the next statement for n rows still to write: the
+// largest power of two not above n, at most maxChunk.
+func chunk(n int) int {
+	k := 1
+	for k*2 <= n && k*2 <= maxChunk {
+		k *= 2
+	}
+	return k
+}
+
+const (
+	insertHead = `INSERT INTO notifications
+		(user_id, id, message, title, link, category, data, created_at) VALUES `
+	insertRow  = `(?, ?, ?, ?, ?, ?, ?, ?)`
+	upsertHead = `INSERT INTO user_counters (user_id, last_id, unread) VALUES `
+	upsertRow  = `(?, ?, ?)`
+	// RETURNING's row order is unspecified, so the rows say whose
+	// counter they are.
+	upsertTail = ` ON CONFLICT (user_id) DO UPDATE SET
+		last_id = last_id + excluded.last_id, unread = unread + excluded.unread
+		RETURNING user_id, last_id`
+)
+
+// chunkStmts holds the statements of one kind by row count, prepared on
+// first use.
+type chunkStmts struct {
+	head, row, tail string
+	bySize          map[int]*sql.Stmt
+}
+
+func (c *chunkStmts) get(ctx context.Context, conn *sql.Conn, rows int) (*sql.Stmt, error) {
+	if st := c.bySize[rows]; st != nil {
+		return st, nil
+	}
+	var b strings.Builder
+	b.WriteString(c.head)
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.row)
+	}
+	b.WriteString(c.tail)
+	st, err := conn.PrepareContext(ctx, b.String())
+	if err != nil {
+		return nil, err
+	}
+	if c.bySize == nil {
+		c.bySize = map[int]*sql.Stmt{}
+	}
+	c.bySize[rows] = st
+	return st, nil
+}
+
+func (c *chunkStmts) close() []error {
+	var errs []error
+	for _, st := range c.bySize {
+		errs = append(errs, st.Close())
+	}
+	return errs
+}
+
+// userRun is one distinct user of a run of creates: how many
+// notifications the run has for it, and the next id to hand out.
+type userRun struct {
+	id          string
+	count, next int64
+}
+
+// create applies a run of Create calls inside the open transaction. Each
+// user's counter is bumped once by the user's total in the run; the ids
+// are then handed out walking the calls in queue order and each call's
+// notifications in slice order, so a call's notifications for one user get
+// consecutive ids, and ids stay contiguous per user and in commit order.
+func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error {
+	clear(w.userIndex)
+	w.users = w.users[:0]
+	total := 0
+	for _, r := range rs {
+		r.err, r.created = nil, now
+		total += len(r.ns)
+		for _, n := range r.ns {
+			i, ok := w.userIndex[n.UserID]
+			if !ok {
+				i = len(w.users)
+				w.userIndex[n.UserID] = i
+				w.users = append(w.users, userRun{id: n.UserID})
+			}
+			w.users[i].count++
+		}
+	}
+
+	for rest := w.users; len(rest) > 0; {
+		k := chunk(len(rest))
+		if err := w.bumpCounters(ctx, rest[:k]); err != nil {
+			return err
+		}
+		rest = rest[k:]
+	}
+
+	// One allocation for the ids of the whole run: the callers read their
+	// share after the commit, so it is never reused.
+	ids := make([]int64, total)
+	w.rows = w.rows[:0]
+	for _, r := range rs {
+		r.ids, ids = ids[:len(r.ns):len(r.ns)], ids[len(r.ns):]
+		for j, n := range r.ns {
+			u := &w.users[w.userIndex[n.UserID]]
+			r.ids[j] = u.next
+			u.next++
+			w.rows = append(w.rows, row{n, r.ids[j]})
+		}
+	}
+
+	created := now.UnixMilli()
+	for rest := w.rows; len(rest) > 0; {
+		k := chunk(len(rest))
+		st, err := w.inserts.get(ctx, w.conn, k)
+		if err != nil {
+			return err
+		}
+		args := w.args[:0]
+		for _, x := range rest[:k] {
+			n := x.n
+			var data any
+			if len(n.Data) > 0 {
+				data = string(n.Data)
+			}
+			args = append(args, n.UserID, x.id, n.Message, n.Title, n.Link, n.Category, data, created)
+		}
+		_, err = st.ExecContext(ctx, args...)
+		clear(args) // drop the references to the callers' strings
+		w.args = args[:0]
+		if err != nil {
+			return err
+		}
+		rest = rest[k:]
+	}
+	clear(w.rows)
+	return nil
+}
+
+// row is one notification of a run with its assigned id.
+type row struct {
+	n  *belfry.Notification
+	id int64
+}
+
+// bumpCounters adds each user's count to its counter in one statement and
+// sets next to the first id of the user's share.
+func (w *writer) bumpCounters(ctx context.Context, us []userRun) error {
+	st, err := w.upserts.get(ctx, w.conn, len(us))
+	if err != nil {
+		return err
+	}
+	args := w.args[:0]
+	for _, u := range us {
+		args = append(args, u.id, u.count, u.count)
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	clear(args)
+	w.args = args[:0]
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	got := 0
+	for rows.Next() {
+		var (
+			user sql.RawBytes
+			last int64
+		)
+		if err := rows.Scan(&user, &last); err != nil {
+			return err
+		}
+		i, ok := w.userIndex[string(user)]
+		if !ok {
+			return fmt.Errorf("counter upsert returned unknown user %q", user)
+		}
+		u := &w.users[i]
+		u.next = last - u.count + 1
+		got++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if got != len(us) {
+		return fmt.Errorf("counter upsert returned %d rows for %d users", got, len(us))
+	}
+	return nil
+}
