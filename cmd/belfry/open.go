@@ -29,19 +29,35 @@ const (
 //	postgres://…, postgresql://…       PostgreSQL (package postgres; pgx URL parameters apply)
 //	mongodb://…, mongodb+srv://…       MongoDB or FerretDB (package mongodb; the database is the URI's path, default belfry)
 func openStore(ctx context.Context, u string, log *slog.Logger) (belfry.Store, error) {
+	var (
+		s   belfry.Store
+		err error
+	)
+	// Each case assigns only on success, so a failed Open never leaves a
+	// typed nil inside the interface.
 	switch schemeOf(u) {
 	case "sqlite":
-		path, err := sqlite.ParseDSN(u)
-		if err != nil {
-			return nil, err
+		var path string
+		if path, err = sqlite.ParseDSN(u); err == nil {
+			var st *sqlite.Store
+			if st, err = sqlite.Open(ctx, path); err == nil {
+				s = st
+			}
 		}
-		return sqlite.Open(ctx, path)
 	case "postgres", "postgresql":
-		return postgres.Open(ctx, u)
+		var st *postgres.Store
+		if st, err = postgres.Open(ctx, u); err == nil {
+			s = st
+		}
 	case "mongodb", "mongodb+srv":
-		return mongodb.Open(ctx, u)
+		var st *mongodb.Store
+		if st, err = mongodb.Open(ctx, u); err == nil {
+			s = st
+		}
+	default:
+		err = fmt.Errorf("unknown store %q (known: %s)", redactURL(u), storeSchemes)
 	}
-	return nil, fmt.Errorf("unknown store %q (known: %s)", redactURL(u), storeSchemes)
+	return s, err
 }
 
 // openBroker opens the broker named by u:
