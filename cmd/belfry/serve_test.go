@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -304,4 +305,49 @@ func TestBench(t *testing.T) {
 		t.Fatalf("bench: exit %d\n%s\n%s", code, out, errOut)
 	}
 	t.Logf("bench output:\n%s", out)
+}
+
+// TestServeAuthURL: with --auth-url, a user with the app's session cookie
+// and no token is resolved by asking the app.
+func TestServeAuthURL(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("session"); err != nil || c.Value != "alice-session" {
+			http.Error(w, `{"message":"Unauthenticated."}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"data":{"id":42,"name":"Alice"}}`))
+	}))
+	defer app.Close()
+	s := startServer(t, t.TempDir(), "--auth-url", app.URL+"/api/user", "--auth-user-field", "data.id")
+	send(t, s.url, "42", "for user 42")
+	for cookie, want := range map[string]int{"alice-session": 200, "stolen": 401} {
+		req, _ := http.NewRequest(http.MethodGet, s.url+"/notifications/unread-count", nil)
+		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("cookie %s: %d %s, want %d", cookie, resp.StatusCode, body, want)
+		}
+		if want == 200 && strings.TrimSpace(string(body)) != `{"unread":1}` {
+			t.Fatalf("unread count %s", body)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://belfry:s3cret@db:5432/belfry": "postgres://belfry:xxxxx@db:5432/belfry",
+		"redis://:pw@redis:6379/0":                "redis://:xxxxx@redis:6379/0",
+		"postgres://belfry@db/belfry":             "postgres://belfry@db/belfry",
+		"sqlite:belfry.db":                        "sqlite:belfry.db",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -250,6 +250,31 @@ func TestTailLastEventID(t *testing.T) {
 	}
 }
 
+// TestTailRenewsExpiredToken: with --secret, tail mints a new token when
+// the stream says token-expired, and goes on without losing anything.
+func TestTailRenewsExpiredToken(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	out, logs := &syncBuffer{}, &syncBuffer{}
+	tail := &Tail{URL: s.url, Secret: testSecret, User: "alice", TokenTTL: time.Second,
+		MinDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond,
+		Out: out, Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tail.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("tail returned %v", err)
+		}
+	}()
+	waitUntil(t, 30*time.Second, "token-expired", func() bool { return countEvents(out.lines(), "token-expired") >= 1 })
+	send(t, s.url, "alice", "after renewal")
+	waitUntil(t, 30*time.Second, "the notification", func() bool { return countEvents(out.lines(), "new-notification") == 1 })
+	if _, msgs := notificationsIn(t, out.lines()); msgs[0] != "after renewal" {
+		t.Fatalf("tail shows %v", msgs)
+	}
+}
+
 // TestTailRefusedToken: a token the server refuses ends tail with an
 // error (reconnecting would not help).
 func TestTailRefusedToken(t *testing.T) {
