@@ -35,10 +35,10 @@ func chunk(n int) int {
 }
 
 const (
-	insertHead = `INSERT INTO notifications
+	insertHead = `INSERT OR FAIL INTO notifications
 		(user_id, id, message, title, link, category, data, created_at) VALUES `
 	insertRow  = `(?, ?, ?, ?, ?, ?, ?, ?)`
-	upsertHead = `INSERT INTO user_counters (user_id, last_id, unread) VALUES `
+	upsertHead = `INSERT OR FAIL INTO user_counters (user_id, last_id, unread) VALUES `
 	upsertRow  = `(?, ?, ?)`
 	// RETURNING's row order is unspecified, so the rows say whose
 	// counter they are.
