@@ -33,9 +33,13 @@ type Broker struct {
 	wake chan struct{}
 
 	running atomic.Bool
-	closed  atomic.Bool
-	done    chan struct{} // closed by Close
-	once    sync.Once
+	// listening is set while Run's subscriber connection is up and Redis
+	// confirmed its subscriptions: Ping fails without it, since the node
+	// then receives no events.
+	listening atomic.Bool
+	closed    atomic.Bool
+	done      chan struct{} // closed by Close
+	once      sync.Once
 
 	bufs sync.Pool // *[]byte: Publish's encoding buffers
 
@@ -149,11 +153,16 @@ func (b *Broker) Publish(ctx context.Context, msgs []belfry.Message) error {
 	return nil
 }
 
-// Ping checks that Redis answers within Options.Timeout. Errors:
-// EUNAVAILABLE.
+// Ping checks that Redis answers within Options.Timeout and, while Run is
+// active, that Run's subscriber connection is up and subscribed: between
+// losing it and the Resync that follows its return, this node hears no
+// events, so it is not ready even if Redis answers. Errors: EUNAVAILABLE.
 func (b *Broker) Ping(ctx context.Context) error {
 	if b.closed.Load() {
 		return belfry.Unavailable("redis broker", errClosed)
+	}
+	if b.running.Load() && !b.listening.Load() {
+		return belfry.Unavailable("redis broker", errNotListening)
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
 	defer cancel()
@@ -195,4 +204,7 @@ func (b *Broker) Stats() Stats {
 		Undecodable: b.undecodable.Load(), Reconnects: b.reconnects.Load(), Resyncs: b.resyncs.Load()}
 }
 
-var errClosed = errors.New("broker is closed")
+var (
+	errClosed       = errors.New("broker is closed")
+	errNotListening = errors.New("the subscriber connection is down (reconnecting)")
+)

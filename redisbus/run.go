@@ -127,6 +127,7 @@ func (b *Broker) Run(ctx context.Context, h belfry.Receiver) error {
 func (b *Broker) session(ctx context.Context, h belfry.Receiver, lost bool) (ready bool, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	defer b.listening.Store(false)
 	ps := b.client.Subscribe(ctx) // connects lazily, on the first command
 	defer ps.Close()
 	// Closing the PubSub is what interrupts a blocked receive.
@@ -196,6 +197,7 @@ func (b *Broker) session(ctx context.Context, h belfry.Receiver, lost bool) (rea
 					b.resyncs.Add(1)
 					h.Resync()
 				}
+				b.listening.Store(true)
 			}
 		}
 	}
