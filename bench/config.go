@@ -54,14 +54,17 @@ type Config struct {
 	Drain    time.Duration // how long to wait for deliveries after the last publish; default 30s
 	Timeout  time.Duration // hard deadline of the whole run; default 5m
 
-	Procs       int    // worker processes; default: one per PerProc streams (1: in-process)
-	PerProc     int    // streams per process when Procs is 0; default 15000
-	SourceAddrs int    // local 127.0.0.x addresses to dial from; default 16 (loopback IPv4 targets only)
-	BufSize     int    // read buffer per stream; default 2048
-	ConnConc    int    // streams connecting at once per process; default 256
-	SyncEvent   string // a stream is connected when this event arrives; default "sync"; "-": at the response head
-	ServerPID   int    // the server's pid for RSS and CPU; default: the process listening on the stream port
-	AllowRemote bool   // allow non-loopback hosts
+	Procs       int // worker processes; default: one per PerProc streams (1: in-process)
+	PerProc     int // streams per process when Procs is 0; default 15000
+	SourceAddrs int // local 127.0.0.x addresses to dial from; default 16 (loopback IPv4 targets only)
+	BufSize     int // read buffer per stream; default 2048
+	ConnConc    int // streams connecting at once per process; default 256
+	// ReconnectConc bounds the streams reconnecting at once per process in
+	// a storm; default 0: all at once, as after a server restart.
+	ReconnectConc int
+	SyncEvent     string // a stream is connected when this event arrives; default "sync"; "-": at the response head
+	ServerPID     int    // the server's pid for RSS and CPU; default: the process listening on the stream port
+	AllowRemote   bool   // allow non-loopback hosts
 
 	Rounds     int // floor: frames written to each socket; default 20
 	FrameBytes int // floor: size of the frame; default 300

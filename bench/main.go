@@ -148,6 +148,7 @@ func ParseFlags(args []string, w io.Writer) (*Config, string, error) {
 	fs.IntVar(&c.SourceAddrs, "source-addrs", 0, "dial from 127.0.0.1..N (default 16; loopback IPv4 targets only)")
 	fs.IntVar(&c.BufSize, "buf", 0, "read buffer per stream in `bytes` (default 2048)")
 	fs.IntVar(&c.ConnConc, "connect-concurrency", 0, "streams connecting at once per process (default 256)")
+	fs.IntVar(&c.ReconnectConc, "reconnect-concurrency", 0, "storm: streams reconnecting at once per process (default: all)")
 	fs.StringVar(&c.SyncEvent, "sync-event", "", "a stream is connected when this `event` arrives (default sync; - : at the response head)")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's `pid` for RSS and CPU (default: found by the stream port)")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a server that is not on loopback")

@@ -23,14 +23,15 @@ type command struct {
 
 // workerInit is what a worker needs to open its streams.
 type workerInit struct {
-	Addr      string       `json:"addr"`       // host:port to dial
-	Sources   []string     `json:"sources"`    // local IPs to dial from, round robin; empty: any
-	Streams   []streamSpec `json:"streams"`    // this worker's streams
-	SyncEvent string       `json:"sync_event"` // a stream counts as connected when this event arrives; "" at the response head
-	BufSize   int          `json:"buf_size"`   // read buffer per stream
-	Conc      int          `json:"conc"`       // streams connecting at once
-	Seqs      int          `json:"seqs"`       // sequence numbers used this run: 0..Seqs-1
-	TimeoutNS int64        `json:"timeout_ns"` // bound on one connect
+	Addr          string       `json:"addr"`           // host:port to dial
+	Sources       []string     `json:"sources"`        // local IPs to dial from, round robin; empty: any
+	Streams       []streamSpec `json:"streams"`        // this worker's streams
+	SyncEvent     string       `json:"sync_event"`     // a stream counts as connected when this event arrives; "" at the response head
+	BufSize       int          `json:"buf_size"`       // read buffer per stream
+	Conc          int          `json:"conc"`           // streams connecting at once (0: all)
+	ReconnectConc int          `json:"reconnect_conc"` // streams reconnecting at once in a storm (0: all)
+	Seqs          int          `json:"seqs"`           // sequence numbers used this run: 0..Seqs-1
+	TimeoutNS     int64        `json:"timeout_ns"`     // bound on one connect
 }
 
 // streamSpec is one stream: its user and its request head (request line

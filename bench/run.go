@@ -129,7 +129,7 @@ func (r *runner) initWorkers() error {
 		lo, hi := min(i*per, len(r.specs)), min((i+1)*per, len(r.specs))
 		cmds[i] = command{Op: "init", Init: &workerInit{Addr: r.tg.addr, Sources: r.tg.sources,
 			Streams: r.specs[lo:hi], SyncEvent: sync, BufSize: r.cfg.BufSize,
-			Conc: r.cfg.ConnConc, Seqs: r.seqCount(), TimeoutNS: int64(10 * time.Second)}}
+			Conc: r.cfg.ConnConc, ReconnectConc: r.cfg.ReconnectConc, Seqs: r.seqCount(), TimeoutNS: int64(10 * time.Second)}}
 	}
 	_, err := r.pool.call(cmds...)
 	return err

@@ -107,9 +107,6 @@ func (w *worker) setup(in *workerInit) {
 	if w.init.BufSize <= 0 {
 		w.init.BufSize = 2048
 	}
-	if w.init.Conc <= 0 {
-		w.init.Conc = 200
-	}
 	if w.init.TimeoutNS <= 0 {
 		w.init.TimeoutNS = int64(10 * time.Second)
 	}
@@ -135,7 +132,14 @@ func (w *worker) openAll(resume bool) *reply {
 		lastNS   int64
 		wait     sync.WaitGroup
 	)
-	sem := make(chan struct{}, w.init.Conc)
+	conc := w.init.Conc
+	if resume {
+		conc = w.init.ReconnectConc
+	}
+	if conc <= 0 {
+		conc = len(w.clients) // all at once
+	}
+	sem := make(chan struct{}, max(conc, 1))
 	firstNS := time.Now().UnixNano()
 	for _, c := range w.clients {
 		if c.isConnected() {
