@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -272,5 +273,97 @@ func TestNewerSchemaRefused(t *testing.T) {
 	db.Close()
 	if _, err := sqlite.Open(t.Context(), path); belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
 		t.Fatalf("Open of a newer schema: %v, want EUNAVAILABLE", err)
+	}
+}
+
+// One Create larger than a statement chunk, with users repeated across it:
+// the counter and row statements are cut into chunks, and each user's ids
+// still follow the slice order with no gap.
+func TestCreateManyRowsAndUsers(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "belfry.db"))
+	const users, rows = 300, 1000 // above 256, the largest chunk
+	ns := make([]*belfry.Notification, rows)
+	for i := range ns {
+		ns[i] = &belfry.Notification{UserID: fmt.Sprint("user-", i%users), Message: fmt.Sprint("m", i)}
+	}
+	if err := s.Create(t.Context(), ns); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range ns {
+		if want := int64(i/users + 1); n.ID != want {
+			t.Fatalf("notification %d (%s): id %d, want %d", i, n.UserID, n.ID, want)
+		}
+	}
+	for u := range users {
+		user := fmt.Sprint("user-", u)
+		got, err := s.After(t.Context(), user, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, n := range got {
+			if want := fmt.Sprint("m", k*users+u); n.ID != int64(k+1) || n.Message != want {
+				t.Fatalf("%s: row %d is id %d %q, want id %d %q", user, k, n.ID, n.Message, k+1, want)
+			}
+		}
+		if st, err := s.Stats(t.Context(), user); err != nil || st.LastID != int64(len(got)) || st.Unread != len(got) {
+			t.Fatalf("%s: Stats %+v, %v with %d rows", user, st, err, len(got))
+		}
+	}
+}
+
+// Concurrent Creates of several notifications each, for users they share,
+// batched together, one of them failing: the others are stored, each
+// call's notifications for one user have consecutive ids in slice order,
+// and every user's ids run 1..n without a gap.
+func TestGroupedCreatesWithAFailure(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "belfry.db"))
+	const callers = 40
+	calls := make([][]*belfry.Notification, callers)
+	errs := make([]error, callers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range callers {
+		calls[i] = []*belfry.Notification{{UserID: "alice", Message: "a"},
+			{UserID: "bob", Message: "b"}, {UserID: "alice", Message: "a2"}}
+		if i == callers/3 {
+			calls[i][1].UserID = "" // breaks the CHECK: this call fails
+		}
+		wg.Go(func() {
+			<-start
+			errs[i] = s.Create(t.Context(), calls[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+	seen := map[string]map[int64]bool{"alice": {}, "bob": {}}
+	for i, err := range errs {
+		if i == callers/3 {
+			if belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
+				t.Fatalf("failing caller: %v, want EUNAVAILABLE", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("caller %d: %v", i, err)
+		}
+		a, a2 := calls[i][0], calls[i][2]
+		if a2.ID != a.ID+1 {
+			t.Fatalf("caller %d: alice got ids %d and %d", i, a.ID, a2.ID)
+		}
+		for _, n := range calls[i] {
+			if seen[n.UserID][n.ID] {
+				t.Fatalf("%s id %d handed out twice", n.UserID, n.ID)
+			}
+			seen[n.UserID][n.ID] = true
+		}
+	}
+	for user, want := range map[string]int{"alice": 2 * (callers - 1), "bob": callers - 1} {
+		got, err := s.After(t.Context(), user, 0, 1000)
+		if err != nil || len(got) != want || got[len(got)-1].ID != int64(want) {
+			t.Fatalf("%s: %d rows, %v; want ids 1..%d", user, len(got), err, want)
+		}
+		if st, err := s.Stats(t.Context(), user); err != nil || st != (belfry.Stats{Unread: want, LastID: int64(want)}) {
+			t.Fatalf("%s: Stats %+v, %v", user, st, err)
+		}
 	}
 }
