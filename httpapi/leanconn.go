@@ -17,6 +17,16 @@ import (
 type tcpConn struct {
 	c  rawNetConn
 	rc syscall.RawConn
+
+	// The raw callbacks and their state are bound once, so a write or a
+	// peek allocates nothing. The stream's lock serialises TryWrite and
+	// Alive, so one set of fields serves both.
+	writeFn, peekFn func(fd uintptr) bool
+	wbuf            []byte
+	wn              int
+	werr            error
+	alive           bool
+	one             [1]byte
 }
 
 // rawNetConn is a connection whose file descriptor can be reached:
@@ -37,7 +47,9 @@ func newTCPConn(c rawNetConn) (*tcpConn, error) {
 	if err := c.SetDeadline(time.Time{}); err != nil {
 		return nil, err
 	}
-	return &tcpConn{c: c, rc: rc}, nil
+	t := &tcpConn{c: c, rc: rc}
+	t.writeFn, t.peekFn = t.write, t.peek
+	return t, nil
 }
 
 var errPeerGone = errors.New("httpapi: stream peer is gone")
@@ -45,31 +57,34 @@ var errPeerGone = errors.New("httpapi: stream peer is gone")
 // TryWrite writes with non-blocking write(2) calls on the socket until it
 // is full. The socket is already in non-blocking mode (Go's poller).
 func (t *tcpConn) TryWrite(b []byte) (int, error) {
-	n := 0
-	var werr error
-	err := t.rc.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, e := syscall.Write(int(fd), b[n:])
-			switch {
-			case e == syscall.EINTR:
-				continue
-			case e == syscall.EAGAIN:
-				return true
-			case e != nil:
-				werr = e
-				return true
-			case m == 0:
-				werr = errPeerGone
-				return true
-			}
-			n += m
-		}
-		return true
-	})
+	t.wbuf, t.wn, t.werr = b, 0, nil
+	err := t.rc.Write(t.writeFn)
+	n, werr := t.wn, t.werr
+	t.wbuf = nil
 	if err == nil {
 		err = werr
 	}
 	return n, err
+}
+
+func (t *tcpConn) write(fd uintptr) bool {
+	for t.wn < len(t.wbuf) {
+		m, e := syscall.Write(int(fd), t.wbuf[t.wn:])
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN:
+			return true
+		case e != nil:
+			t.werr = e
+			return true
+		case m == 0:
+			t.werr = errPeerGone
+			return true
+		}
+		t.wn += m
+	}
+	return true
 }
 
 // WriteAll writes all of b through the poller, waiting at most timeout.
@@ -88,22 +103,23 @@ func (t *tcpConn) WriteAll(b []byte, timeout time.Duration) error {
 // reads as end of file. Bytes the client sent (it should send none after
 // its request) leave it alive.
 func (t *tcpConn) Alive() bool {
-	alive := true
-	var one [1]byte
-	err := t.rc.Read(func(fd uintptr) bool {
-		for {
-			n, _, e := syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			switch {
-			case e == syscall.EINTR:
-				continue
-			case e == syscall.EAGAIN:
-			case e != nil || n == 0:
-				alive = false
-			}
-			return true
+	t.alive = true
+	err := t.rc.Read(t.peekFn)
+	return t.alive && err == nil
+}
+
+func (t *tcpConn) peek(fd uintptr) bool {
+	for {
+		n, _, e := syscall.Recvfrom(int(fd), t.one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN:
+		case e != nil || n == 0:
+			t.alive = false
 		}
-	})
-	return alive && err == nil
+		return true
+	}
 }
 
 // Close closes the connection.
