@@ -35,6 +35,7 @@ type client struct {
 	exp     []int32   // sorted seqs expected, nil until expect
 	seen    []uint64  // bitset over exp
 	missing int
+	gen     int64 // the expect command exp came from
 }
 
 type receipt struct {
@@ -187,10 +188,10 @@ func (c *client) connected(conn net.Conn, start time.Time) {
 func (c *client) receive(seq int32, now int64) {
 	c.mu.Lock()
 	c.recv = append(c.recv, receipt{seq, now})
-	complete := c.markSeen(seq)
+	complete, gen := c.markSeen(seq), c.gen
 	c.mu.Unlock()
 	if complete {
-		c.w.streamComplete()
+		c.w.streamComplete(gen)
 	}
 }
 
@@ -211,9 +212,10 @@ func (c *client) markSeen(seq int32) bool {
 
 // setExpect sets the seqs the stream must receive (sorted, shared, read
 // only) and reports whether it already has them all.
-func (c *client) setExpect(exp []int32) bool {
+func (c *client) setExpect(exp []int32, gen int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen = gen
 	if exp == nil {
 		exp = []int32{}
 	}

@@ -29,10 +29,13 @@ type worker struct {
 	nDisc    atomic.Int64
 
 	// incomplete counts streams that still miss an expected seq once
-	// expectations are set; done is closed when it reaches zero.
+	// expectations are set; done is closed when it reaches zero. gen
+	// numbers the expect commands: a stream that completes an earlier
+	// expectation late must not count against the current one.
 	incomplete atomic.Int64
 	doneMu     sync.Mutex
 	done       chan struct{}
+	gen        int64 // guarded by doneMu
 
 	errMu  sync.Mutex
 	errs   []string
@@ -184,17 +187,19 @@ func (w *worker) dropAll() {
 func (w *worker) expect(exp map[string][]int32, deadline time.Time) *workerReport {
 	w.doneMu.Lock()
 	w.done = make(chan struct{})
+	w.gen++
+	gen := w.gen
 	w.doneMu.Unlock()
 	for _, list := range exp {
 		slices.Sort(list)
 	}
 	w.incomplete.Store(int64(len(w.clients)) + 1) // +1 until every stream is set
 	for _, c := range w.clients {
-		if c.setExpect(exp[c.user]) {
-			w.streamComplete()
+		if c.setExpect(exp[c.user], gen) {
+			w.streamComplete(gen)
 		}
 	}
-	w.streamComplete()
+	w.streamComplete(gen)
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
@@ -205,11 +210,15 @@ func (w *worker) expect(exp map[string][]int32, deadline time.Time) *workerRepor
 	return w.report()
 }
 
-func (w *worker) streamComplete() {
+// streamComplete counts one stream of expectation gen complete.
+func (w *worker) streamComplete(gen int64) {
+	w.doneMu.Lock()
+	defer w.doneMu.Unlock()
+	if gen != w.gen {
+		return
+	}
 	if w.incomplete.Add(-1) == 0 {
-		w.doneMu.Lock()
 		close(w.done)
-		w.doneMu.Unlock()
 	}
 }
 
