@@ -21,40 +21,7 @@ import (
 // the figure, as it would be for a load generator on the same machine.
 func BenchmarkFanOutLean(b *testing.B) {
 	const users = 1000
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: memory.New(), QueueSize: 1 << 16})
-	defer hub.CloseAll()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	for i := range users {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer c.Close()
-		go io.Copy(io.Discard, c)
-		sc, err := ln.Accept()
-		if err != nil {
-			b.Fatal(err)
-		}
-		tc, err := newTCPConn(sc.(*net.TCPConn))
-		if err != nil {
-			b.Fatal(err)
-		}
-		ls, err := hub.OpenLean(ctx, "u"+strconv.Itoa(i), 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ls.Start(tc)
-	}
+	_, hub := leanStreams(b, users)
 	msgs := make([]belfry.Message, users)
 	for i := range msgs {
 		msgs[i] = belfry.Message{Kind: belfry.KindNew, UserID: "u" + strconv.Itoa(i),
@@ -74,4 +41,69 @@ func BenchmarkFanOutLean(b *testing.B) {
 	if s := hub.Stats(); s.Slow != 0 || s.Streams != users {
 		b.Fatalf("stats %+v", s)
 	}
+}
+
+// BenchmarkPublishFanOutLean is the broadcast path behind one publish
+// request: Inbox.Create for 1,000 users (validated, stored durably in
+// SQLite in one group commit) then the fan-out to their lean streams.
+func BenchmarkPublishFanOutLean(b *testing.B) {
+	const users = 1000
+	inbox, hub := leanStreams(b, users)
+	d := belfry.Draft{Message: "Your export is ready", Link: "/exports/9"}
+	for i := range users {
+		d.UserIDs = append(d.UserIDs, "u"+strconv.Itoa(i))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := inbox.Create(context.Background(), d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*users), "ns/delivery")
+	if s := hub.Stats(); s.Slow != 0 || s.Streams != users {
+		b.Fatalf("stats %+v", s)
+	}
+}
+
+// leanStreams starts a node (SQLite, memory broker, Hub) with one lean
+// stream per user over loopback sockets whose readers discard.
+func leanStreams(b *testing.B, users int) (*belfry.Inbox, *belfry.Hub) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	br := memory.New()
+	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: br, QueueSize: 1 << 16})
+	runCtx, cancel := context.WithCancel(ctx)
+	go br.Run(runCtx, hub)
+	b.Cleanup(func() { cancel(); hub.CloseAll() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	for i := range users {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		go io.Copy(io.Discard, c)
+		sc, err := ln.Accept()
+		if err != nil {
+			b.Fatal(err)
+		}
+		tc, err := newTCPConn(sc.(*net.TCPConn))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ls, err := hub.OpenLean(ctx, "u"+strconv.Itoa(i), 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ls.Start(tc)
+	}
+	return &belfry.Inbox{Store: st, Broker: br}, hub
 }
