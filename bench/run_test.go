@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/belfry/belfry/bench"
+	"github.com/belfry/belfry/httpapi"
 )
 
 func TestIdle(t *testing.T) {
@@ -146,5 +147,37 @@ func TestFloor(t *testing.T) {
 	f := res.Floor
 	if f == nil || f.Writes != 30 || f.Sockets != 10 || f.WallPerOp <= 0 {
 		t.Fatalf("floor: %+v", f)
+	}
+}
+
+// Users and tokens from a file (--tokens), and a stream URL template that
+// carries the token in a header instead of the query.
+func TestTokensFileAndHeaderTemplate(t *testing.T) {
+	url := startBelfry(t)
+	var lines strings.Builder
+	lines.WriteString("# user token\n")
+	for _, u := range []string{"alice", "bob", "carol"} {
+		tok, err := httpapi.MintToken([]byte(testSecret), u, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines.WriteString(u + " " + tok + "\n")
+	}
+	file := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(file, []byte(lines.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := belfryConfig(url, "targeted")
+	cfg.JWTSecret = ""
+	cfg.TokensFile = file
+	cfg.StreamURL = url + "/notifications/stream"
+	cfg.StreamHdrs = []string{"Authorization: Bearer {{token}}"}
+	cfg.Streams, cfg.Publishes = 6, 9 // two streams for each of the 3 users
+	res := run(t, cfg)
+	if res.Users != 3 || res.Connect.Connected != 6 {
+		t.Fatalf("users %d, connect %+v, errors %v", res.Users, res.Connect, res.Errors)
+	}
+	if d := res.Delivery; d.Delivered != 18 || d.Lost != 0 || d.Dup != 0 {
+		t.Fatalf("delivery: %+v", d)
 	}
 }
