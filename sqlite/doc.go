@@ -83,7 +83,10 @@
 // written by many commits is copied back once, and the database file's
 // fsync is paid less often. When the writer has answered a batch and finds
 // nobody waiting, it runs a PASSIVE checkpoint after every 1,000 writes, so
-// that a quiet store rarely checkpoints inside a caller's commit.
+// that a store with quiet moments rarely checkpoints inside a caller's
+// commit. (At 64 publishers, back to back, that idle checkpoint made no
+// measurable difference to throughput or CPU; the raised autocheckpoint
+// took the CPU per create from about 17 to 15 µs.)
 //
 // # Reads
 //
