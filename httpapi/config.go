@@ -30,6 +30,12 @@ type Config struct {
 	// WriteTimeout bounds each write to a stream. Default 10s.
 	WriteTimeout time.Duration
 
+	// AllowOrigins are the web origins (scheme://host[:port]) allowed to
+	// call the API from a browser on another origin (CORS, credentials
+	// included); they are trusted by the cookie CSRF check too. Default:
+	// none, same-origin only (mount belfry under the app's domain).
+	AllowOrigins []string
+
 	// DisableLean serves HTTP/1.1 streams the ordinary way (a goroutine
 	// and net/http's buffers per stream) instead of hijacking the
 	// connection and handing it to the Hub. HTTP/2 and TLS streams always

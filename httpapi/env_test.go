@@ -49,6 +49,8 @@ type envOpts struct {
 	// client that stops reading blocks the server's writes soon.
 	sndbuf int
 	assets http.Handler // Config.Assets
+	// allowOrigins goes to Config.AllowOrigins (CORS).
+	allowOrigins []string
 }
 
 // env is one belfry node for a test: a real SQLite store in t.TempDir(),
@@ -102,7 +104,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Heartbeat: o.heartbeat, WriteTimeout: o.writeTimeout, Retry: o.retry,
 		Logger: log, Registry: prometheus.NewRegistry(),
 		Now:  func() time.Time { return time.Now().Add(time.Duration(e.clockSkew.Load())) },
-		Demo: true, DisableLean: o.disableLean, Assets: o.assets,
+		Demo: true, DisableLean: o.disableLean, AllowOrigins: o.allowOrigins, Assets: o.assets,
 	})
 	if err != nil {
 		cancel()

@@ -33,6 +33,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.logRequest(r, rw, route, time.Since(start))
 	}()
 
+	if s.cors(rw, r) {
+		route = "preflight"
+		return
+	}
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		route = pattern

@@ -36,6 +36,7 @@ type Server struct {
 	jwt     *jwt.Parser
 	keys    [][sha256.Size]byte // sha256 of each API key
 	csrf    *http.CrossOriginProtection
+	origins map[string]bool // Config.AllowOrigins, normalised
 
 	// mu guards closing; streams counts running stream handlers. A handler
 	// adds itself only while !closing (under mu), so every Add happens
@@ -47,7 +48,8 @@ type Server struct {
 
 // New returns a Server for cfg. It registers the metrics on cfg.Registry.
 // Errors: EINVALID (Inbox, its Store or Broker, or Hub missing; a metric
-// already registered on the registry).
+// already registered on the registry; an AllowOrigins entry that is not an
+// origin).
 func New(cfg Config) (*Server, error) {
 	if cfg.Inbox == nil || cfg.Inbox.Store == nil || cfg.Inbox.Broker == nil {
 		return nil, belfry.Errorf(belfry.EINVALID, "httpapi: Config.Inbox with a Store and a Broker is required")
@@ -78,6 +80,9 @@ func New(cfg Config) (*Server, error) {
 		if k != "" {
 			s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 		}
+	}
+	if err := s.setupCORS(); err != nil {
+		return nil, err
 	}
 	reg := cfg.Registry
 	if reg == nil {

@@ -33,6 +33,9 @@ type Main struct {
 	RedisPrefix string
 	JWTSecret   string   // HS256 secret of user tokens
 	APIKeys     []string // publishers' keys
+	// AllowOrigins are the web origins allowed to call the API from a
+	// browser on another origin (CORS); default none (same origin only).
+	AllowOrigins []string
 	// AuthURL, when set, resolves users that present no JWT by asking the
 	// app (its session cookie is forwarded). AuthUserField names the user
 	// id in the answer (default "id"); AuthCacheTTL caches answers
@@ -88,6 +91,8 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 `secret` that signs user tokens (32 bytes or more)")
 	keys := listFlag(m.APIKeys)
 	fs.Var(&keys, "api-key", "publisher API `key` (repeatable, or a comma list)")
+	origins := listFlag(m.AllowOrigins)
+	fs.Var(&origins, "allow-origin", "web `origin` (https://app.example.com) whose pages may call belfry cross-origin (CORS; repeatable, or a comma list)")
 	fs.StringVar(&m.AuthURL, "auth-url", m.AuthURL, "the app's \"who am I\" `URL`: users without a token are resolved by forwarding their cookies to it")
 	fs.StringVar(&m.AuthUserField, "auth-user-field", m.AuthUserField, "JSON `field` of the user id in the --auth-url answer (dotted path, e.g. data.id)")
 	fs.DurationVar(&m.AuthCacheTTL, "auth-cache-ttl", m.AuthCacheTTL, "how long an --auth-url answer is cached (negative: not at all)")
@@ -107,6 +112,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 		return err
 	}
 	m.APIKeys = keys
+	m.AllowOrigins = origins
 	return m.finish()
 }
 
@@ -231,7 +237,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	api, err := httpapi.New(httpapi.Config{
 		Inbox: inbox, Hub: hub,
-		JWTSecret: []byte(m.JWTSecret), APIKeys: m.APIKeys, UserAuth: userAuth,
+		JWTSecret: []byte(m.JWTSecret), APIKeys: m.APIKeys, UserAuth: userAuth, AllowOrigins: m.AllowOrigins,
 		Heartbeat: m.Heartbeat, Retry: m.Retry, WriteTimeout: m.WriteTimeout, DisableLean: !m.Lean,
 		Demo: m.Demo, Assets: web.Handler(),
 		Logger: log, Registry: reg,

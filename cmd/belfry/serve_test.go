@@ -119,6 +119,7 @@ func TestServeFromEnvironment(t *testing.T) {
 		"BELFRY_H2C":           "1",
 		"BELFRY_LOG_LEVEL":     "debug",
 		"BELFRY_WRITE_TIMEOUT": "3s",
+		"BELFRY_ALLOW_ORIGIN":  "https://app.example.com,http://localhost:5173",
 	}
 	m := NewMain()
 	m.Stderr = io.Discard
@@ -130,7 +131,8 @@ func TestServeFromEnvironment(t *testing.T) {
 	}
 	if m.Store != "sqlite:/tmp/env.db" || m.JWTSecret != env["BELFRY_JWT_SECRET"] ||
 		!slices.Equal(m.APIKeys, []string{"k1", "k2"}) || m.QueueSize != 17 || !m.Demo || !m.H2C ||
-		m.LogLevel != "debug" || m.WriteTimeout != 3*time.Second {
+		m.LogLevel != "debug" || m.WriteTimeout != 3*time.Second ||
+		!slices.Equal(m.AllowOrigins, []string{"https://app.example.com", "http://localhost:5173"}) {
 		t.Errorf("not set from the environment: %+v", m)
 	}
 	if m.DemoMode {

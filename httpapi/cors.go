@@ -1,0 +1,57 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/belfry/belfry"
+)
+
+// corsMaxAge is how long a browser may cache a preflight answer, seconds.
+const corsMaxAge = "600"
+
+// setupCORS checks Config.AllowOrigins and trusts those origins for the
+// cookie-credential check too (a bell on an allowed origin may change read
+// state with the belfry_token cookie). Errors: EINVALID (not an origin).
+func (s *Server) setupCORS() error {
+	s.origins = make(map[string]bool, len(s.cfg.AllowOrigins))
+	for _, o := range s.cfg.AllowOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return belfry.Errorf(belfry.EINVALID, "allowed origin %q must be scheme://host[:port]", o)
+		}
+		origin := u.Scheme + "://" + strings.ToLower(u.Host)
+		if err := s.csrf.AddTrustedOrigin(origin); err != nil {
+			return &belfry.Error{Code: belfry.EINVALID, Message: "allowed origin " + o, Err: err}
+		}
+		s.origins[origin] = true
+	}
+	return nil
+}
+
+// cors adds the CORS headers for a request from an allowed origin (with
+// credentials: the bell may authenticate with a cookie) and answers a
+// preflight itself. It reports whether the request has been answered.
+// Requests from other origins get no CORS headers, so the browser keeps
+// their answers from the page.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || !s.origins[strings.ToLower(origin)] {
+		return false
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		h.Set("Access-Control-Expose-Headers", "Link")
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID, X-API-Key")
+	h.Set("Access-Control-Max-Age", corsMaxAge)
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}

@@ -1,0 +1,102 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/httpapi"
+)
+
+const appOrigin = "https://app.example.com"
+
+func TestCORSAllowedOrigin(t *testing.T) {
+	e := newEnv(t, envOpts{allowOrigins: []string{appOrigin}})
+	tok := e.token("cors")
+
+	pre := e.do("OPTIONS", "/notifications/1/read", withHeader("Origin", appOrigin),
+		withHeader("Access-Control-Request-Method", "POST"),
+		withHeader("Access-Control-Request-Headers", "authorization"))
+	if pre.status != http.StatusNoContent || pre.header.Get("Access-Control-Allow-Origin") != appOrigin ||
+		pre.header.Get("Access-Control-Allow-Credentials") != "true" ||
+		!strings.Contains(pre.header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight: %d %v", pre.status, pre.header)
+	}
+
+	e.publish("cors", "hi")
+	r := e.do("GET", "/notifications?limit=1", withBearer(tok), withHeader("Origin", appOrigin))
+	if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != appOrigin ||
+		!strings.Contains(r.header.Get("Vary"), "Origin") || r.header.Get("Access-Control-Expose-Headers") != "Link" {
+		t.Fatalf("GET from the allowed origin: %d %v", r.status, r.header)
+	}
+
+	// The belfry_token cookie from the allowed origin may change state.
+	r = e.do("POST", "/notifications/1/read", withHeader("Origin", appOrigin),
+		withHeader("Sec-Fetch-Site", "cross-site"),
+		func(req *http.Request) { req.AddCookie(&http.Cookie{Name: httpapi.TokenCookie, Value: tok}) })
+	if r.status != http.StatusOK {
+		t.Fatalf("cookie POST from the allowed origin: %d %s", r.status, r.body)
+	}
+}
+
+func TestCORSOtherOrigin(t *testing.T) {
+	e := newEnv(t, envOpts{allowOrigins: []string{appOrigin}})
+	tok := e.token("cors")
+	e.publish("cors", "hi")
+	evil := "https://evil.example"
+	r := e.do("GET", "/notifications", withBearer(tok), withHeader("Origin", evil))
+	if r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("CORS headers for another origin: %v", r.header)
+	}
+	pre := e.do("OPTIONS", "/notifications", withHeader("Origin", evil), withHeader("Access-Control-Request-Method", "GET"))
+	if pre.status == http.StatusNoContent || pre.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("preflight from another origin: %d %v", pre.status, pre.header)
+	}
+	r = e.do("POST", "/notifications/1/read", withHeader("Origin", evil), withHeader("Sec-Fetch-Site", "cross-site"),
+		func(req *http.Request) { req.AddCookie(&http.Cookie{Name: httpapi.TokenCookie, Value: tok}) })
+	if r.status != http.StatusForbidden || r.errorCode(t) != belfry.EFORBIDDEN {
+		t.Fatalf("cookie POST from another origin: %d %s", r.status, r.body)
+	}
+}
+
+// A lean stream writes its response head itself: the CORS headers must be
+// in it, or a bell on the allowed origin cannot read the stream.
+func TestCORSOnLeanStream(t *testing.T) {
+	e := newEnv(t, envOpts{allowOrigins: []string{appOrigin}})
+	u, _ := url.Parse(e.url)
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /notifications/stream?token=%s HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\n\r\n", e.token("cors"), u.Host, appOrigin)
+	c.SetReadDeadline(time.Now().Add(wait))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != appOrigin || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("lean stream head: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+func TestCORSBadOrigin(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	good := httpapi.Config{Inbox: e.inbox, Hub: e.hub, AllowOrigins: []string{appOrigin, "http://localhost:5173"}}
+	if _, err := httpapi.New(good); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []string{"app.example.com", "https://app.example.com/path", "ftp://x", "*", "https://u@app.example.com"} {
+		cfg := good
+		cfg.AllowOrigins = []string{o}
+		if _, err := httpapi.New(cfg); belfry.ErrorCode(err) != belfry.EINVALID {
+			t.Errorf("%q: %v, want %s", o, err, belfry.EINVALID)
+		}
+	}
+}
