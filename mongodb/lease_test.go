@@ -138,6 +138,12 @@ func TestExpiredLeaseTakeover(t *testing.T) {
 	s := openOne(t)
 	ctx := t.Context()
 	mustCreate(t, s, one("carol", "1"))
+	// The writer answers before it releases: the lease planted below must
+	// not collide with the one that first Create still holds.
+	eventually(t, "carol's first lease to be released", func() bool {
+		n, err := s.leases.CountDocuments(ctx, bson.D{{Key: "_id", Value: "carol"}})
+		return err == nil && n == 0
+	})
 	now := belfry.Now(time.Now())
 	for seq := int64(2); seq <= 3; seq++ {
 		if _, err := s.notes.InsertOne(ctx, toDoc(&belfry.Notification{UserID: "carol", Message: "dead node"}, seq, now)); err != nil {
