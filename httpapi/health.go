@@ -25,15 +25,26 @@ type readiness struct {
 // readyz answers 200 when the store and the broker answer a ping, and 503
 // naming the part that failed (or "shutting down" after Shutdown).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-	defer cancel()
+	// The pings run side by side, each within readyTimeout: a store that
+	// hangs until its timeout must not leave the broker's ping an expired
+	// context (and /readyz blame a broker that is fine).
+	ping := func(p func(context.Context) error) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			defer cancel()
+			done <- p(ctx)
+		}()
+		return done
+	}
+	storeErr, brokerErr := ping(s.inbox.Store.Ping), ping(s.inbox.Broker.Ping)
 	rd := readiness{Status: "ready", Store: "ok", Broker: "ok"}
 	var failed []string
-	if err := s.inbox.Store.Ping(ctx); err != nil {
+	if err := <-storeErr; err != nil {
 		rd.Store = belfry.ErrorMessage(err)
 		failed = append(failed, "store")
 	}
-	if err := s.inbox.Broker.Ping(ctx); err != nil {
+	if err := <-brokerErr; err != nil {
 		rd.Broker = belfry.ErrorMessage(err)
 		failed = append(failed, "broker")
 	}
