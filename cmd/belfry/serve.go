@@ -56,6 +56,9 @@ type Main struct {
 	LogFormat     string        // text or json; default text
 	// ShutdownTimeout bounds the graceful shutdown. Default 10s.
 	ShutdownTimeout time.Duration
+	// PprofAddr, when set, serves Go's profiler (/debug/pprof/) on its
+	// own listener at this address. Default off.
+	PprofAddr string
 
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
@@ -108,6 +111,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.LogLevel, "log-level", m.LogLevel, "`level`: debug, info, warn or error")
 	fs.StringVar(&m.LogFormat, "log-format", m.LogFormat, "`format` of the logs on stderr: text or json")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "bound on the graceful shutdown")
+	fs.StringVar(&m.PprofAddr, "pprof-addr", m.PprofAddr, "serve Go's profiler at http://`address`/debug/pprof/ on a listener of its own (keep it on loopback); default off")
 	if err := parseArgs(fs, args, getenv); err != nil {
 		return err
 	}
@@ -274,6 +278,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return err
+	}
+	if m.PprofAddr != "" {
+		stop, err := servePprof(m.PprofAddr, log)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--pprof-addr: %w", err)
+		}
+		defer stop()
 	}
 	url := scheme + "://" + displayAddr(ln.Addr())
 	served := make(chan error, 1)
