@@ -1,0 +1,39 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// belfryBin is the belfry binary built by TestMain; every node runs it.
+var belfryBin string
+
+// pgShared is the package's throwaway PostgreSQL cluster, started by the
+// first test that needs one (initdb takes seconds) and stopped by TestMain.
+var pgShared pgCluster
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "belfry-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	belfryBin = filepath.Join(dir, "belfry")
+	build := exec.Command("go", "build", "-o", belfryBin, "./cmd/belfry")
+	build.Dir = ".."
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building belfry:", err)
+		return 1
+	}
+	defer pgShared.stop()
+	return m.Run()
+}
