@@ -27,9 +27,10 @@
 //     releases its locks, so a transaction that was waiting for the lock
 //     starts, and commits, only once N is visible.
 //
-// Hence once Create returns N, a reader that starts afterwards sees every
-// id below N (except the ones since deleted), and a stream that replays
-// "everything after N" from the store misses nothing. This holds across
+// Hence any snapshot that shows id N shows every id below it (except the
+// ones since deleted); in particular once Create returns N, every reader
+// that starts afterwards does, and a stream that replays "everything after
+// N" from the store misses nothing. This holds across
 // nodes since the lock is in the database, but only for reads on the
 // primary: a lagging replica may show a prefix, never a gap, yet not the
 // newest ids.
