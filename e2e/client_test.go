@@ -68,6 +68,9 @@ type sseClient struct {
 	token string
 	c     *cluster
 	first *node
+	// arrived, when set, gets every id as it is received (never blocking
+	// the reader: a full channel drops it).
+	arrived chan int64
 
 	mu       sync.Mutex
 	ids      []int64 // every id received, in arrival order
@@ -191,6 +194,10 @@ func (s *sseClient) once(ctx context.Context, n *node) error {
 			s.mu.Lock()
 			s.ids = append(s.ids, nt.ID)
 			s.mu.Unlock()
+			select {
+			case s.arrived <- nt.ID:
+			default:
+			}
 		}
 		event, id, data = "", "", ""
 	}
