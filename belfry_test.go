@@ -100,6 +100,8 @@ func TestDraftValidate(t *testing.T) {
 		"data broken":       func(d *belfry.Draft) { d.Data = json.RawMessage(`{"a":`) },
 		"data too big":      func(d *belfry.Draft) { d.Data = json.RawMessage(`{"a":"` + strings.Repeat("x", 16<<10) + `"}`) },
 		"invalid utf8":      func(d *belfry.Draft) { d.Message = "\xff" },
+		"NUL in message":    func(d *belfry.Draft) { d.Message = "a\x00b" },
+		"NUL in title":      func(d *belfry.Draft) { d.Title = "a\x00b" },
 	}
 	for name, mutate := range bad {
 		d := ok()

@@ -241,6 +241,11 @@ func checkText(field, s string, max int) error {
 	if !utf8.ValidString(s) {
 		return Errorf(EINVALID, "%s must be valid UTF-8", field)
 	}
+	if strings.IndexByte(s, 0) >= 0 {
+		// PostgreSQL text cannot hold NUL; refusing it here keeps every
+		// store answering the same.
+		return Errorf(EINVALID, "%s must not contain NUL characters", field)
+	}
 	return nil
 }
 
