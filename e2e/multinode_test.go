@@ -39,6 +39,7 @@ type scenario struct {
 	acked     map[string]map[string]int64 // message → user → id, on 201
 	unknown   int                         // publishes with no answer (a node killed under them)
 	s503      int                         // clean 503 unavailable answers
+	slow503   time.Duration               // the longest a 503 took
 	bad       []string                    // answers that are neither 201 nor a clean 503
 	ackCount  atomic.Int64
 }
@@ -73,7 +74,9 @@ func (s *scenario) publisher(ctx context.Context, p int) {
 		s.mu.Lock()
 		s.attempted[msg] = users
 		s.mu.Unlock()
+		t0 := time.Now()
 		res := publish(context.WithoutCancel(ctx), n, users, msg)
+		took := time.Since(t0)
 		s.mu.Lock()
 		switch {
 		case res.status == 201 && res.err == nil && len(res.ids) == len(users):
@@ -83,6 +86,7 @@ func (s *scenario) publisher(ctx context.Context, p int) {
 			s.unknown++ // the node was killed under the request
 		case res.status == 503 && res.code == "unavailable":
 			s.s503++
+			s.slow503 = max(s.slow503, took)
 		default:
 			if len(s.bad) < 20 {
 				s.bad = append(s.bad, fmt.Sprintf("%s to %s: status %d code %q err %v", msg, n.name, res.status, res.code, res.err))
@@ -243,8 +247,8 @@ func (s *scenario) check(stored map[string][]notification) {
 	t := s.t
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t.Logf("%d publishes attempted, %d acknowledged, %d clean 503, %d unanswered (node killed)",
-		len(s.attempted), len(s.acked), s.s503, s.unknown)
+	t.Logf("%d publishes attempted, %d acknowledged, %d clean 503 (the slowest in %v), %d unanswered (node killed)",
+		len(s.attempted), len(s.acked), s.s503, s.slow503.Round(time.Millisecond), s.unknown)
 	for _, b := range s.bad {
 		t.Errorf("a publish got neither 201 nor a clean 503: %s", b)
 	}
