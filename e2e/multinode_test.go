@@ -193,7 +193,11 @@ func (s *scenario) run(killNode, restartRedis bool) {
 		t.Logf("%v: stopping the database", time.Now().Format("15:04:05.000"))
 		base503 := s.count503()
 		s.stopStore()
-		waitFor(t, 90*time.Second, "publishes answered 503 unavailable", func() bool { return s.count503() >= base503+s.min503 })
+		stopped := time.Now()
+		// The outage lasts at least 3s, and until the publishers saw it.
+		waitFor(t, 90*time.Second, "publishes answered 503 unavailable", func() bool {
+			return s.count503() >= base503+s.min503 && time.Since(stopped) >= 3*time.Second
+		})
 		for _, n := range s.c.liveNodes() {
 			var last string
 			defer func() { t.Logf("%s /readyz while the database was down: %s", n.name, last) }()
