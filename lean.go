@@ -69,12 +69,16 @@ func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resu
 		l.cut(err)
 		return nil, err
 	}
+	// Locked: the stream is attached, so a broker's ResyncUsers may wake
+	// it (setting catchUp) while we fill it in.
+	l.mu.Lock()
 	l.lastID, l.syncAt = st.LastID, &st
 	if resume && lastEventID < st.LastID {
 		// A client claiming an id beyond the user's last one (a store that
 		// was reset) starts from now, like a fresh one.
 		l.lastID, l.catchUp = max(lastEventID, 0), true
 	}
+	l.mu.Unlock()
 	return l, nil
 }
 

@@ -1,0 +1,42 @@
+package belfry_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/belfry/belfry"
+)
+
+// A broker may call ResyncUsers for a user whose lean stream is still
+// being opened (Redis confirmed the SUBSCRIBE that the attach caused):
+// OpenLean must not race with it. Run with -race.
+func TestOpenLeanConcurrentResyncUsers(t *testing.T) {
+	e := newEnv(t, 16)
+	ctx := t.Context()
+	for i := range 3 {
+		if _, err := e.inbox.Create(ctx, belfry.Draft{UserIDs: []string{"alice"}, Message: "m"}); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				e.hub.ResyncUsers([]string{"alice"})
+			}
+		}
+	})
+	for range 50 {
+		l, err := e.hub.OpenLean(ctx, "alice", 1, true, belfry.LeanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+	}
+	close(stop)
+	wg.Wait()
+}
