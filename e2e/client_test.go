@@ -78,6 +78,7 @@ type sseClient struct {
 	synced   bool    // a sync event arrived on the current connection
 	on       *node   // node of the current connection, nil between them
 	errs     []string
+	badOpens []string // answers to opening the stream other than 200 or 503 unavailable
 }
 
 func newSSEClient(t testing.TB, c *cluster, user string, first *node) *sseClient {
@@ -147,6 +148,11 @@ func (s *sseClient) once(ctx context.Context, n *node) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 500))
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), `"code":"unavailable"`) {
+			s.mu.Lock()
+			s.badOpens = append(s.badOpens, fmt.Sprintf("%s: %d %s", n.name, resp.StatusCode, b))
+			s.mu.Unlock()
+		}
 		return fmt.Errorf("status %d: %s", resp.StatusCode, b)
 	}
 	s.mu.Lock()

@@ -300,6 +300,11 @@ func (s *scenario) check(stored map[string][]notification) {
 		t.Fatal("nothing was stored")
 	}
 	for _, st := range s.streams {
+		for _, b := range st.badOpens {
+			t.Errorf("opening a %s stream got neither 200 nor a clean 503: %s", st.user, b)
+		}
+	}
+	for _, st := range s.streams {
 		ids, connects, _, _ := st.snapshot()
 		ns := stored[st.user]
 		if len(ids) != len(ns) {
@@ -350,7 +355,10 @@ func TestMultiNodePostgres(t *testing.T) {
 	store := pg.newDatabase(t)
 	c := &cluster{}
 	for i := range 3 {
-		c.nodes = append(c.nodes, startNode(t, fmt.Sprintf("node%d", i), "--store", store, "--broker", redis.url()))
+		// node1 serves streams with a goroutine each (--lean=false), the
+		// others on hijacked connections (the default): both paths meet.
+		c.nodes = append(c.nodes, startNode(t, fmt.Sprintf("node%d", i), "--store", store,
+			"--broker", redis.url(), fmt.Sprintf("--lean=%v", i != 1)))
 	}
 	s := newScenario(t, c, redis, 6, 3)
 	s.allOrNone = true
