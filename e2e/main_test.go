@@ -27,7 +27,11 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	belfryBin = filepath.Join(dir, "belfry")
-	build := exec.Command("go", "build", "-o", belfryBin, "./cmd/belfry")
+	args := []string{"build", "-o", belfryBin}
+	if raceEnabled { // a data race in a node then fails the test too
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "./cmd/belfry")...)
 	build.Dir = ".."
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

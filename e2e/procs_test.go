@@ -97,7 +97,12 @@ func startNode(t testing.TB, name string, extra ...string) *node {
 		n.alive.Store(false)
 		close(n.done)
 	}()
-	t.Cleanup(func() { n.stop(t) })
+	t.Cleanup(func() {
+		n.stop(t)
+		if b, _ := os.ReadFile(n.log); strings.Contains(string(b), "WARNING: DATA RACE") {
+			t.Errorf("node %s had a data race:\n%s", name, b)
+		}
+	})
 	select {
 	case n.url = <-urls:
 	case <-n.done:
