@@ -23,6 +23,9 @@
 // The shared servers of the other packages' tests are never stopped: the
 // tests here stop and restart only the servers they started.
 //
+// TestMain builds the belfry binary once per run, with -race when the
+// tests run with -race; a data race reported by any node fails its test.
+//
 // BenchmarkCrossNodeLatency measures publish on one node → delivery on
 // another (PostgreSQL store, Redis broker); see docs/scaling.md.
 package e2e
