@@ -203,10 +203,11 @@ func (l *LeanStream) cut(reason error) {
 	if l.expiry != nil {
 		l.expiry.Stop()
 	}
+	conn := l.conn // read locked: Start sets it under the lock, maybe concurrently
 	l.mu.Unlock()
 	_ = reason // the Hub counts slow cuts; the others need no record
-	if l.conn != nil {
-		l.conn.Close()
+	if conn != nil {
+		conn.Close()
 	}
 	l.hub.detach(l.user, l)
 	l.hub.lean.Add(-1)
