@@ -36,7 +36,8 @@ type LeanStream struct {
 	queue     []*Frame // frames waiting for the worker
 	pending   []byte   // the unwritten rest of a partial write
 	catchUp   bool     // the worker must read the store after lastID first
-	syncDue   bool     // the worker must send a sync event after catching up
+	syncDue   bool     // the worker must send the first sync event (Start)
+	resync    bool     // the worker must take a new snapshot, catch up and send its sync
 	finishing bool     // end the stream once the queue is written (token expired)
 	syncAt    *Stats   // the snapshot of the next sync event (worker-owned)
 	closed    bool
@@ -174,7 +175,7 @@ func (l *LeanStream) wake(withSync bool) {
 	l.mu.Lock()
 	if !l.closed {
 		l.catchUp = true
-		l.syncDue = l.syncDue || withSync
+		l.resync = l.resync || withSync
 		l.startWorker()
 	}
 	l.mu.Unlock()
@@ -248,9 +249,9 @@ func (l *LeanStream) work() {
 		l.pending = nil
 		queue := l.queue
 		l.queue = nil
-		catchUp, syncDue := l.catchUp, l.syncDue
-		l.catchUp, l.syncDue = false, false
-		if len(buf) == 0 && len(queue) == 0 && !catchUp && !syncDue {
+		catchUp, syncDue, resync := l.catchUp, l.syncDue, l.resync
+		l.catchUp, l.syncDue, l.resync = false, false, false
+		if len(buf) == 0 && len(queue) == 0 && !catchUp && !syncDue && !resync {
 			l.busy = false
 			finishing := l.finishing
 			l.mu.Unlock()
@@ -262,7 +263,7 @@ func (l *LeanStream) work() {
 		l.mu.Unlock()
 
 		var err error
-		if buf, err = l.fill(buf, queue, catchUp, syncDue); err == nil && len(buf) > 0 {
+		if buf, err = l.fill(buf, queue, catchUp, resync); err == nil && len(buf) > 0 {
 			err = l.conn.WriteAll(buf, l.writeTimeout)
 		}
 		if err != nil {
@@ -272,13 +273,14 @@ func (l *LeanStream) work() {
 	}
 }
 
-// fill appends to buf what the worker owes: the store after lastID when
-// catchUp, then a sync event when syncDue, then the queued frames
+// fill appends to buf what the worker owes: a new snapshot first when
+// resync, the store after lastID when catchUp (or resync), then the pending
+// sync event if any (the first one, or the resync's), then the queued frames
 // (deduplicated by id, gaps filled from the store). Only the worker calls
 // it, and only the worker changes lastID while busy.
-func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, syncDue bool) ([]byte, error) {
+func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, resync bool) ([]byte, error) {
 	var err error
-	if syncDue && l.syncAt == nil { // a resync: the snapshot comes first
+	if resync { // a new snapshot first, replacing one not sent yet (it predates the resync)
 		st, err := l.stats()
 		if err != nil {
 			return buf, err

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,5 +70,73 @@ func TestLeanCloseConcurrentWithStart(t *testing.T) {
 	}
 	if s := hub.Stats(); s.Streams != 0 || s.Lean != 0 {
 		t.Fatalf("stats after every stream closed: %+v", s)
+	}
+}
+
+// A broker resync (Hub.Resync: messages, state changes included, may have
+// been lost) that comes while a lean stream is being opened, after its
+// snapshot, must still end in a sync event read after the resync: the
+// stream's first snapshot does not count a state change that was lost.
+func TestLeanResyncDuringOpenTakesNewSnapshot(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: memory.New()})
+	t.Cleanup(hub.CloseAll)
+	inbox := &belfry.Inbox{Store: st, Broker: memory.New()}
+	for range 3 {
+		if _, err := inbox.Create(ctx, belfry.Draft{UserIDs: []string{"alice"}, Message: "m"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	sc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := newTCPConn(sc.(*net.TCPConn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := hub.OpenLean(ctx, "alice", 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ls.Close)
+	// A read whose broker message was lost (this hub's broker never sees
+	// it), then the broker's resync.
+	now := time.Now()
+	if _, err := st.SetRead(ctx, "alice", 1, &now); err != nil {
+		t.Fatal(err)
+	}
+	hub.Resync()
+	ls.Start(tc)
+
+	r := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var syncs []string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("no sync counting the lost read; syncs seen: %v (%v)", syncs, err)
+		}
+		if data, ok := strings.CutPrefix(line, "data: {\"unread_count\""); ok {
+			syncs = append(syncs, data)
+			if strings.HasPrefix(data, ":2,") {
+				return
+			}
+		}
 	}
 }
