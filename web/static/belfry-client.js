@@ -142,10 +142,11 @@ export class BelfryClient extends EventTarget {
       // anything in it); replace the rest with the page.
       const top = page.length > 0 ? page[0].id : 0;
       const live = this.items.filter((n) => n.id > top);
+      const held = this._byId;
       this.items = [];
-      this._byId.clear();
+      this._byId = new Map();
       for (const n of live) this._put(n);
-      for (const n of page) this._put(n);
+      for (const n of page) if (this._put(n) && !held.has(n.id)) this._countListed(n);
       this.hasMore = hasNext(res, page.length, this.limit);
       const gen = this._gen;
       const c = await (await this._request("GET", "/notifications/unread-count")).json();
@@ -238,6 +239,13 @@ export class BelfryClient extends EventTarget {
     return true;
   }
 
+  // A list fetch brought n before the stream did. If neither the last sync
+  // nor the stream has counted it, count it now: when it arrives on the
+  // stream, _put finds it held and does not count it again.
+  _countListed(n) {
+    if (n.read_at == null && n.id > this._syncedTo && n.id > this._cursor) this.unread++;
+  }
+
   _drop(id) {
     this._byId.delete(id);
     this.items = this.items.filter((n) => n.id !== id);
@@ -305,7 +313,9 @@ export class BelfryClient extends EventTarget {
       const res = await this._request("GET", "/notifications?limit=" + this.limit);
       const page = await res.json();
       let added = false;
-      for (const n of page) added = this._put(n) || added;
+      for (const n of page) {
+        if (this._put(n)) { this._countListed(n); added = true; }
+      }
       if (added) this._changed();
     } catch (err) {
       this._fail(err);

@@ -1,0 +1,68 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry"
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// holdFetchJS runs before the page's scripts: it holds every request to
+// /notifications… until the test releases the ones whose URL contains a
+// given part, so the test decides the order in which answers arrive.
+const holdFetchJS = `(() => {
+  window.__held = [];
+  const realFetch = window.fetch.bind(window);
+  window.fetch = (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (!url.includes("/notifications")) return realFetch(input, init);
+    return new Promise((resolve, reject) =>
+      window.__held.push({ url, go: () => realFetch(input, init).then(resolve, reject) }));
+  };
+  window.__release = (part) => {
+    const keep = [];
+    for (const h of window.__held) { if (h.url.includes(part)) h.go(); else keep.push(h); }
+    window.__held = keep;
+    return true;
+  };
+})()`
+
+// A notification stored after the stream's sync can reach the client in a
+// list answer before its live event. The sync does not count it, and the
+// live event finds it already held: the badge must count it all the same.
+func TestBellCountsANotificationListedBeforeItsLiveEvent(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := newBrowserContext(t, 90*time.Second)
+	createSilently(t, n.store, "dave", "Before the page")
+	if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument,
+		cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: holdFetchJS}); err != nil {
+		t.Fatal(err)
+	}
+	navigate(t, ctx, n.url("/assets/test/bell.html?token="+n.token("dave")))
+	// The sync (unread 1, last_id 1) arrived; the start's list request and
+	// the one the sync asked for are both held.
+	waitJS(t, ctx, "the sync", bellJS(`b.dataset.status === "live" && b.client.unread === 1 &&
+  window.__held.filter((h) => h.url.includes("/notifications?limit=")).length === 2`))
+
+	// Stored after the sync: its live event comes only after the list.
+	createSilently(t, n.store, "dave", "After the sync")
+	eval[bool](t, ctx, `window.__release("/notifications?limit=")`)
+	waitJS(t, ctx, "the listed notification", bellJS(`b.client.items.some((n) => n.id === 2)`))
+
+	got, err := n.store.After(context.Background(), "dave", 1, 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("After: %v %v", got, err)
+	}
+	n.hub.Receive(belfry.Message{Kind: belfry.KindNew, UserID: "dave", New: got[0]})
+	waitJS(t, ctx, "the live event", bellJS(`b.client._cursor === 2`))
+	// The start's unread-count answer comes after a stream event: it is
+	// (rightly) ignored as older than the stream.
+	eval[bool](t, ctx, `window.__release("/notifications/unread-count")`)
+	waitJS(t, ctx, "the start's refresh to end", bellJS(`!b.client.loading`))
+	if u := eval[int](t, ctx, bellJS(`b.client.unread`)); u != 2 {
+		t.Fatalf("unread %d, want 2 (two unread notifications)", u)
+	}
+}
