@@ -69,9 +69,12 @@ func (ib *Inbox) Create(ctx context.Context, d Draft) ([]*Notification, error) {
 }
 
 // publish hands events to the broker. A failure is logged, not returned:
-// the change is durable, and streams catch up from the store.
+// the change is durable, and streams catch up from the store. The caller
+// leaving (ctx canceled, say a publisher's client timing out) once the
+// change is committed does not stop its events: the broker's own timeout
+// bounds the call.
 func (ib *Inbox) publish(ctx context.Context, msgs []Message) {
-	if err := ib.Broker.Publish(ctx, msgs); err != nil {
+	if err := ib.Broker.Publish(context.WithoutCancel(ctx), msgs); err != nil {
 		ib.logger().Warn("broker publish failed; streams will catch up from the store",
 			"events", len(msgs), "err", err)
 	}

@@ -1,0 +1,101 @@
+package belfry_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/redisbus"
+	"github.com/belfry/belfry/sqlite"
+)
+
+// leavingStore is a real store whose caller goes away (its request's
+// context is canceled) just as the commit returns, as when a publisher's
+// HTTP client times out at that moment.
+type leavingStore struct {
+	belfry.Store
+	cancel context.CancelFunc
+}
+
+func (s leavingStore) Create(ctx context.Context, ns []*belfry.Notification) error {
+	err := s.Store.Create(ctx, ns)
+	s.cancel()
+	return err
+}
+
+// A notification that was committed is published to the streams even when
+// the publisher's context ends right after the commit: otherwise the
+// streams of other nodes (Redis) would only see it at the next gap or
+// reconnect.
+func TestCreatePublishesAfterTheCallerLeft(t *testing.T) {
+	url := os.Getenv("BELFRY_TEST_REDIS")
+	if url == "" {
+		t.Skip("BELFRY_TEST_REDIS is not set (e.g. redis://127.0.0.1:6379/0)")
+	}
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	br, err := redisbus.Open(ctx, url, redisbus.Options{Prefix: "belfry-test:" + hex.EncodeToString(rnd[:]) + ":u:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: br})
+	runCtx, cancelRun := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); br.Run(runCtx, hub) }()
+	t.Cleanup(func() { cancelRun(); <-done; br.Close() })
+
+	s, err := hub.Open(ctx, "alice", 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	readUntil(t, s, "event: sync")
+	inbox := &belfry.Inbox{Store: st, Broker: br}
+	// Wait until the Redis subscription has taken effect.
+	waitFor(t, func() bool {
+		if _, err := inbox.Create(ctx, belfry.Draft{UserIDs: []string{"alice"}, Message: "probe"}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := s.Next(ctx, 100*time.Millisecond)
+		return strings.Contains(string(b), "new-notification")
+	})
+	for { // drain the other probes
+		b, err := s.Next(ctx, 200*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b == nil {
+			break
+		}
+	}
+
+	reqCtx, cancel := context.WithCancel(ctx)
+	leaving := &belfry.Inbox{Store: leavingStore{Store: st, cancel: cancel}, Broker: br}
+	ns, err := leaving.Create(reqCtx, belfry.Draft{UserIDs: []string{"alice"}, Message: "committed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := s.Next(ctx, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), `"message":"committed"`) {
+			return
+		}
+	}
+	t.Fatalf("notification %d was committed but never reached the stream", ns[0].ID)
+}
