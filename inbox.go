@@ -130,6 +130,7 @@ func (ib *Inbox) setRead(ctx context.Context, user string, id int64, at *time.Ti
 	if err != nil {
 		return nil, err
 	}
+	ctx = context.WithoutCancel(ctx) // committed: count and publish even if the caller left
 	st, err := ib.Store.Stats(ctx, user)
 	if err != nil {
 		return nil, err
@@ -156,6 +157,7 @@ func (ib *Inbox) MarkAllRead(ctx context.Context, user string) (int, Stats, erro
 	if err != nil {
 		return 0, Stats{}, err
 	}
+	ctx = context.WithoutCancel(ctx) // committed: count and publish even if the caller left
 	after, err := ib.Store.Stats(ctx, user)
 	if err != nil {
 		return 0, Stats{}, err
@@ -175,6 +177,7 @@ func (ib *Inbox) Delete(ctx context.Context, user string, id int64) error {
 	if err := ib.Store.Delete(ctx, user, id); err != nil {
 		return err
 	}
+	ctx = context.WithoutCancel(ctx) // committed: count and publish even if the caller left
 	st, err := ib.Store.Stats(ctx, user)
 	if err != nil {
 		return err

@@ -99,3 +99,66 @@ func TestCreatePublishesAfterTheCallerLeft(t *testing.T) {
 	}
 	t.Fatalf("notification %d was committed but never reached the stream", ns[0].ID)
 }
+
+// leavingStateStore cancels its caller's context as a state change
+// commits, as when a tab marks a notification read and navigates away.
+type leavingStateStore struct {
+	belfry.Store
+	cancel context.CancelFunc
+}
+
+func (s leavingStateStore) SetRead(ctx context.Context, user string, id int64, at *time.Time) (*belfry.Notification, error) {
+	n, err := s.Store.SetRead(ctx, user, id, at)
+	s.cancel()
+	return n, err
+}
+
+func (s leavingStateStore) Delete(ctx context.Context, user string, id int64) error {
+	err := s.Store.Delete(ctx, user, id)
+	s.cancel()
+	return err
+}
+
+func (s leavingStateStore) ReadAll(ctx context.Context, user string, upTo int64, at time.Time) (int, error) {
+	n, err := s.Store.ReadAll(ctx, user, upTo, at)
+	s.cancel()
+	return n, err
+}
+
+// A state change that was committed answers success and reaches the
+// user's other tabs even when the caller's context ends right after the
+// commit (a half-done change must not answer an error and stay silent).
+func TestStateChangePublishesAfterTheCallerLeft(t *testing.T) {
+	e := newEnv(t, 16)
+	ctx := t.Context()
+	create(t, e, "alice", 3)
+	s, err := e.hub.Open(ctx, "alice", 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	readUntil(t, s, "event: sync")
+	changes := []struct {
+		name string
+		do   func(ib *belfry.Inbox, ctx context.Context) error
+		want string
+	}{
+		{"read", func(ib *belfry.Inbox, ctx context.Context) error { _, err := ib.MarkRead(ctx, "alice", 1); return err },
+			`event: read-state` + "\n" + `data: {"id":1,"read":true`},
+		{"delete", func(ib *belfry.Inbox, ctx context.Context) error { return ib.Delete(ctx, "alice", 2) },
+			`event: notification-deleted` + "\n" + `data: {"id":2,`},
+		{"read-all", func(ib *belfry.Inbox, ctx context.Context) error {
+			_, _, err := ib.MarkAllRead(ctx, "alice")
+			return err
+		},
+			`event: read-state` + "\n" + `data: {"all":true`},
+	}
+	for _, c := range changes {
+		reqCtx, cancel := context.WithCancel(ctx)
+		ib := &belfry.Inbox{Store: leavingStateStore{Store: e.store, cancel: cancel}, Broker: e.broker}
+		if err := c.do(ib, reqCtx); err != nil {
+			t.Fatalf("%s: committed, but answered %v", c.name, err)
+		}
+		readUntil(t, s, c.want)
+	}
+}
