@@ -346,8 +346,26 @@ func displayAddr(a net.Addr) string {
 	return net.JoinHostPort(tcp.IP.String(), strconv.Itoa(tcp.Port))
 }
 
-// redactURL hides the password of a database URL, for logs and errors.
+// redactURL hides the password of a database URL, for logs and errors:
+// the one in the user info, and a password (or sslpassword) query
+// parameter, which pgx accepts too.
 func redactURL(s string) string {
+	if base, query, ok := strings.Cut(s, "?"); ok {
+		params := strings.Split(query, "&")
+		for i, p := range params {
+			if k, _, ok := strings.Cut(p, "="); ok {
+				if k = strings.ToLower(k); k == "password" || k == "sslpassword" {
+					params[i] = k + "=xxxxx"
+				}
+			}
+		}
+		return redactUserInfo(base) + "?" + strings.Join(params, "&")
+	}
+	return redactUserInfo(s)
+}
+
+// redactUserInfo hides the password of the user info of a URL.
+func redactUserInfo(s string) string {
 	at := strings.LastIndex(s, "@")
 	scheme := strings.Index(s, "://")
 	if at < 0 || scheme < 0 || at < scheme {

@@ -347,6 +347,9 @@ func TestRedactURL(t *testing.T) {
 		"redis://:pw@redis:6379/0":                "redis://:xxxxx@redis:6379/0",
 		"postgres://belfry@db/belfry":             "postgres://belfry@db/belfry",
 		"sqlite:belfry.db":                        "sqlite:belfry.db",
+		// pgx also takes the password as a query parameter.
+		"postgres://belfry@db/belfry?sslmode=disable&password=s3cret": "postgres://belfry@db/belfry?sslmode=disable&password=xxxxx",
+		"postgres://b:pw@db/b?sslpassword=k3y&x=1":                    "postgres://b:xxxxx@db/b?sslpassword=xxxxx&x=1",
 	} {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
