@@ -112,7 +112,8 @@ func (h *Hub) shard(user string) *hubShard {
 // first replays every notification after lastEventID, oldest first; then it
 // sends one sync event; then live events. The stream attaches before it
 // reads the store, so nothing committed meanwhile is missed, and it drops
-// duplicates by id. Call Close when done. Errors: EUNAVAILABLE.
+// duplicates by id. Call Close when done. Errors: EUNAVAILABLE, ErrShutdown
+// (after CloseAll).
 func (h *Hub) Open(ctx context.Context, user string, lastEventID int64, resume bool) (*Stream, error) {
 	s := newStream(h, user, h.queueSize)
 	h.attach(user, s)

@@ -51,8 +51,10 @@ type Config struct {
 	Logger   *slog.Logger         // default slog.Default()
 	Registry *prometheus.Registry // metrics are registered here; nil: no /metrics
 
-	// Now is the clock that token expiry is checked against. Default
-	// time.Now. Write deadlines and heartbeats always use the real clock.
+	// Now is the clock that tokens are checked against, and that ends a
+	// goroutine-path stream when its token expires. Default time.Now.
+	// Write deadlines, heartbeats and a lean stream's expiry timer always
+	// use the real clock.
 	Now func() time.Time
 }
 
