@@ -63,14 +63,13 @@ func (s *Store) find(ctx context.Context, f bson.D, o *options.FindOptionsBuilde
 // Stats returns the user's unread count and the highest id ever assigned:
 // the larger of the user's counter (which covers deleted ids) and the
 // highest stored id (the counter lags while a batch is being inserted).
+// With no transaction to read both in, the last id is read first and only
+// ids up to it are counted, so that a notification inserted meanwhile is
+// in neither: the two describe one moment, as a stream's sync needs.
 // Errors: EUNAVAILABLE.
 func (s *Store) Stats(ctx context.Context, userID string) (belfry.Stats, error) {
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	unread, err := s.notes.CountDocuments(ctx, bson.D{{Key: "user_id", Value: userID}, {Key: "read_at", Value: nil}})
-	if err != nil {
-		return belfry.Stats{}, classify("mongodb", err)
-	}
 	cp, err := s.readCounters(ctx, []string{userID})
 	if err != nil {
 		return belfry.Stats{}, classify("mongodb", err)
@@ -79,7 +78,13 @@ func (s *Store) Stats(ctx context.Context, userID string) (belfry.Stats, error) 
 	if err != nil {
 		return belfry.Stats{}, err
 	}
-	return belfry.Stats{Unread: int(unread), LastID: max(cp.last[userID], m)}, nil
+	last := max(cp.last[userID], m)
+	unread, err := s.notes.CountDocuments(ctx, bson.D{{Key: "user_id", Value: userID}, {Key: "read_at", Value: nil},
+		{Key: "seq", Value: bson.D{{Key: "$lte", Value: last}}}})
+	if err != nil {
+		return belfry.Stats{}, classify("mongodb", err)
+	}
+	return belfry.Stats{Unread: int(unread), LastID: last}, nil
 }
 
 // maxSeq returns the highest id stored for the user, 0 if none.

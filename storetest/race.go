@@ -110,11 +110,20 @@ func raceOneUser(t *testing.T, writers []belfry.Store, reader belfry.Store, user
 // resume reads the user's notifications with After(last seen) over and
 // over until it has seen total ids, or until finished reports true and
 // nothing new is left. Every batch must continue exactly where the last
-// one ended.
+// one ended. Nothing is read meanwhile, so every Stats taken along the way
+// must count as many unread notifications as its last id: a stream's sync
+// relies on the two being one snapshot.
 func resume(c context.Context, reader belfry.Store, user string, total int64, finished func() bool) (int64, string) {
 	var seen int64
 	for seen < total {
 		done := finished() // read before After: nothing new can appear after it
+		st, err := reader.Stats(c, user)
+		if err != nil {
+			return seen, fmt.Sprintf("reader: Stats: %v", err)
+		}
+		if int64(st.Unread) != st.LastID {
+			return seen, fmt.Sprintf("Stats during concurrent creates = %+v: with nothing read, the unread count and the last id must be equal (one snapshot)", st)
+		}
 		ns, err := reader.After(c, user, seen, 50)
 		if err != nil {
 			return seen, fmt.Sprintf("reader: After(%d): %v", seen, err)
