@@ -9,10 +9,6 @@ import (
 // storeTimeout bounds each store read of a lean stream's worker.
 const storeTimeout = 10 * time.Second
 
-// maxPending bounds the bytes a backed-up lean stream may hold beyond its
-// queue of frames before it is cut as slow.
-const maxPending = 256 << 10
-
 var heartbeatFrame = &Frame{Bytes: []byte(": ping\n\n")}
 
 // LeanStream is a stream written from whichever goroutine publishes to it.
@@ -117,7 +113,9 @@ func (l *LeanStream) offer(f *Frame) bool {
 		return true
 	}
 	if l.busy {
-		if len(l.queue) >= l.hub.queueSize || len(l.pending) > maxPending {
+		// pending holds at most the rest of one frame (written before
+		// the worker took over), so the queue alone bounds the backlog.
+		if len(l.queue) >= l.hub.queueSize {
 			l.mu.Unlock()
 			return false
 		}

@@ -414,6 +414,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		"belfry_stream_users 1",
 		"belfry_slow_disconnects_total 0",
 		"belfry_events_delivered_total 1",
+		"belfry_lean_writes_blocked_total 0",
 		"belfry_notifications_published_total 1",
 		`belfry_http_requests_total{code="201",route="POST /api/notifications"} 1`,
 		`belfry_http_requests_total{code="200",route="GET /healthz"} 1`,

@@ -44,6 +44,10 @@ func newMetrics(reg prometheus.Registerer, hub *belfry.Hub) (*metrics, error) {
 			Name: "belfry_events_delivered_total",
 			Help: "Events queued to this node's streams.",
 		}, func() float64 { return float64(hub.Stats().Delivered) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "belfry_lean_writes_blocked_total",
+			Help: "Writes to lean streams that the socket did not take at once (a worker then wrote the rest).",
+		}, func() float64 { return float64(hub.Stats().Blocked) }),
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
