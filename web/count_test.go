@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -64,5 +65,27 @@ func TestBellCountsANotificationListedBeforeItsLiveEvent(t *testing.T) {
 	waitJS(t, ctx, "the start's refresh to end", bellJS(`!b.client.loading`))
 	if u := eval[int](t, ctx, bellJS(`b.client.unread`)); u != 2 {
 		t.Fatalf("unread %d, want 2 (two unread notifications)", u)
+	}
+}
+
+// Refresh drops a held notification that was deleted while the deletion's
+// event could not reach this tab, also when it was the newest one.
+func TestBellRefreshDropsANotificationDeletedUnseen(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := newBrowserContext(t, 90*time.Second)
+	openBellPage(t, ctx, n, "erin")
+	for _, m := range []string{"one", "two", "three"} {
+		n.publish("erin", m)
+	}
+	waitJS(t, ctx, "three notifications", bellJS(`b.client.items.length === 3`))
+
+	// Deleted in the store only: no event, as if the tab had been offline.
+	if err := n.store.Delete(context.Background(), "erin", 3); err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](t, ctx, bellJS(`(r.querySelector(".refresh").click(), true)`))
+	waitJS(t, ctx, "the refresh to end", bellJS(`!b.client.loading && b.dataset.unread === "2"`))
+	if got := eval[[]int](t, ctx, bellJS(`b.client.items.map((n) => n.id)`)); !slices.Equal(got, []int{2, 1}) {
+		t.Fatalf("after Refresh the bell holds ids %v, want [2 1]", got)
 	}
 }

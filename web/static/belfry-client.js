@@ -136,11 +136,14 @@ export class BelfryClient extends EventTarget {
     this.loading = true;
     this._changed();
     try {
+      // The answer covers every id delivered so far: a held one it lacks
+      // was deleted meanwhile (its event missed while disconnected).
+      const known = this._cursor;
       const res = await this._request("GET", "/notifications?limit=" + this.limit);
       const page = await res.json();
       // Keep what arrived live while the page was in flight (newer than
       // anything in it); replace the rest with the page.
-      const top = page.length > 0 ? page[0].id : 0;
+      const top = Math.max(page.length > 0 ? page[0].id : 0, known);
       const live = this.items.filter((n) => n.id > top);
       const held = this._byId;
       this.items = [];
