@@ -49,7 +49,10 @@
 //
 // What the suite checks is the contract written on belfry.Store: per-user ids
 // 1, 2, 3… in commit order, never skipped as seen by a reader that resumes
-// with After while writers race, never reused after Delete; CreatedAt in UTC
+// with After while writers race, never reused after Delete; Stats taken
+// while writers race describing one moment (its unread count covers exactly
+// the ids up to its last id, which a stream's sync relies on, although
+// belfry.Store does not spell it out); CreatedAt in UTC
 // at millisecond precision; After, List, Stats, SetRead, ReadAll and Delete
 // exactly; isolation between users (another user's id is ENOTFOUND and is
 // left untouched); and a faithful round trip of every field, including
