@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -88,4 +89,28 @@ func TestBellRefreshDropsANotificationDeletedUnseen(t *testing.T) {
 	if got := eval[[]int](t, ctx, bellJS(`b.client.items.map((n) => n.id)`)); !slices.Equal(got, []int{2, 1}) {
 		t.Fatalf("after Refresh the bell holds ids %v, want [2 1]", got)
 	}
+}
+
+// A stream that got only a sync (no event with an id) and breaks must
+// resume from the sync's last_id: the browser's own retry would start a
+// fresh stream and replay nothing published meanwhile.
+func TestBellResumesFromTheSyncAfterABreak(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := newBrowserContext(t, 90*time.Second)
+	createSilently(t, n.store, "frank", "Before the page")
+	openBellPage(t, ctx, n, "frank")
+	waitJS(t, ctx, "the first notification", bellJS(`b.client.items.length === 1`))
+
+	n.stop()
+	waitJS(t, ctx, "the bell to notice the outage", bellJS(`b.dataset.status !== "live"`))
+	// More than one page (the test page's limit is 5) while it is down.
+	downtime := startStoreOnly(t, n.dbPath)
+	for i := range 8 {
+		createSilently(t, downtime, "frank", fmt.Sprintf("During the downtime %d", i))
+	}
+	downtime.Close()
+	n.start()
+
+	waitJS(t, ctx, "every notification, replayed", bellJS(`b.client.items.length === 9`))
+	waitJS(t, ctx, "the bell to be live again", bellJS(`b.dataset.status === "live" && b.dataset.unread === "9"`))
 }

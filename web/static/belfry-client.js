@@ -387,9 +387,13 @@ export class BelfryClient extends EventTarget {
     const crossOrigin = u.origin !== location.origin;
     const es = new EventSource(u.href, { withCredentials: crossOrigin && !this.token });
     this._es = es;
+    // Whether the browser's own retry resumes: its URL has a resume
+    // point, or an id: line came (the browser then sends Last-Event-ID).
+    let resumes = this._cursor > 0;
     for (const name of EVENTS) {
       es.addEventListener(name, (e) => {
         if (this._es !== es) return;
+        if (e.lastEventId) resumes = true;
         if (name === "token-expired") { this._tokenExpired(); return; }
         this._apply(name, e.data);
         if (this.role === "leader" && this._channel) this._channel.postMessage({ t: "frame", name, data: e.data });
@@ -400,6 +404,11 @@ export class BelfryClient extends EventTarget {
       if (es.readyState === EventSource.CLOSED) {
         // The browser gave up (an HTTP error, or a response that is not an
         // event stream): reconnect ourselves, with backoff and jitter.
+        this._scheduleReconnect();
+      } else if (!resumes && this._cursor > 0) {
+        // The browser would retry as a fresh stream (only a sync came, and
+        // a sync has no id): what is published meanwhile would never be
+        // replayed. Reconnect ourselves from the sync's last_id.
         this._scheduleReconnect();
       } else {
         // The browser retries by itself, sending Last-Event-ID.
