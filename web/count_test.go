@@ -95,11 +95,19 @@ func TestBellRefreshDropsANotificationDeletedUnseen(t *testing.T) {
 // resume from the sync's last_id: the browser's own retry would start a
 // fresh stream and replay nothing published meanwhile.
 func TestBellResumesFromTheSyncAfterABreak(t *testing.T) {
+	t.Run("last_id=1", func(t *testing.T) { testResumeFromSync(t, 1) })
+	// An empty inbox: the sync's last_id 0 is a resume point too.
+	t.Run("last_id=0", func(t *testing.T) { testResumeFromSync(t, 0) })
+}
+
+func testResumeFromSync(t *testing.T, before int) {
 	n := startNode(t, nil)
 	ctx := newBrowserContext(t, 90*time.Second)
-	createSilently(t, n.store, "frank", "Before the page")
+	for range before {
+		createSilently(t, n.store, "frank", "Before the page")
+	}
 	openBellPage(t, ctx, n, "frank")
-	waitJS(t, ctx, "the first notification", bellJS(`b.client.items.length === 1`))
+	waitJS(t, ctx, "the first notifications", bellJS(fmt.Sprintf(`b.client.items.length === %d`, before)))
 
 	n.stop()
 	waitJS(t, ctx, "the bell to notice the outage", bellJS(`b.dataset.status !== "live"`))
@@ -111,6 +119,7 @@ func TestBellResumesFromTheSyncAfterABreak(t *testing.T) {
 	downtime.Close()
 	n.start()
 
-	waitJS(t, ctx, "every notification, replayed", bellJS(`b.client.items.length === 9`))
-	waitJS(t, ctx, "the bell to be live again", bellJS(`b.dataset.status === "live" && b.dataset.unread === "9"`))
+	all := before + 8
+	waitJS(t, ctx, "every notification, replayed", bellJS(fmt.Sprintf(`b.client.items.length === %d`, all)))
+	waitJS(t, ctx, "the bell to be live again", bellJS(fmt.Sprintf(`b.dataset.status === "live" && b.dataset.unread === "%d"`, all)))
 }

@@ -50,6 +50,7 @@ export class BelfryClient extends EventTarget {
     this._cursor = 0;           // the highest id known to be delivered: the resume point
     this._seenMax = 0;          // the highest id held or covered by a list fetch
     this._syncedTo = 0;         // last_id of the last sync: counted in its unread_count
+    this._synced = false;       // a sync came: _cursor is a resume point, even at 0
     this._gen = 0;              // counts applied stream events (stale-answer check)
     this._es = null;
     this._attempt = 0;
@@ -273,6 +274,7 @@ export class BelfryClient extends EventTarget {
       case "sync":
         this.unread = d.unread_count;
         this._syncedTo = d.last_id;
+        this._synced = true;
         if (d.last_id > this._cursor) this._cursor = d.last_id;
         this._attempt = 0;
         if (d.last_id > this._seenMax) {
@@ -383,13 +385,13 @@ export class BelfryClient extends EventTarget {
     this._setStatus(this._attempt > 0 ? "reconnecting" : "connecting");
     const u = new URL(this._url("/notifications/stream"), location.href);
     if (this.token) u.searchParams.set("token", this.token);
-    if (this._cursor > 0) u.searchParams.set("last_event_id", String(this._cursor));
+    if (this._cursor > 0 || this._synced) u.searchParams.set("last_event_id", String(this._cursor));
     const crossOrigin = u.origin !== location.origin;
     const es = new EventSource(u.href, { withCredentials: crossOrigin && !this.token });
     this._es = es;
     // Whether the browser's own retry resumes: its URL has a resume
     // point, or an id: line came (the browser then sends Last-Event-ID).
-    let resumes = this._cursor > 0;
+    let resumes = this._cursor > 0 || this._synced;
     for (const name of EVENTS) {
       es.addEventListener(name, (e) => {
         if (this._es !== es) return;
@@ -405,7 +407,7 @@ export class BelfryClient extends EventTarget {
         // The browser gave up (an HTTP error, or a response that is not an
         // event stream): reconnect ourselves, with backoff and jitter.
         this._scheduleReconnect();
-      } else if (!resumes && this._cursor > 0) {
+      } else if (!resumes && this._synced) {
         // The browser would retry as a fresh stream (only a sync came, and
         // a sync has no id): what is published meanwhile would never be
         // replayed. Reconnect ourselves from the sync's last_id.
