@@ -33,9 +33,13 @@ func (s *Send) Run(ctx context.Context) error {
 	if len(s.Users) == 0 {
 		return errors.New("send needs at least one --user")
 	}
-	if s.APIKey == "" {
+	// serve takes a comma list of keys (BELFRY_API_KEY=k1,k2); an
+	// environment shared with it gives send the whole list: use its first.
+	key, _, _ := strings.Cut(s.APIKey, ",")
+	if key = strings.TrimSpace(key); key == "" {
 		return errors.New("send needs --api-key")
 	}
+	s.APIKey = key
 	body := map[string]any{"message": s.Message}
 	if len(s.Users) == 1 {
 		body["user_id"] = s.Users[0]

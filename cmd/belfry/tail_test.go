@@ -136,6 +136,13 @@ func TestSendAndTail(t *testing.T) {
 		t.Fatalf("send to two users: %d %s", code, answer)
 	}
 
+	// A key list shared with serve (BELFRY_API_KEY=k1,k2): send uses the first.
+	code, _, errOut = runCmd(t, nil, "send", "--url", s.url, "--api-key", testAPIKey+",other-key",
+		"--user", "dave", "--message", "from a shared key list")
+	if code != 0 {
+		t.Fatalf("send with a key list: %d %s", code, errOut)
+	}
+
 	// Errors: the server's code and message, exit status 1.
 	code, _, errOut = runCmd(t, nil, "send", "--url", s.url, "--api-key", "wrong", "--user", "alice", "--message", "x")
 	if code != 1 || !strings.Contains(errOut, "401 unauthorized") {
