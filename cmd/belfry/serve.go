@@ -98,7 +98,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.Var(&origins, "allow-origin", "web `origin` (https://app.example.com) whose pages may call belfry cross-origin (CORS; repeatable, or a comma list)")
 	fs.StringVar(&m.AuthURL, "auth-url", m.AuthURL, "the app's \"who am I\" `URL`: users without a token are resolved by forwarding their cookies to it")
 	fs.StringVar(&m.AuthUserField, "auth-user-field", m.AuthUserField, "JSON `field` of the user id in the --auth-url answer (dotted path, e.g. data.id)")
-	fs.DurationVar(&m.AuthCacheTTL, "auth-cache-ttl", m.AuthCacheTTL, "how long an --auth-url answer is cached (negative: not at all)")
+	fs.DurationVar(&m.AuthCacheTTL, "auth-cache-ttl", m.AuthCacheTTL, "how long an --auth-url answer is cached (0: not at all)")
 	fs.DurationVar(&m.Heartbeat, "heartbeat", m.Heartbeat, "`interval` of the SSE heartbeat comment")
 	fs.DurationVar(&m.Retry, "retry", m.Retry, "reconnect `delay` sent to clients in the stream's retry: line")
 	fs.DurationVar(&m.WriteTimeout, "write-timeout", m.WriteTimeout, "bound on each write to a stream; a client that does not read is cut")
@@ -233,7 +233,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	var userAuth httpapi.UserAuth
 	if m.AuthURL != "" {
 		a, err := httpapi.NewAuthURL(httpapi.AuthURLConfig{URL: m.AuthURL,
-			UserField: m.AuthUserField, TTL: m.AuthCacheTTL})
+			UserField: m.AuthUserField, TTL: authCacheTTL(m.AuthCacheTTL)})
 		if err != nil {
 			return err
 		}
@@ -376,4 +376,13 @@ func redactUserInfo(s string) string {
 		return s[:scheme+3] + user + ":xxxxx" + s[at:]
 	}
 	return s
+}
+
+// authCacheTTL turns --auth-cache-ttl into AuthURLConfig.TTL, where zero
+// means the default: on the command line "0" means no caching.
+func authCacheTTL(flag time.Duration) time.Duration {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
 }

@@ -356,3 +356,13 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// On the command line --auth-cache-ttl 0 turns the cache off; the
+// library's zero value would mean its default instead.
+func TestAuthCacheTTLZeroMeansNoCache(t *testing.T) {
+	for flag, want := range map[time.Duration]time.Duration{0: -1, -time.Second: -1, 5 * time.Second: 5 * time.Second} {
+		if got := authCacheTTL(flag); got != want {
+			t.Errorf("--auth-cache-ttl %s gives TTL %s, want %s", flag, got, want)
+		}
+	}
+}
