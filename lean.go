@@ -327,16 +327,7 @@ func (l *LeanStream) stats() (Stats, error) {
 func (l *LeanStream) readStore(buf []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	for {
-		ns, err := l.hub.store.After(ctx, l.user, l.lastID, MaxReplay)
-		if err != nil {
-			return buf, err
-		}
-		var last int64
-		buf, last = appendNotifications(buf, ns, l.lastID, &l.syncAt)
-		l.setLastID(last)
-		if len(ns) < MaxReplay {
-			return buf, nil
-		}
-	}
+	buf, last, err := readAfter(ctx, l.hub.store, l.user, buf, l.lastID, &l.syncAt)
+	l.setLastID(last)
+	return buf, err
 }

@@ -206,14 +206,24 @@ func (s *Stream) add(ctx context.Context, f *Frame) error {
 
 // catchUp appends every stored notification after lastID.
 func (s *Stream) catchUp(ctx context.Context) error {
+	var err error
+	s.buf, s.lastID, err = readAfter(ctx, s.hub.store, s.user, s.buf, s.lastID, &s.syncAt)
+	return err
+}
+
+// readAfter appends every stored notification of user after lastID, page
+// by page, with the pending sync at its boundary (see appendNotifications),
+// and returns the buffer and the new lastID. Both stream kinds catch up
+// through it.
+func readAfter(ctx context.Context, st Store, user string, buf []byte, lastID int64, syncAt **Stats) ([]byte, int64, error) {
 	for {
-		ns, err := s.hub.store.After(ctx, s.user, s.lastID, MaxReplay)
+		ns, err := st.After(ctx, user, lastID, MaxReplay)
 		if err != nil {
-			return err
+			return buf, lastID, err
 		}
-		s.buf, s.lastID = appendNotifications(s.buf, ns, s.lastID, &s.syncAt)
+		buf, lastID = appendNotifications(buf, ns, lastID, syncAt)
 		if len(ns) < MaxReplay {
-			return nil
+			return buf, lastID, nil
 		}
 	}
 }
