@@ -50,6 +50,10 @@ func EncodeSync(s Stats) *Frame {
 	return &Frame{Bytes: b}
 }
 
+// HeartbeatComment is the SSE comment both stream paths write when a
+// heartbeat is due; EventSource ignores it, proxies see traffic.
+const HeartbeatComment = ": ping\n\n"
+
 // EncodeTokenExpired encodes the last event of a stream whose token expired.
 func EncodeTokenExpired() *Frame {
 	return &Frame{Bytes: []byte("event: token-expired\ndata: {}\n\n")}

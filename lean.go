@@ -9,7 +9,7 @@ import (
 // storeTimeout bounds each store read of a lean stream's worker.
 const storeTimeout = 10 * time.Second
 
-var heartbeatFrame = &Frame{Bytes: []byte(": ping\n\n")}
+var heartbeatFrame = &Frame{Bytes: []byte(HeartbeatComment)}
 
 // LeanStream is a stream written from whichever goroutine publishes to it.
 // While the socket takes every write at once it has no goroutine and no

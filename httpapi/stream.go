@@ -121,7 +121,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-var heartbeat = []byte(": ping\n\n")
+var heartbeat = []byte(belfry.HeartbeatComment)
 
 // openError maps the Hub's refusal to attach after CloseAll to 503, like
 // the other errors of opening a stream (the store's EUNAVAILABLE).
