@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"io"
-	"net"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -79,26 +78,10 @@ func leanStreams(b *testing.B, users int) (*belfry.Inbox, *belfry.Hub) {
 	runCtx, cancel := context.WithCancel(ctx)
 	go br.Run(runCtx, hub)
 	b.Cleanup(func() { cancel(); hub.CloseAll() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
+	sockets := newSocketPairs(b)
 	for i := range users {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { c.Close() })
+		c, tc := sockets.pair()
 		go io.Copy(io.Discard, c)
-		sc, err := ln.Accept()
-		if err != nil {
-			b.Fatal(err)
-		}
-		tc, err := newTCPConn(sc.(*net.TCPConn))
-		if err != nil {
-			b.Fatal(err)
-		}
 		ls, err := hub.OpenLean(ctx, "u"+strconv.Itoa(i), 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
 		if err != nil {
 			b.Fatal(err)

@@ -28,24 +28,9 @@ func TestLeanCloseConcurrentWithStart(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: memory.New()})
 	t.Cleanup(hub.CloseAll)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
+	sockets := newSocketPairs(t)
 	for range 50 {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tc, err := newTCPConn(sc.(*net.TCPConn))
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, tc := sockets.pair()
 		ls, err := hub.OpenLean(ctx, "alice", 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
 		if err != nil {
 			t.Fatal(err)
@@ -92,24 +77,7 @@ func TestLeanResyncDuringOpenTakesNewSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := newTCPConn(sc.(*net.TCPConn))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, tc := newSocketPairs(t).pair()
 	ls, err := hub.OpenLean(ctx, "alice", 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
 	if err != nil {
 		t.Fatal(err)
