@@ -5,48 +5,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
+	"github.com/belfry/belfry/internal/pgtest"
 	"os"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // sharedPostgres returns BELFRY_TEST_POSTGRES with a fresh schema as its
 // search_path (dropped afterwards), or skips.
-func sharedPostgres(b testing.TB) string {
-	base := os.Getenv("BELFRY_TEST_POSTGRES")
-	if base == "" {
-		b.Skip("BELFRY_TEST_POSTGRES is not set")
-	}
-	var r [6]byte
-	rand.Read(r[:])
-	schema := "belfry_e2e_" + hex.EncodeToString(r[:])
-	exec := func(sql string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			b.Fatal(err)
-		}
-	}
-	exec("CREATE SCHEMA " + schema)
-	b.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func sharedPostgres(b testing.TB) string { return pgtest.Schema(b, "belfry_e2e_") }
 
 // BenchmarkCrossNodeLatency publishes on node A and times the arrival of
 // each notification on a stream held by node B (two belfry processes,

@@ -2,75 +2,22 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/internal/pgtest"
 	"github.com/belfry/belfry/postgres"
-	"github.com/jackc/pgx/v5"
 )
 
-// baseURL returns BELFRY_TEST_POSTGRES, or skips the test visibly.
-func baseURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv("BELFRY_TEST_POSTGRES")
-	if u == "" {
-		tb.Skip("BELFRY_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	return u
-}
+// baseURL, freshSchema and withParam are the shared pgtest helpers under
+// the names this package's tests use.
+func baseURL(tb testing.TB) string { return pgtest.BaseURL(tb) }
 
-// freshSchema creates an empty schema, dropped when the test ends, and
-// returns a URL whose search_path points at it: tests (and test binaries
-// of other packages) can share the database and run in parallel.
-func freshSchema(tb testing.TB) string {
-	tb.Helper()
-	base := baseURL(tb)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "belfry_test_" + hex.EncodeToString(b[:])
+func freshSchema(tb testing.TB) string { return pgtest.Schema(tb, "belfry_test_") }
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		tb.Fatalf("connect to %s: %v", base, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withParam(tb, base, "search_path", schema)
-}
-
-// withParam returns rawURL with one query parameter set.
 func withParam(tb testing.TB, rawURL, key, value string) string {
-	tb.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		tb.Fatalf("BELFRY_TEST_POSTGRES must be a postgres:// URL: %v", err)
-	}
-	q := u.Query()
-	q.Set(key, value)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.WithParam(tb, rawURL, key, value)
 }
 
 // openStore opens a Store on url, closed when the test ends.

@@ -1,53 +1,20 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/belfry/belfry/internal/pgtest"
 	"net/url"
 	"os"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // postgresURL returns a URL of BELFRY_TEST_POSTGRES whose search_path is a
 // fresh schema, dropped when the test ends; it skips visibly when the
 // variable is unset.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("BELFRY_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("BELFRY_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "belfry_cmd_" + hex.EncodeToString(b[:])
-	exec := func(sql string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatalf("connect to %s: %v", base, err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exec("CREATE SCHEMA " + schema)
-	t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func postgresURL(t *testing.T) string { return pgtest.Schema(t, "belfry_cmd_") }
 
 // TestServeWithPostgres: --store postgres://… serves, and a restarted
 // server continues the user's ids where the database left them.
