@@ -132,7 +132,9 @@ func (h *Hub) Open(ctx context.Context, user string, lastEventID int64, resume b
 		// that was reset) is treated as a fresh client.
 		s.lastID = max(lastEventID, 0)
 	}
-	s.replaying, s.syncAt = true, &stats
+	// Replay only what the snapshot holds beyond the client's last id: a
+	// fresh stream goes straight to its sync (newer ids come live).
+	s.replaying, s.syncAt = s.lastID < stats.LastID, &stats
 	return s, nil
 }
 

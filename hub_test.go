@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,4 +309,46 @@ func TestResyncUsersCatchesUpWithoutSync(t *testing.T) {
 	if strings.Contains(out, "event: sync") {
 		t.Fatalf("ResyncUsers sent a sync event: %q", out)
 	}
+}
+
+// afterCounter is the real SQLite store, counting the replay reads.
+type afterCounter struct {
+	*sqlite.Store
+	mu    sync.Mutex
+	calls int
+}
+
+func (c *afterCounter) After(ctx context.Context, user string, after int64, limit int) ([]*belfry.Notification, error) {
+	c.mu.Lock()
+	c.calls++
+	c.mu.Unlock()
+	return c.Store.After(ctx, user, after, limit)
+}
+
+// A fresh stream, or one that missed nothing, sends its sync without
+// reading the store for a replay that cannot hold anything.
+func TestStreamWithNothingMissedSkipsTheReplayRead(t *testing.T) {
+	e := newEnv(t, 0)
+	create(t, e, "u", 3)
+	st := &afterCounter{Store: e.store}
+	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: e.broker})
+	for _, c := range []struct {
+		last   int64
+		resume bool
+	}{{0, false}, {3, true}} {
+		s, err := hub.Open(t.Context(), "u", c.last, c.resume)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := readUntil(t, s, "event: sync"); !strings.HasPrefix(out, "event: sync") {
+			t.Fatalf("%+v: %q", c, out)
+		}
+		s.Close()
+	}
+	if st.calls != 0 {
+		t.Fatalf("%d replay reads for streams that missed nothing", st.calls)
+	}
+	s, _ := hub.Open(t.Context(), "u", 1, true)
+	defer s.Close()
+	wantIDs(t, ids(readUntil(t, s, "event: sync")), 2, 3)
 }

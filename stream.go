@@ -108,6 +108,10 @@ func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
 	if s.replaying {
 		return s.replay(ctx)
 	}
+	if s.syncAt != nil { // nothing to replay: the sync comes first
+		s.buf = flushSync(s.buf, &s.syncAt)
+		return s.buf, nil
+	}
 	if s.timer == nil {
 		s.timer = time.NewTimer(idle)
 	} else {
