@@ -63,6 +63,7 @@ type Config struct {
 	// a storm; default 0: all at once, as after a server restart.
 	ReconnectConc int
 	SyncEvent     string // a stream is connected when this event arrives; default "sync"; "-": at the response head
+	CPUProfile    string // write a CPU profile of the in-process run here
 	ServerPID     int    // the server's pid for RSS and CPU; default: the process listening on the stream port
 	AllowRemote   bool   // allow non-loopback hosts
 

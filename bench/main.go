@@ -56,6 +56,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "belfry bench:", err)
 		return ExitUsage
 	}
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "belfry bench:", err)
+			return ExitFail
+		}
+		defer stop()
+	}
 	res, err := Run(ctx, *cfg, stderr)
 	if res != nil {
 		res.WriteTable(stdout)
@@ -154,6 +162,7 @@ func ParseFlags(args []string, w io.Writer) (*Config, string, error) {
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a server that is not on loopback")
 	fs.IntVar(&c.Rounds, "rounds", 0, "floor: frames written to each socket (default 20)")
 	fs.IntVar(&c.FrameBytes, "frame-bytes", 0, "floor: frame size (default 300)")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of this process (not of its workers) to `file`")
 	fs.StringVar(&jsonFile, "json", "", "also write the result as JSON to `file`")
 	if err := fs.Parse(args); err != nil {
 		return nil, "", err
