@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -75,20 +74,21 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	if r.ContentLength > belfry.MaxBodyBytes {
 		return tooLarge
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, belfry.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
+	// The decoder reads the body itself, without a copy of it first; a
+	// read error, the size limit's included, comes out of Decode or Token.
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, belfry.MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	var mbe *http.MaxBytesError
+	if err := dec.Decode(v); err != nil {
 		if errors.As(err, &mbe) {
 			return tooLarge
 		}
-		return &belfry.Error{Code: belfry.EINVALID, Message: "could not read the body", Err: err}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
+		if errors.As(err, &mbe) {
+			return tooLarge
+		}
 		return belfry.Errorf(belfry.EINVALID, "the body must be a single JSON object")
 	}
 	return nil
