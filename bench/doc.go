@@ -18,8 +18,17 @@
 // stdout; its stderr is the parent's. With one process the same worker code
 // runs in-process over pipes, so both paths speak the same protocol.
 //
-// The publishing side (net/http, a few keep-alive connections) runs in the
-// parent. Every publish carries "seq=<request number> t=<unix nanos>" in its
+// The publishing side runs in the parent: --publishers goroutines, each
+// with one keep-alive HTTP/1.1 connection of its own (httpConn), not
+// net/http. A goroutine writes each request in one write from a reused
+// buffer and reads the answer itself (Content-Length, chunked, or to the
+// close), so no reader and writer goroutines hand it over; a reused
+// connection the server has closed is found before the request is written
+// and replaced, and a request once written is never sent again. The
+// publish URL must be http:// (https is refused: bench targets loopback);
+// placeholders may be in its path and query only.
+//
+// Every publish carries "seq=<request number> t=<unix nanos>" in its
 // message (the {{payload}} of the body template); stream clients find both
 // in the event data, so they measure publish → deliver latency and, once
 // told which requests were acknowledged, report for every stream what was

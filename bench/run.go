@@ -77,7 +77,6 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	defer r.pool.close()
-	defer r.pub.client.CloseIdleConnections()
 	if err := r.initWorkers(); err != nil {
 		return nil, err
 	}
