@@ -91,7 +91,7 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)", cfg.BusyTimeout.Milliseconds())
 	var err error
 	s.wdb, err = sql.Open("sqlite", cfg.Path+"?"+pragmas+
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous("+cfg.Synchronous+")"+
+		"&_pragma=page_size(1024)&_pragma=journal_mode(WAL)&_pragma=synchronous("+cfg.Synchronous+")"+
 		"&_pragma=journal_size_limit(67108864)&_pragma=wal_autocheckpoint(4000)")
 	if err != nil {
 		return nil, belfry.Unavailable("sqlite store", err)
