@@ -34,7 +34,8 @@ const holdFetchJS = `(() => {
 
 // A notification stored after the stream's sync can reach the client in a
 // list answer before its live event. The sync does not count it, and the
-// live event finds it already held: the badge must count it all the same.
+// live event finds it already held: the badge must count it all the same,
+// and the client must still announce it (the bell's desktop notification).
 func TestBellCountsANotificationListedBeforeItsLiveEvent(t *testing.T) {
 	n := startNode(t, nil)
 	ctx := newBrowserContext(t, 90*time.Second)
@@ -48,6 +49,9 @@ func TestBellCountsANotificationListedBeforeItsLiveEvent(t *testing.T) {
 	// the one the sync asked for are both held.
 	waitJS(t, ctx, "the sync", bellJS(`b.dataset.status === "live" && b.client.unread === 1 &&
   window.__held.filter((h) => h.url.includes("/notifications?limit=")).length === 2`))
+
+	eval[bool](t, ctx, bellJS(`(window.__announced = [],
+  b.client.addEventListener("notification", (e) => window.__announced.push(e.detail.id)), true)`))
 
 	// Stored after the sync: its live event comes only after the list.
 	createSilently(t, n.store, "dave", "After the sync")
@@ -66,6 +70,10 @@ func TestBellCountsANotificationListedBeforeItsLiveEvent(t *testing.T) {
 	waitJS(t, ctx, "the start's refresh to end", bellJS(`!b.client.loading`))
 	if u := eval[int](t, ctx, bellJS(`b.client.unread`)); u != 2 {
 		t.Fatalf("unread %d, want 2 (two unread notifications)", u)
+	}
+	// It is news all the same: announced once, when its live event came.
+	if got := eval[[]int](t, ctx, `window.__announced`); !slices.Equal(got, []int{2}) {
+		t.Fatalf("announced ids %v, want [2]", got)
 	}
 }
 

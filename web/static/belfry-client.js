@@ -50,6 +50,7 @@ export class BelfryClient extends EventTarget {
     this._cursor = 0;           // the highest id known to be delivered: the resume point
     this._seenMax = 0;          // the highest id held or covered by a list fetch
     this._syncedTo = 0;         // last_id of the last sync: counted in its unread_count
+    this._unannounced = new Set(); // ids a list brought before their live event
     this._synced = false;       // a sync came: _cursor is a resume point, even at 0
     this._gen = 0;              // counts applied stream events (stale-answer check)
     this._es = null;
@@ -245,9 +246,12 @@ export class BelfryClient extends EventTarget {
 
   // A list fetch brought n before the stream did. If neither the last sync
   // nor the stream has counted it, count it now: when it arrives on the
-  // stream, _put finds it held and does not count it again.
+  // stream, _put finds it held and does not count it again. It is still
+  // news, so it is announced when its live event comes.
   _countListed(n) {
-    if (n.read_at == null && n.id > this._syncedTo && n.id > this._cursor) this.unread++;
+    if (n.id <= this._syncedTo || n.id <= this._cursor) return;
+    if (n.read_at == null) this.unread++;
+    this._unannounced.add(n.id);
   }
 
   _drop(id) {
@@ -292,6 +296,8 @@ export class BelfryClient extends EventTarget {
           // and one of those may still arrive just after the sync.
           if (d.read_at == null && d.id > this._syncedTo) this.unread++;
           this.dispatchEvent(new CustomEvent("notification", { detail: d }));
+        } else if (this._unannounced.delete(d.id)) {
+          this.dispatchEvent(new CustomEvent("notification", { detail: this._byId.get(d.id) || d }));
         }
         break;
       case "read-state":
