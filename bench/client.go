@@ -175,8 +175,10 @@ func (c *client) connectAndRead(resume bool, start time.Time) error {
 			continue
 		}
 		if seq, sent, ok := parsePayload(ev.Data); ok {
-			c.receive(seq, now)
+			// Counted before it is marked received: marking the last
+			// expected event can end the run, whose report must include it.
 			c.w.delivered(seq, sent, now, synced)
+			c.receive(seq, now)
 		}
 	}
 }
