@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // HubConfig configures a Hub. Zero values take the defaults noted.
@@ -18,7 +19,12 @@ type HubConfig struct {
 	QueueSize int
 	// Shards is the number of lock shards of the user table. Default 64.
 	Shards int
-	Logger *slog.Logger // default: slog.Default()
+	// StoreOutage is how long a lean stream that must read the store (a
+	// gap in ids, a broker resync) keeps retrying while the store fails,
+	// holding the events that came meanwhile, before it is cut (the client
+	// then resumes from its last id). Default 60s.
+	StoreOutage time.Duration
+	Logger      *slog.Logger // default: slog.Default()
 }
 
 // Hub holds this node's live streams and fans broker messages out to them.
@@ -34,9 +40,11 @@ type Hub struct {
 	store     Store
 	broker    Broker
 	queueSize int
-	log       *slog.Logger
-	seed      maphash.Seed
-	shards    []hubShard
+	// storeOutage: how long a lean stream retries a failing store read.
+	storeOutage time.Duration
+	log         *slog.Logger
+	seed        maphash.Seed
+	shards      []hubShard
 
 	wheel  wheel       // heartbeats and dead-peer checks of lean streams
 	closed atomic.Bool // set by CloseAll: streams attached later are cut
@@ -80,7 +88,10 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &Hub{store: cfg.Store, broker: cfg.Broker, queueSize: cfg.QueueSize,
+	if cfg.StoreOutage <= 0 {
+		cfg.StoreOutage = 60 * time.Second
+	}
+	h := &Hub{store: cfg.Store, broker: cfg.Broker, queueSize: cfg.QueueSize, storeOutage: cfg.StoreOutage,
 		log: cfg.Logger, seed: maphash.MakeSeed(), shards: make([]hubShard, cfg.Shards)}
 	for i := range h.shards {
 		h.shards[i].users = make(map[string][]sink)

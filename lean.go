@@ -9,6 +9,10 @@ import (
 // storeTimeout bounds each store read of a lean stream's worker.
 const storeTimeout = 10 * time.Second
 
+// storeRetry is the pause between a lean stream's failed store read and the
+// next try.
+const storeRetry = 500 * time.Millisecond
+
 var heartbeatFrame = &Frame{Bytes: []byte(HeartbeatComment)}
 
 // LeanStream is a stream written from whichever goroutine publishes to it.
@@ -21,21 +25,23 @@ type LeanStream struct {
 	hub          *Hub
 	user         string
 	writeTimeout time.Duration
+	heartbeat    time.Duration
 	expires      time.Time
 
 	conn   Conn        // set by Start; nil before
 	expiry *time.Timer // set by Start
 
 	mu        sync.Mutex
-	lastID    int64    // highest notification id sent (or known to the client)
-	busy      bool     // a worker owns writing; offer only queues
-	queue     []*Frame // frames waiting for the worker
-	pending   []byte   // the unwritten rest of a partial write
-	catchUp   bool     // the worker must read the store after lastID first
-	syncDue   bool     // the worker must send the first sync event (Start)
-	resync    bool     // the worker must take a new snapshot, catch up and send its sync
-	finishing bool     // end the stream once the queue is written (token expired)
-	syncAt    *Stats   // the snapshot of the next sync event (worker-owned)
+	lastID    int64     // highest notification id sent (or known to the client)
+	busy      bool      // a worker owns writing; offer only queues
+	queue     []*Frame  // frames waiting for the worker
+	pending   []byte    // the unwritten rest of a partial write
+	catchUp   bool      // the worker must read the store after lastID first
+	syncDue   bool      // the worker must send the first sync event (Start)
+	resync    bool      // the worker must take a new snapshot, catch up and send its sync
+	finishing bool      // end the stream once the queue is written (token expired)
+	syncAt    *Stats    // the snapshot of the next sync event (worker-owned)
+	storeDown time.Time // when the store reads began to fail; zero while they work (worker-owned)
 	closed    bool
 	nextBeat  time.Time
 }
@@ -52,7 +58,7 @@ func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resu
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
 	}
-	l := &LeanStream{hub: h, user: user, writeTimeout: o.WriteTimeout, expires: o.Expires,
+	l := &LeanStream{hub: h, user: user, writeTimeout: o.WriteTimeout, heartbeat: o.Heartbeat, expires: o.Expires,
 		busy: true, syncDue: true, nextBeat: time.Now().Add(o.Heartbeat)}
 	h.wheel.start(h, o.Heartbeat)
 	h.attach(user, l)
@@ -84,8 +90,9 @@ func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resu
 // calling goroutine, and returns. From then on the stream is written by the
 // publishing goroutines, the Hub's heartbeat wheel, and a short-lived
 // worker only while it is backed up. The Hub owns conn and closes it when
-// the stream ends, for whatever reason (a store error during the replay
-// too: the client reconnects).
+// the stream ends, for whatever reason. A store read that fails (the
+// replay, a gap, a resync) is retried for up to the Hub's StoreOutage
+// before the stream is cut and the client reconnects.
 func (l *LeanStream) Start(conn Conn) {
 	l.mu.Lock()
 	l.conn = conn
@@ -260,45 +267,91 @@ func (l *LeanStream) work() {
 		}
 		l.mu.Unlock()
 
-		var err error
-		if buf, err = l.fill(buf, queue, catchUp, resync); err == nil && len(buf) > 0 {
-			err = l.conn.WriteAll(buf, l.writeTimeout)
+		buf, rest, storeErr := l.fill(buf, queue, catchUp, resync)
+		if len(buf) > 0 {
+			// Written even when the store failed: what fill appended is
+			// complete and in order.
+			if err := l.conn.WriteAll(buf, l.writeTimeout); err != nil {
+				l.cut(err)
+				return
+			}
 		}
-		if err != nil {
+		if storeErr != nil {
+			l.retryStore(storeErr, rest, catchUp || resync, resync)
+			return
+		}
+		l.storeDown = time.Time{}
+	}
+}
+
+// retryStore puts back what fill could not do because a store read failed
+// (the frames from the failed one on, and the catch-up or resync it owed)
+// and tries again after storeRetry. The stream stays busy meanwhile, so new
+// events queue behind those, in order, and the queue's bound still cuts a
+// stream that falls too far behind. A store that stays down longer than the
+// Hub's StoreOutage cuts the stream; its client resumes from its last id.
+func (l *LeanStream) retryStore(err error, rest []*Frame, catchUp, resync bool) {
+	now := time.Now()
+	if l.storeDown.IsZero() {
+		l.storeDown = now
+	}
+	if now.Sub(l.storeDown) >= l.hub.storeOutage {
+		l.cut(err)
+		return
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	// The wheel skips a busy stream: keep the connection warm here.
+	beat := !now.Before(l.nextBeat)
+	if beat {
+		l.nextBeat = now.Add(l.heartbeat)
+	}
+	l.queue = append(rest, l.queue...)
+	l.catchUp = l.catchUp || catchUp
+	l.resync = l.resync || resync
+	l.mu.Unlock()
+	if beat {
+		if err := l.conn.WriteAll(heartbeatFrame.Bytes, l.writeTimeout); err != nil {
 			l.cut(err)
 			return
 		}
 	}
+	time.AfterFunc(storeRetry, l.work)
 }
 
 // fill appends to buf what the worker owes: a new snapshot first when
 // resync, the store after lastID when catchUp (or resync), then the pending
 // sync event if any (the first one, or the resync's), then the queued frames
 // (deduplicated by id, gaps filled from the store). Only the worker calls
-// it, and only the worker changes lastID while busy.
-func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, resync bool) ([]byte, error) {
+// it, and only the worker changes lastID while busy. When a store read
+// fails it returns what it appended so far (complete frames, in order), the
+// frames it did not reach, and the store's error.
+func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, resync bool) ([]byte, []*Frame, error) {
 	var err error
 	if resync { // a new snapshot first, replacing one not sent yet (it predates the resync)
 		st, err := l.stats()
 		if err != nil {
-			return buf, err
+			return buf, queue, err
 		}
 		l.syncAt, catchUp = &st, true
 	}
 	if catchUp {
 		if buf, err = l.readStore(buf); err != nil {
-			return buf, err
+			return buf, queue, err
 		}
 	}
 	buf = flushSync(buf, &l.syncAt)
-	for _, f := range queue {
+	for i, f := range queue {
 		if f.ID != 0 {
 			if f.ID <= l.lastID {
 				continue
 			}
 			if f.ID > l.lastID+1 {
 				if buf, err = l.readStore(buf); err != nil {
-					return buf, err
+					return buf, queue[i:], err
 				}
 				if f.ID <= l.lastID {
 					continue
@@ -308,7 +361,7 @@ func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, resync bool) ([]b
 		}
 		buf = append(buf, f.Bytes...)
 	}
-	return buf, nil
+	return buf, nil, nil
 }
 
 func (l *LeanStream) setLastID(id int64) {

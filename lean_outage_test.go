@@ -1,0 +1,137 @@
+package belfry_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/sqlite"
+)
+
+// outageStore is the real SQLite store whose reads fail while down is set,
+// as they would with the database unreachable.
+type outageStore struct {
+	*sqlite.Store
+	down     atomic.Bool
+	failures atomic.Int64
+}
+
+var errDown = belfry.Unavailable("test store", errors.New("down"))
+
+func (s *outageStore) After(ctx context.Context, user string, after int64, limit int) ([]*belfry.Notification, error) {
+	if s.down.Load() {
+		s.failures.Add(1)
+		return nil, errDown
+	}
+	return s.Store.After(ctx, user, after, limit)
+}
+
+func (s *outageStore) Stats(ctx context.Context, user string) (belfry.Stats, error) {
+	if s.down.Load() {
+		s.failures.Add(1)
+		return belfry.Stats{}, errDown
+	}
+	return s.Store.Stats(ctx, user)
+}
+
+// memConn is a client connection that takes every write.
+type memConn struct {
+	mu     sync.Mutex
+	out    strings.Builder
+	closed bool
+}
+
+func (c *memConn) TryWrite(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, belfry.ErrStreamClosed
+	}
+	c.out.Write(b)
+	return len(b), nil
+}
+
+func (c *memConn) WriteAll(b []byte, _ time.Duration) error {
+	_, err := c.TryWrite(b)
+	return err
+}
+
+func (c *memConn) Alive() bool { c.mu.Lock(); defer c.mu.Unlock(); return !c.closed }
+
+func (c *memConn) Close() error { c.mu.Lock(); defer c.mu.Unlock(); c.closed = true; return nil }
+
+func (c *memConn) state() (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out.String(), c.closed
+}
+
+// startOutage opens a lean stream of u on a Hub over an outageStore, stores
+// three notifications without telling the Hub, takes the store down, and
+// delivers the third: the stream must read the store for ids 1 and 2.
+func startOutage(t *testing.T, cfg belfry.HubConfig) (*outageStore, *belfry.Hub, *memConn) {
+	t.Helper()
+	e := newEnv(t, 0)
+	st := &outageStore{Store: e.store}
+	cfg.Store, cfg.Broker = st, e.broker
+	hub := belfry.NewHub(cfg)
+	t.Cleanup(hub.CloseAll)
+	ctx := t.Context()
+	l, err := hub.OpenLean(ctx, "u", 0, false, belfry.LeanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := &memConn{}
+	l.Start(conn)
+	if out, _ := conn.state(); !strings.Contains(out, "event: sync") {
+		t.Fatalf("no sync: %q", out)
+	}
+	for range 3 {
+		if err := e.store.Create(ctx, []*belfry.Notification{{UserID: "u", Message: "m"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns, err := e.store.After(ctx, "u", 2, 10)
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("After: %v %v", ns, err)
+	}
+	st.down.Store(true)
+	hub.Receive(belfry.Message{Kind: belfry.KindNew, UserID: "u", New: ns[0]})
+	return st, hub, conn
+}
+
+// A lean stream that must fill a gap while the store is down keeps its
+// connection and the event, and sends the gap and the event, in order, once
+// the store answers again: an outage does not make every client reconnect.
+func TestLeanStreamWaitsOutAStoreOutage(t *testing.T) {
+	st, hub, conn := startOutage(t, belfry.HubConfig{})
+	waitFor(t, func() bool { return st.failures.Load() >= 2 }) // read, failed, retried, failed
+	if _, closed := conn.state(); closed || hub.Stats().Streams != 1 {
+		t.Fatalf("the stream was cut during the outage (closed %v, %+v)", closed, hub.Stats())
+	}
+	st.down.Store(false)
+	waitFor(t, func() bool { out, _ := conn.state(); return strings.Contains(out, "id: 3\n") })
+	out, closed := conn.state()
+	wantIDs(t, ids(out), 1, 3)
+	if closed {
+		t.Fatal("the stream was cut after the outage")
+	}
+}
+
+// A store that stays down longer than StoreOutage cuts the stream; its
+// client resumes from the last id it has.
+func TestLeanStreamCutAfterStoreOutage(t *testing.T) {
+	_, hub, conn := startOutage(t, belfry.HubConfig{StoreOutage: 300 * time.Millisecond})
+	waitFor(t, func() bool { _, closed := conn.state(); return closed })
+	if n := hub.Stats().Streams; n != 0 {
+		t.Fatalf("%d streams attached after the cut", n)
+	}
+	if out, _ := conn.state(); len(ids(out)) != 0 {
+		t.Fatalf("sent ids %v with a gap before them", ids(out))
+	}
+}
