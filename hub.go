@@ -19,10 +19,10 @@ type HubConfig struct {
 	QueueSize int
 	// Shards is the number of lock shards of the user table. Default 64.
 	Shards int
-	// StoreOutage is how long a lean stream that must read the store (a
-	// gap in ids, a broker resync) keeps retrying while the store fails,
-	// holding the events that came meanwhile, before it is cut (the client
-	// then resumes from its last id). Default 60s.
+	// StoreOutage is how long a stream that must read the store (the
+	// replay, a gap in ids, a broker resync) keeps retrying while the store
+	// fails, holding the events that came meanwhile, before it is cut (the
+	// client then resumes from its last id). Default 60s.
 	StoreOutage time.Duration
 	Logger      *slog.Logger // default: slog.Default()
 }

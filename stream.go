@@ -45,6 +45,13 @@ type Stream struct {
 	syncAt *Stats
 	buf    []byte
 	timer  *time.Timer
+
+	// What a failed store read left owed, retried by the next call of
+	// Next: the live frame whose gap could not be filled, and a resync's
+	// snapshot and catch-up. storeDown is when the reads began to fail.
+	held       *Frame
+	owesResync bool
+	storeDown  time.Time
 }
 
 func newStream(h *Hub, user string, queueSize int) *Stream {
@@ -97,7 +104,8 @@ func (s *Stream) cut(reason error) {
 // It returns (nil, nil) when idle elapsed with nothing to send, so the caller
 // can write a heartbeat or check its token. It returns ErrSlowStream,
 // ErrShutdown or ErrStreamClosed when the stream was cut, ctx.Err() when ctx
-// ended, and an EUNAVAILABLE *Error when the store failed.
+// ended, and an EUNAVAILABLE *Error when the store kept failing for the
+// Hub's StoreOutage (until then a failed read is retried; see storeFailed).
 func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
 	s.buf = s.buf[:0]
 	select {
@@ -106,7 +114,21 @@ func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
 	default:
 	}
 	if s.replaying {
-		return s.replay(ctx)
+		b, err := s.replay(ctx)
+		if err != nil {
+			return s.storeFailed(ctx, err)
+		}
+		s.storeDown = time.Time{}
+		return b, nil
+	}
+	if s.held != nil || s.owesResync {
+		if err := s.retryOwed(ctx); err != nil {
+			return s.storeFailed(ctx, err)
+		}
+		s.storeDown = time.Time{}
+		if len(s.buf) > 0 {
+			return s.buf, nil
+		}
 	}
 	if s.syncAt != nil { // nothing to replay: the sync comes first
 		s.buf = flushSync(s.buf, &s.syncAt)
@@ -122,23 +144,16 @@ func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
 		select {
 		case f := <-s.queue:
 			if err := s.add(ctx, f); err != nil {
-				return nil, err
+				return s.storeFailed(ctx, err)
 			}
 			if err := s.drain(ctx); err != nil {
-				return nil, err
+				return s.storeFailed(ctx, err)
 			}
 		case <-s.resync:
-			if s.needSync.Swap(false) {
-				st, err := s.hub.store.Stats(ctx, s.user)
-				if err != nil {
-					return nil, err
-				}
-				s.syncAt = &st
+			s.owesResync = true
+			if err := s.retryOwed(ctx); err != nil {
+				return s.storeFailed(ctx, err)
 			}
-			if err := s.catchUp(ctx); err != nil {
-				return nil, err
-			}
-			s.buf = flushSync(s.buf, &s.syncAt)
 		case <-s.done:
 			return nil, s.reason
 		case <-ctx.Done():
@@ -149,6 +164,60 @@ func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
 		if len(s.buf) > 0 {
 			return s.buf, nil
 		}
+	}
+}
+
+// retryOwed does what a failed store read left owed, in order: a resync's
+// snapshot and catch-up and its sync event, then the held frame.
+func (s *Stream) retryOwed(ctx context.Context) error {
+	if s.owesResync {
+		if s.needSync.Swap(false) {
+			st, err := s.hub.store.Stats(ctx, s.user)
+			if err != nil {
+				s.needSync.Store(true)
+				return err
+			}
+			s.syncAt = &st
+		}
+		if err := s.catchUp(ctx); err != nil {
+			return err
+		}
+		s.owesResync = false
+		s.buf = flushSync(s.buf, &s.syncAt)
+	}
+	if f := s.held; f != nil {
+		s.held = nil
+		return s.add(ctx, f)
+	}
+	return nil
+}
+
+// storeFailed answers Next after a failed store read. For up to the Hub's
+// StoreOutage the stream stays open: what is ready is returned now, and
+// otherwise Next waits storeRetry and returns nothing (the caller then
+// sends a heartbeat if one is due), the next call retrying what is owed.
+// After that the error ends the stream; the client resumes from its last
+// id.
+func (s *Stream) storeFailed(ctx context.Context, err error) ([]byte, error) {
+	now := time.Now()
+	if s.storeDown.IsZero() {
+		s.storeDown = now
+	}
+	if now.Sub(s.storeDown) >= s.hub.storeOutage {
+		return nil, err
+	}
+	if len(s.buf) > 0 {
+		return s.buf, nil
+	}
+	t := time.NewTimer(storeRetry)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil, nil
+	case <-s.done:
+		return nil, s.reason
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
@@ -197,6 +266,7 @@ func (s *Stream) add(ctx context.Context, f *Frame) error {
 		// Ids are per-user sequence numbers: a jump means an event was
 		// missed (or published out of order). The store has them all.
 		if err := s.catchUp(ctx); err != nil {
+			s.held = f // sent after the gap, once the store answers
 			return err
 		}
 		if f.ID <= s.lastID {

@@ -135,3 +135,70 @@ func TestLeanStreamCutAfterStoreOutage(t *testing.T) {
 		t.Fatalf("sent ids %v with a gap before them", ids(out))
 	}
 }
+
+// openOutage is startOutage for a goroutine-path stream (HTTP/2): Open, the
+// sync read, three notifications stored unannounced, the store down, the
+// third delivered.
+func openOutage(t *testing.T, cfg belfry.HubConfig) (*outageStore, *belfry.Hub, *belfry.Stream) {
+	t.Helper()
+	e := newEnv(t, 0)
+	st := &outageStore{Store: e.store}
+	cfg.Store, cfg.Broker = st, e.broker
+	hub := belfry.NewHub(cfg)
+	t.Cleanup(hub.CloseAll)
+	ctx := t.Context()
+	s, err := hub.Open(ctx, "u", 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	readUntil(t, s, "event: sync")
+	for range 3 {
+		if err := e.store.Create(ctx, []*belfry.Notification{{UserID: "u", Message: "m"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns, err := e.store.After(ctx, "u", 2, 10)
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("After: %v %v", ns, err)
+	}
+	st.down.Store(true)
+	hub.Receive(belfry.Message{Kind: belfry.KindNew, UserID: "u", New: ns[0]})
+	return st, hub, s
+}
+
+// The goroutine path waits out an outage too: Next keeps answering
+// (nothing, so the handler can send heartbeats) while the store fails, then
+// sends the gap and the held event in order.
+func TestStreamWaitsOutAStoreOutage(t *testing.T) {
+	st, _, s := openOutage(t, belfry.HubConfig{})
+	for st.failures.Load() < 2 { // read, failed, retried, failed
+		b, err := s.Next(t.Context(), time.Second)
+		if err != nil || len(b) != 0 {
+			t.Fatalf("Next during the outage: %q, %v", b, err)
+		}
+	}
+	st.down.Store(false)
+	wantIDs(t, ids(readUntil(t, s, "id: 3\n")), 1, 3)
+}
+
+// Past StoreOutage, Next ends the stream with the store's error.
+func TestStreamEndsAfterStoreOutage(t *testing.T) {
+	_, _, s := openOutage(t, belfry.HubConfig{StoreOutage: 300 * time.Millisecond})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := s.Next(t.Context(), time.Second)
+		if err != nil {
+			if belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
+				t.Fatalf("Next: %v, want EUNAVAILABLE", err)
+			}
+			return
+		}
+		if len(b) != 0 {
+			t.Fatalf("sent %q with a gap before it", b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stream was not ended")
+		}
+	}
+}
