@@ -2,6 +2,7 @@ package belfry
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -42,6 +43,7 @@ type LeanStream struct {
 	finishing bool      // end the stream once the queue is written (token expired)
 	syncAt    *Stats    // the snapshot of the next sync event (worker-owned)
 	storeDown time.Time // when the store reads began to fail; zero while they work (worker-owned)
+	reading   bool      // the worker waits on the store with everything before written: the wheel may beat
 	closed    bool
 	nextBeat  time.Time
 }
@@ -223,7 +225,7 @@ func (l *LeanStream) cut(reason error) {
 // still there. Called by the wheel.
 func (l *LeanStream) beat(now time.Time, every time.Duration) {
 	l.mu.Lock()
-	if l.closed || l.busy || now.Before(l.nextBeat) {
+	if l.closed || (l.busy && !l.reading) || now.Before(l.nextBeat) {
 		l.mu.Unlock()
 		return
 	}
@@ -268,6 +270,11 @@ func (l *LeanStream) work() {
 		l.mu.Unlock()
 
 		buf, rest, storeErr := l.fill(buf, queue, catchUp, resync)
+		var ce connError
+		if errors.As(storeErr, &ce) {
+			l.cut(ce.err)
+			return
+		}
 		if len(buf) > 0 {
 			// Written even when the store failed: what fill appended is
 			// complete and in order.
@@ -332,14 +339,19 @@ func (l *LeanStream) retryStore(err error, rest []*Frame, catchUp, resync bool) 
 func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, resync bool) ([]byte, []*Frame, error) {
 	var err error
 	if resync { // a new snapshot first, replacing one not sent yet (it predates the resync)
-		st, err := l.stats()
+		var st Stats
+		buf, err = l.storeCall(buf, func(b []byte) ([]byte, error) {
+			var err error
+			st, err = l.stats()
+			return b, err
+		})
 		if err != nil {
 			return buf, queue, err
 		}
 		l.syncAt, catchUp = &st, true
 	}
 	if catchUp {
-		if buf, err = l.readStore(buf); err != nil {
+		if buf, err = l.storeCall(buf, l.readStore); err != nil {
 			return buf, queue, err
 		}
 	}
@@ -350,7 +362,7 @@ func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, resync bool) ([]b
 				continue
 			}
 			if f.ID > l.lastID+1 {
-				if buf, err = l.readStore(buf); err != nil {
+				if buf, err = l.storeCall(buf, l.readStore); err != nil {
 					return buf, queue[i:], err
 				}
 				if f.ID <= l.lastID {
@@ -374,6 +386,40 @@ func (l *LeanStream) stats() (Stats, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	return l.hub.store.Stats(ctx, l.user)
+}
+
+// connError is a failed write to the client inside fill: it cuts the
+// stream, where a store error is retried.
+type connError struct{ err error }
+
+func (e connError) Error() string { return e.err.Error() }
+
+// storeCall runs read, a store read of the worker, with the connection kept
+// warm: it first writes what buf holds, so the client has everything up to
+// an event boundary, then lets the heartbeat wheel write to the stream until
+// read returns (a database that went away can hold a read for the whole
+// storeTimeout, longer than a client waits for a heartbeat). The rest of a
+// heartbeat the socket did not take is written before what read appended.
+func (l *LeanStream) storeCall(buf []byte, read func([]byte) ([]byte, error)) ([]byte, error) {
+	if len(buf) > 0 {
+		if err := l.conn.WriteAll(buf, l.writeTimeout); err != nil {
+			return buf[:0], connError{err}
+		}
+		buf = buf[:0]
+	}
+	l.mu.Lock()
+	l.reading = true
+	l.mu.Unlock()
+	buf, err := read(buf)
+	l.mu.Lock()
+	l.reading = false
+	beatRest := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	if len(beatRest) > 0 {
+		buf = append(beatRest, buf...)
+	}
+	return buf, err
 }
 
 // readStore appends every stored notification after lastID.

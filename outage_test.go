@@ -14,16 +14,27 @@ import (
 )
 
 // outageStore is the real SQLite store whose reads fail while down is set,
-// as they would with the database unreachable.
+// as they would with the database unreachable. While hold is set, After
+// first waits for release, as a read does while a driver looks for a
+// database that went away.
 type outageStore struct {
 	*sqlite.Store
 	down     atomic.Bool
 	failures atomic.Int64
+	hold     atomic.Bool
+	release  chan struct{}
 }
 
 var errDown = belfry.Unavailable("test store", errors.New("down"))
 
 func (s *outageStore) After(ctx context.Context, user string, after int64, limit int) ([]*belfry.Notification, error) {
+	if s.hold.Load() {
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return nil, belfry.Unavailable("test store", ctx.Err())
+		}
+	}
 	if s.down.Load() {
 		s.failures.Add(1)
 		return nil, errDown
@@ -72,17 +83,18 @@ func (c *memConn) state() (string, bool) {
 }
 
 // startOutage opens a lean stream of u on a Hub over an outageStore, stores
-// three notifications without telling the Hub, takes the store down, and
-// delivers the third: the stream must read the store for ids 1 and 2.
-func startOutage(t *testing.T, cfg belfry.HubConfig) (*outageStore, *belfry.Hub, *memConn) {
+// three notifications without telling the Hub, takes the store down (or,
+// with hang, makes its reads hang), and delivers the third: the stream must
+// read the store for ids 1 and 2.
+func startOutage(t *testing.T, cfg belfry.HubConfig, hang bool) (*outageStore, *belfry.Hub, *memConn) {
 	t.Helper()
 	e := newEnv(t, 0)
-	st := &outageStore{Store: e.store}
+	st := &outageStore{Store: e.store, release: make(chan struct{})}
 	cfg.Store, cfg.Broker = st, e.broker
 	hub := belfry.NewHub(cfg)
 	t.Cleanup(hub.CloseAll)
 	ctx := t.Context()
-	l, err := hub.OpenLean(ctx, "u", 0, false, belfry.LeanOptions{})
+	l, err := hub.OpenLean(ctx, "u", 0, false, belfry.LeanOptions{Heartbeat: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +112,11 @@ func startOutage(t *testing.T, cfg belfry.HubConfig) (*outageStore, *belfry.Hub,
 	if err != nil || len(ns) != 1 {
 		t.Fatalf("After: %v %v", ns, err)
 	}
-	st.down.Store(true)
+	if hang {
+		st.hold.Store(true)
+	} else {
+		st.down.Store(true)
+	}
 	hub.Receive(belfry.Message{Kind: belfry.KindNew, UserID: "u", New: ns[0]})
 	return st, hub, conn
 }
@@ -109,7 +125,7 @@ func startOutage(t *testing.T, cfg belfry.HubConfig) (*outageStore, *belfry.Hub,
 // connection and the event, and sends the gap and the event, in order, once
 // the store answers again: an outage does not make every client reconnect.
 func TestLeanStreamWaitsOutAStoreOutage(t *testing.T) {
-	st, hub, conn := startOutage(t, belfry.HubConfig{})
+	st, hub, conn := startOutage(t, belfry.HubConfig{}, false)
 	waitFor(t, func() bool { return st.failures.Load() >= 2 }) // read, failed, retried, failed
 	if _, closed := conn.state(); closed || hub.Stats().Streams != 1 {
 		t.Fatalf("the stream was cut during the outage (closed %v, %+v)", closed, hub.Stats())
@@ -123,10 +139,35 @@ func TestLeanStreamWaitsOutAStoreOutage(t *testing.T) {
 	}
 }
 
+// A store read that hangs (a database that went away, before the driver
+// gives up) does not silence the stream: the wheel keeps sending
+// heartbeats, between whole events, and the read's result follows.
+func TestLeanStreamBeatsDuringAHangingStoreRead(t *testing.T) {
+	st, _, conn := startOutage(t, belfry.HubConfig{}, true)
+	waitFor(t, func() bool {
+		out, _ := conn.state()
+		return strings.Count(out, belfry.HeartbeatComment) >= 3
+	})
+	if out, closed := conn.state(); closed || len(ids(out)) != 0 {
+		t.Fatalf("during the read: closed %v, ids %v", closed, ids(out))
+	}
+	close(st.release)
+	waitFor(t, func() bool { out, _ := conn.state(); return strings.Contains(out, "id: 3\n") })
+	out, _ := conn.state()
+	wantIDs(t, ids(out), 1, 3)
+	// Every block is a whole event or a heartbeat: nothing was written
+	// into the middle of an event.
+	for _, b := range strings.SplitAfter(out, "\n\n") {
+		if b != "" && b != belfry.HeartbeatComment && !strings.HasPrefix(b, "event: ") && !strings.HasPrefix(b, "id: ") && !strings.HasPrefix(b, "retry: ") {
+			t.Fatalf("a broken block %q in %q", b, out)
+		}
+	}
+}
+
 // A store that stays down longer than StoreOutage cuts the stream; its
 // client resumes from the last id it has.
 func TestLeanStreamCutAfterStoreOutage(t *testing.T) {
-	_, hub, conn := startOutage(t, belfry.HubConfig{StoreOutage: 300 * time.Millisecond})
+	_, hub, conn := startOutage(t, belfry.HubConfig{StoreOutage: 300 * time.Millisecond}, false)
 	waitFor(t, func() bool { _, closed := conn.state(); return closed })
 	if n := hub.Stats().Streams; n != 0 {
 		t.Fatalf("%d streams attached after the cut", n)
