@@ -144,9 +144,8 @@ func setHeader(hdrs []string, h string) ([]string, error) {
 	return append(hdrs, line), nil
 }
 
-// payload is the message that identifies a publish to the stream clients.
-func payload(seq int32, sent int64) string { return string(appendPayload(nil, seq, sent)) }
-
+// appendPayload appends the message that identifies a publish to the
+// stream clients: "seq=<n> t=<unix nanos>".
 func appendPayload(b []byte, seq int32, sent int64) []byte {
 	b = append(b, "seq="...)
 	b = strconv.AppendInt(b, int64(seq), 10)

@@ -183,7 +183,7 @@ func TestParsePayload(t *testing.T) {
 		}
 	}
 	// What the publisher sends is what the client finds.
-	seq, sent, ok := parsePayload([]byte(payload(12, 345)))
+	seq, sent, ok := parsePayload(appendPayload(nil, 12, 345))
 	if seq != 12 || sent != 345 || !ok {
 		t.Errorf("round trip: %d %d %v", seq, sent, ok)
 	}
