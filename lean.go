@@ -26,7 +26,6 @@ type LeanStream struct {
 	hub          *Hub
 	user         string
 	writeTimeout time.Duration
-	heartbeat    time.Duration
 	expires      time.Time
 
 	conn   Conn        // set by Start; nil before
@@ -43,7 +42,7 @@ type LeanStream struct {
 	finishing bool      // end the stream once the queue is written (token expired)
 	syncAt    *Stats    // the snapshot of the next sync event (worker-owned)
 	storeDown time.Time // when the store reads began to fail; zero while they work (worker-owned)
-	reading   bool      // the worker waits on the store with everything before written: the wheel may beat
+	waiting   bool      // the worker waits on the store (or to retry it) with everything before written: the wheel may beat
 	closed    bool
 	nextBeat  time.Time
 }
@@ -60,7 +59,7 @@ func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resu
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
 	}
-	l := &LeanStream{hub: h, user: user, writeTimeout: o.WriteTimeout, heartbeat: o.Heartbeat, expires: o.Expires,
+	l := &LeanStream{hub: h, user: user, writeTimeout: o.WriteTimeout, expires: o.Expires,
 		busy: true, syncDue: true, nextBeat: time.Now().Add(o.Heartbeat)}
 	h.wheel.start(h, o.Heartbeat)
 	h.attach(user, l)
@@ -225,7 +224,7 @@ func (l *LeanStream) cut(reason error) {
 // still there. Called by the wheel.
 func (l *LeanStream) beat(now time.Time, every time.Duration) {
 	l.mu.Lock()
-	if l.closed || (l.busy && !l.reading) || now.Before(l.nextBeat) {
+	if l.closed || (l.busy && !l.waiting) || now.Before(l.nextBeat) {
 		l.mu.Unlock()
 		return
 	}
@@ -252,6 +251,7 @@ func (l *LeanStream) work() {
 			l.mu.Unlock()
 			return
 		}
+		l.waiting = false
 		buf = append(buf[:0], l.pending...)
 		l.pending = nil
 		queue := l.queue
@@ -311,21 +311,13 @@ func (l *LeanStream) retryStore(err error, rest []*Frame, catchUp, resync bool) 
 		l.mu.Unlock()
 		return
 	}
-	// The wheel skips a busy stream: keep the connection warm here.
-	beat := !now.Before(l.nextBeat)
-	if beat {
-		l.nextBeat = now.Add(l.heartbeat)
-	}
 	l.queue = append(rest, l.queue...)
 	l.catchUp = l.catchUp || catchUp
 	l.resync = l.resync || resync
+	// Everything fill made is written: the wheel beats the stream until
+	// the next try, which writes the rest of a beat first (work's top).
+	l.waiting = true
 	l.mu.Unlock()
-	if beat {
-		if err := l.conn.WriteAll(heartbeatFrame.Bytes, l.writeTimeout); err != nil {
-			l.cut(err)
-			return
-		}
-	}
 	time.AfterFunc(storeRetry, l.work)
 }
 
@@ -408,11 +400,11 @@ func (l *LeanStream) storeCall(buf []byte, read func([]byte) ([]byte, error)) ([
 		buf = buf[:0]
 	}
 	l.mu.Lock()
-	l.reading = true
+	l.waiting = true
 	l.mu.Unlock()
 	buf, err := read(buf)
 	l.mu.Lock()
-	l.reading = false
+	l.waiting = false
 	beatRest := l.pending
 	l.pending = nil
 	l.mu.Unlock()

@@ -127,6 +127,11 @@ func startOutage(t *testing.T, cfg belfry.HubConfig, hang bool) (*outageStore, *
 func TestLeanStreamWaitsOutAStoreOutage(t *testing.T) {
 	st, hub, conn := startOutage(t, belfry.HubConfig{}, false)
 	waitFor(t, func() bool { return st.failures.Load() >= 2 }) // read, failed, retried, failed
+	// Between the tries the wheel keeps beating the stream.
+	waitFor(t, func() bool {
+		out, _ := conn.state()
+		return strings.Count(out, belfry.HeartbeatComment) >= 3
+	})
 	if _, closed := conn.state(); closed || hub.Stats().Streams != 1 {
 		t.Fatalf("the stream was cut during the outage (closed %v, %+v)", closed, hub.Stats())
 	}
