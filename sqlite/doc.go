@@ -78,15 +78,49 @@
 // notification (see the benchmarks). Config.Synchronous "NORMAL" trades the
 // power-loss guarantee for less disk work on slow disks.
 //
-// The write connection checkpoints the WAL into the database file after
-// 4,000 pages (wal_autocheckpoint; SQLite's default is 1,000): a page
-// written by many commits is copied back once, and the database file's
-// fsync is paid less often. When the writer has answered a batch and finds
-// nobody waiting, it runs a PASSIVE checkpoint after every 1,000 writes, so
-// that a store with quiet moments rarely checkpoints inside a caller's
-// commit. (At 64 publishers, back to back, that idle checkpoint made no
-// measurable difference to throughput or CPU; the raised autocheckpoint
-// took the CPU per create from about 17 to 15 µs.)
+// The write connection checkpoints the WAL into the database file once
+// 16 MiB of it has grown (wal_autocheckpoint, 1,000 pages of 16 KiB; SQLite's
+// default is 1,000 pages of 4 KiB): a page written by many commits is copied
+// back once, and the database file's fsync is paid less often. When the
+// writer has answered a batch and finds nobody waiting, it runs a PASSIVE
+// checkpoint after every 1,000 writes, so that a store with quiet moments
+// rarely checkpoints inside a caller's commit. (At 64 publishers, back to
+// back, that idle checkpoint made no measurable difference to throughput
+// or CPU; the raised autocheckpoint took the CPU per create from about 17
+// to 15 µs.)
+//
+// # Page size
+//
+// A database this package creates has 16 KiB pages, not SQLite's 4 KiB.
+// A batch of creates for many users touches one table leaf per user (a
+// user's rows are kept together), and every page it touches is written
+// whole to the WAL, with a frame header and two write(2) calls, and later
+// copied back by a checkpoint. Larger pages hold more users each, so the
+// same batch writes fewer pages and makes fewer system calls. Measured
+// with BenchmarkCreateBatch (64 callers, 100 notifications per call for
+// consecutive users among 10,000, 1,000 calls, 2-core machine): about
+// 10-12 µs of CPU per notification with 16 KiB pages against 14-15 µs
+// with 4 KiB, runs interleaved. BenchmarkRead and BenchmarkCreate with
+// synchronous FULL did not change beyond noise. One case got worse: a
+// single caller with synchronous NORMAL, one notification per commit, took
+// about 100 µs of CPU per create instead of 75, as each commit writes whole
+// 16 KiB pages and there is no fsync to hide that cost behind.
+//
+// The cost per notification grows with the rows each user already has,
+// because a user's newest rows then fill a leaf of their own: the same
+// benchmark at 3,000 and 6,000 calls (30 and 60 rows per user at the end)
+// gave about 18 and 20-24 µs with 16 KiB pages, about 20 and 27 µs with
+// 4 KiB. A table in insertion order (a rowid table with (user_id, id) as
+// an index) grew far less (about 10 and 15 µs), but made every read fetch
+// rows scattered over the file: List and After were 2.5 to 3 times slower
+// unless the readers used mmap. That layout is not adopted yet; see
+// docs/PERFORMANCE.md.
+//
+// SQLite fixes the page size when the file is first written, so a database
+// created by an older belfry keeps its 4 KiB pages and works as before. To
+// convert one, stop belfry and run
+//
+//	sqlite3 belfry.db 'PRAGMA journal_mode=DELETE' 'PRAGMA page_size=16384' 'VACUUM' 'PRAGMA journal_mode=WAL'
 //
 // # Reads
 //

@@ -50,6 +50,16 @@ type Config struct {
 	Now func() time.Time
 }
 
+// pageSize is the page size of a database this package creates. A
+// database keeps the page size it was created with; see the package doc
+// (Page size) for why 16 KiB and how to convert an older file.
+const pageSize = 16384
+
+// autocheckpointBytes is how much WAL the write connection lets grow
+// before it checkpoints inside a commit (wal_autocheckpoint, in pages of
+// pageSize; an older 4 KiB-page file checkpoints after a quarter of it).
+const autocheckpointBytes = 16 << 20
+
 // Store is the SQLite implementation of belfry.Store. Writes go through one
 // writer goroutine that commits whatever has queued up in one transaction
 // (group commit); reads use a separate pool of read-only connections. It is
@@ -90,9 +100,15 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 
 	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)", cfg.BusyTimeout.Milliseconds())
 	var err error
+	// The driver runs the _pragma list sorted by name, and the shorthand
+	// keys after it. page_size only takes on a database not yet written,
+	// and switching to WAL writes it; so WAL is the _journal_mode
+	// shorthand, which comes after page_size.
 	s.wdb, err = sql.Open("sqlite", cfg.Path+"?"+pragmas+
-		"&_pragma=page_size(1024)&_pragma=journal_mode(WAL)&_pragma=synchronous("+cfg.Synchronous+")"+
-		"&_pragma=journal_size_limit(67108864)&_pragma=wal_autocheckpoint(4000)")
+		fmt.Sprintf("&_pragma=page_size(%d)", pageSize)+
+		"&_journal_mode=WAL&_pragma=synchronous("+cfg.Synchronous+")"+
+		"&_pragma=journal_size_limit(67108864)"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", autocheckpointBytes/pageSize))
 	if err != nil {
 		return nil, belfry.Unavailable("sqlite store", err)
 	}
