@@ -183,12 +183,12 @@ func TestLeanStreamCutAfterStoreOutage(t *testing.T) {
 }
 
 // openOutage is startOutage for a goroutine-path stream (HTTP/2): Open, the
-// sync read, three notifications stored unannounced, the store down, the
-// third delivered.
-func openOutage(t *testing.T, cfg belfry.HubConfig) (*outageStore, *belfry.Hub, *belfry.Stream) {
+// sync read, three notifications stored unannounced, the store down (or,
+// with hang, its reads hanging), the third delivered.
+func openOutage(t *testing.T, cfg belfry.HubConfig, hang bool) (*outageStore, *belfry.Hub, *belfry.Stream) {
 	t.Helper()
 	e := newEnv(t, 0)
-	st := &outageStore{Store: e.store}
+	st := &outageStore{Store: e.store, release: make(chan struct{})}
 	cfg.Store, cfg.Broker = st, e.broker
 	hub := belfry.NewHub(cfg)
 	t.Cleanup(hub.CloseAll)
@@ -208,7 +208,11 @@ func openOutage(t *testing.T, cfg belfry.HubConfig) (*outageStore, *belfry.Hub, 
 	if err != nil || len(ns) != 1 {
 		t.Fatalf("After: %v %v", ns, err)
 	}
-	st.down.Store(true)
+	if hang {
+		st.hold.Store(true)
+	} else {
+		st.down.Store(true)
+	}
 	hub.Receive(belfry.Message{Kind: belfry.KindNew, UserID: "u", New: ns[0]})
 	return st, hub, s
 }
@@ -217,7 +221,7 @@ func openOutage(t *testing.T, cfg belfry.HubConfig) (*outageStore, *belfry.Hub, 
 // (nothing, so the handler can send heartbeats) while the store fails, then
 // sends the gap and the held event in order.
 func TestStreamWaitsOutAStoreOutage(t *testing.T) {
-	st, _, s := openOutage(t, belfry.HubConfig{})
+	st, _, s := openOutage(t, belfry.HubConfig{}, false)
 	for st.failures.Load() < 2 { // read, failed, retried, failed
 		b, err := s.Next(t.Context(), time.Second)
 		if err != nil || len(b) != 0 {
@@ -230,7 +234,7 @@ func TestStreamWaitsOutAStoreOutage(t *testing.T) {
 
 // Past StoreOutage, Next ends the stream with the store's error.
 func TestStreamEndsAfterStoreOutage(t *testing.T) {
-	_, _, s := openOutage(t, belfry.HubConfig{StoreOutage: 300 * time.Millisecond})
+	_, _, s := openOutage(t, belfry.HubConfig{StoreOutage: 300 * time.Millisecond}, false)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		b, err := s.Next(t.Context(), time.Second)
@@ -247,4 +251,24 @@ func TestStreamEndsAfterStoreOutage(t *testing.T) {
 			t.Fatal("the stream was not ended")
 		}
 	}
+}
+
+// A store read that hangs does not hold Next past its idle time: the read
+// is given up when the heartbeat is due and Next answers nothing, so the
+// handler sends one; a later call reads again, and once the store answers
+// the gap and the held event follow in order.
+func TestStreamBeatsDuringAHangingStoreRead(t *testing.T) {
+	st, _, s := openOutage(t, belfry.HubConfig{}, true)
+	// Far longer than idle: a Next that waits for the read fails here.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for range 3 {
+		b, err := s.Next(ctx, 100*time.Millisecond)
+		if err != nil || len(b) != 0 {
+			t.Fatalf("Next during the hanging read: %q, %v", b, err)
+		}
+	}
+	st.hold.Store(false)
+	close(st.release)
+	wantIDs(t, ids(readUntil(t, s, "id: 3\n")), 1, 3)
 }

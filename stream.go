@@ -52,6 +52,12 @@ type Stream struct {
 	held       *Frame
 	owesResync bool
 	storeDown  time.Time
+
+	// beatAt is when the caller of Next must write again (idle from the
+	// call): a store read of that call is given up then, so a read that
+	// hangs cannot hold back the heartbeat. The read counts as failed and
+	// is retried by a later call.
+	beatAt time.Time
 }
 
 func newStream(h *Hub, user string, queueSize int) *Stream {
@@ -108,6 +114,7 @@ func (s *Stream) cut(reason error) {
 // Hub's StoreOutage (until then a failed read is retried; see storeFailed).
 func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
 	s.buf = s.buf[:0]
+	s.beatAt = time.Now().Add(idle)
 	select {
 	case <-s.done: // a cut stream ends even with frames still queued
 		return nil, s.reason
@@ -172,7 +179,9 @@ func (s *Stream) Next(ctx context.Context, idle time.Duration) ([]byte, error) {
 func (s *Stream) retryOwed(ctx context.Context) error {
 	if s.owesResync {
 		if s.needSync.Swap(false) {
-			st, err := s.hub.store.Stats(ctx, s.user)
+			rctx, cancel := s.readCtx(ctx)
+			st, err := s.hub.store.Stats(rctx, s.user)
+			cancel()
 			if err != nil {
 				s.needSync.Store(true)
 				return err
@@ -192,12 +201,13 @@ func (s *Stream) retryOwed(ctx context.Context) error {
 	return nil
 }
 
-// storeFailed answers Next after a failed store read. For up to the Hub's
-// StoreOutage the stream stays open: what is ready is returned now, and
-// otherwise Next waits storeRetry and returns nothing (the caller then
-// sends a heartbeat if one is due), the next call retrying what is owed.
-// After that the error ends the stream; the client resumes from its last
-// id.
+// storeFailed answers Next after a failed (or given up) store read. For
+// up to the Hub's StoreOutage the stream stays open: what is ready is
+// returned now, and otherwise Next waits storeRetry, or until the
+// heartbeat is due if that is sooner, and returns nothing (the caller
+// then sends a heartbeat if one is due), the next call retrying what is
+// owed. After that the error ends the stream; the client resumes from its
+// last id.
 func (s *Stream) storeFailed(ctx context.Context, err error) ([]byte, error) {
 	now := time.Now()
 	if s.storeDown.IsZero() {
@@ -209,7 +219,7 @@ func (s *Stream) storeFailed(ctx context.Context, err error) ([]byte, error) {
 	if len(s.buf) > 0 {
 		return s.buf, nil
 	}
-	t := time.NewTimer(storeRetry)
+	t := time.NewTimer(min(storeRetry, time.Until(s.beatAt)))
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -224,7 +234,9 @@ func (s *Stream) storeFailed(ctx context.Context, err error) ([]byte, error) {
 // replay reads one page of the backlog; after the last page it makes sure
 // the sync event went out and switches to live.
 func (s *Stream) replay(ctx context.Context) ([]byte, error) {
-	ns, err := s.hub.store.After(ctx, s.user, s.lastID, MaxReplay)
+	rctx, cancel := s.readCtx(ctx)
+	ns, err := s.hub.store.After(rctx, s.user, s.lastID, MaxReplay)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
@@ -280,9 +292,17 @@ func (s *Stream) add(ctx context.Context, f *Frame) error {
 
 // catchUp appends every stored notification after lastID.
 func (s *Stream) catchUp(ctx context.Context) error {
+	rctx, cancel := s.readCtx(ctx)
+	defer cancel()
 	var err error
-	s.buf, s.lastID, err = readAfter(ctx, s.hub.store, s.user, s.buf, s.lastID, &s.syncAt)
+	s.buf, s.lastID, err = readAfter(rctx, s.hub.store, s.user, s.buf, s.lastID, &s.syncAt)
 	return err
+}
+
+// readCtx is ctx for one store read of this call of Next: it ends when
+// the heartbeat is due (see beatAt).
+func (s *Stream) readCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithDeadline(ctx, s.beatAt)
 }
 
 // readAfter appends every stored notification of user after lastID, page
