@@ -79,9 +79,10 @@
 // power-loss guarantee for less disk work on slow disks.
 //
 // The write connection checkpoints the WAL into the database file once
-// 16 MiB of it has grown (wal_autocheckpoint, 1,000 pages of 16 KiB; SQLite's
-// default is 1,000 pages of 4 KiB): a page written by many commits is copied
-// back once, and the database file's fsync is paid less often. When the
+// 16 MiB of it has grown (wal_autocheckpoint: 1,024 pages of 16 KiB, or
+// 4,096 in an older 4 KiB file; SQLite's default is 1,000 pages of 4 KiB):
+// a page written by many commits is copied back once, and the database
+// file's fsync is paid less often. When the
 // writer has answered a batch and finds nobody waiting, it runs a PASSIVE
 // checkpoint after every 1,000 writes, so that a store with quiet moments
 // rarely checkpoints inside a caller's commit. (At 64 publishers, back to

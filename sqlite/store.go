@@ -56,9 +56,23 @@ type Config struct {
 const pageSize = 16384
 
 // autocheckpointBytes is how much WAL the write connection lets grow
-// before it checkpoints inside a commit (wal_autocheckpoint, in pages of
-// pageSize; an older 4 KiB-page file checkpoints after a quarter of it).
+// before it checkpoints inside a commit.
 const autocheckpointBytes = 16 << 20
+
+// setAutocheckpoint sets the write connection's wal_autocheckpoint, which
+// counts pages, to autocheckpointBytes in the file's own page size (an
+// older file keeps 4 KiB pages).
+func setAutocheckpoint(ctx context.Context, conn *sql.Conn) error {
+	var ps int
+	if err := conn.QueryRowContext(ctx, "PRAGMA page_size").Scan(&ps); err != nil {
+		return err
+	}
+	if ps <= 0 {
+		return fmt.Errorf("page_size %d", ps)
+	}
+	_, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint=%d", autocheckpointBytes/ps))
+	return err
+}
 
 // Store is the SQLite implementation of belfry.Store. Writes go through one
 // writer goroutine that commits whatever has queued up in one transaction
@@ -107,8 +121,7 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	s.wdb, err = sql.Open("sqlite", cfg.Path+"?"+pragmas+
 		fmt.Sprintf("&_pragma=page_size(%d)", pageSize)+
 		"&_journal_mode=WAL&_pragma=synchronous("+cfg.Synchronous+")"+
-		"&_pragma=journal_size_limit(67108864)"+
-		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", autocheckpointBytes/pageSize))
+		"&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return nil, belfry.Unavailable("sqlite store", err)
 	}
@@ -122,6 +135,11 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 		conn.Close()
 		s.wdb.Close()
 		return nil, err
+	}
+	if err := setAutocheckpoint(ctx, conn); err != nil {
+		conn.Close()
+		s.wdb.Close()
+		return nil, belfry.Unavailable("sqlite store", err)
 	}
 	s.writer, err = newWriter(ctx, conn, cfg.Now)
 	if err != nil {
