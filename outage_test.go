@@ -82,27 +82,23 @@ func (c *memConn) state() (string, bool) {
 	return c.out.String(), c.closed
 }
 
-// startOutage opens a lean stream of u on a Hub over an outageStore, stores
-// three notifications without telling the Hub, takes the store down (or,
-// with hang, makes its reads hang), and delivers the third: the stream must
-// read the store for ids 1 and 2.
-func startOutage(t *testing.T, cfg belfry.HubConfig, hang bool) (*outageStore, *belfry.Hub, *memConn) {
+// newOutageHub is a Hub over an outageStore (the real SQLite store).
+func newOutageHub(t *testing.T, cfg belfry.HubConfig) (*env, *outageStore, *belfry.Hub) {
 	t.Helper()
 	e := newEnv(t, 0)
 	st := &outageStore{Store: e.store, release: make(chan struct{})}
 	cfg.Store, cfg.Broker = st, e.broker
 	hub := belfry.NewHub(cfg)
 	t.Cleanup(hub.CloseAll)
+	return e, st, hub
+}
+
+// strike stores three notifications of u without telling the Hub, takes
+// the store down (or, with hang, makes its reads hang), and delivers the
+// third: u's streams must read the store for ids 1 and 2.
+func strike(t *testing.T, e *env, st *outageStore, hub *belfry.Hub, hang bool) {
+	t.Helper()
 	ctx := t.Context()
-	l, err := hub.OpenLean(ctx, "u", 0, false, belfry.LeanOptions{Heartbeat: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := &memConn{}
-	l.Start(conn)
-	if out, _ := conn.state(); !strings.Contains(out, "event: sync") {
-		t.Fatalf("no sync: %q", out)
-	}
 	for range 3 {
 		if err := e.store.Create(ctx, []*belfry.Notification{{UserID: "u", Message: "m"}}); err != nil {
 			t.Fatal(err)
@@ -118,6 +114,22 @@ func startOutage(t *testing.T, cfg belfry.HubConfig, hang bool) (*outageStore, *
 		st.down.Store(true)
 	}
 	hub.Receive(belfry.Message{Kind: belfry.KindNew, UserID: "u", New: ns[0]})
+}
+
+// startOutage opens a lean stream of u and strikes.
+func startOutage(t *testing.T, cfg belfry.HubConfig, hang bool) (*outageStore, *belfry.Hub, *memConn) {
+	t.Helper()
+	e, st, hub := newOutageHub(t, cfg)
+	l, err := hub.OpenLean(t.Context(), "u", 0, false, belfry.LeanOptions{Heartbeat: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := &memConn{}
+	l.Start(conn)
+	if out, _ := conn.state(); !strings.Contains(out, "event: sync") {
+		t.Fatalf("no sync: %q", out)
+	}
+	strike(t, e, st, hub, hang)
 	return st, hub, conn
 }
 
@@ -182,38 +194,18 @@ func TestLeanStreamCutAfterStoreOutage(t *testing.T) {
 	}
 }
 
-// openOutage is startOutage for a goroutine-path stream (HTTP/2): Open, the
-// sync read, three notifications stored unannounced, the store down (or,
-// with hang, its reads hanging), the third delivered.
+// openOutage is startOutage for a goroutine-path stream (HTTP/2): Open,
+// the sync read, then the strike.
 func openOutage(t *testing.T, cfg belfry.HubConfig, hang bool) (*outageStore, *belfry.Hub, *belfry.Stream) {
 	t.Helper()
-	e := newEnv(t, 0)
-	st := &outageStore{Store: e.store, release: make(chan struct{})}
-	cfg.Store, cfg.Broker = st, e.broker
-	hub := belfry.NewHub(cfg)
-	t.Cleanup(hub.CloseAll)
-	ctx := t.Context()
-	s, err := hub.Open(ctx, "u", 0, false)
+	e, st, hub := newOutageHub(t, cfg)
+	s, err := hub.Open(t.Context(), "u", 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
 	readUntil(t, s, "event: sync")
-	for range 3 {
-		if err := e.store.Create(ctx, []*belfry.Notification{{UserID: "u", Message: "m"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ns, err := e.store.After(ctx, "u", 2, 10)
-	if err != nil || len(ns) != 1 {
-		t.Fatalf("After: %v %v", ns, err)
-	}
-	if hang {
-		st.hold.Store(true)
-	} else {
-		st.down.Store(true)
-	}
-	hub.Receive(belfry.Message{Kind: belfry.KindNew, UserID: "u", New: ns[0]})
+	strike(t, e, st, hub, hang)
 	return st, hub, s
 }
 
