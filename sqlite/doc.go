@@ -19,11 +19,13 @@
 //
 // # Schema
 //
-// notifications is keyed by (user_id, id) WITHOUT ROWID, so a user's rows
-// are stored together in id order and List (newest first), List with
-// Before, and After (oldest first) read exactly the rows they return, at any
-// inbox size. A partial index on (user_id, id) WHERE read_at IS NULL serves
-// List with UnreadOnly. user_counters holds, per user, the last id handed
+// notifications is a rowid table: rows are stored in the order they were
+// written, and its primary key (user_id, id) is an index, which List
+// (newest first), List with Before, and After (oldest first) walk to find
+// exactly the rows they return, at any inbox size. (Until schema version 2
+// the table was WITHOUT ROWID, a user's rows stored together; see Page size
+// and layout for why that changed.) A partial index on (user_id, id) WHERE
+// read_at IS NULL serves List with UnreadOnly. user_counters holds, per user, the last id handed
 // out and the unread count; the writer updates it in the same transaction as
 // the rows, so ids are contiguous and in commit order, a deleted last id is
 // never reused, and Stats reads one row. Times are Unix milliseconds. A
@@ -90,11 +92,12 @@
 // or CPU; the raised autocheckpoint took the CPU per create from about 17
 // to 15 µs.)
 //
-// # Page size
+// # Page size and layout
 //
 // A database this package creates has 16 KiB pages, not SQLite's 4 KiB.
-// A batch of creates for many users touches one table leaf per user (a
-// user's rows are kept together), and every page it touches is written
+// A batch of creates for many users touches a leaf per user in each index
+// keyed by user (and, before schema version 2, in the table itself, whose
+// rows were kept together by user), and every page it touches is written
 // whole to the WAL, with a frame header and two write(2) calls, and later
 // copied back by a checkpoint. Larger pages hold more users each, so the
 // same batch writes fewer pages and makes fewer system calls. Measured
@@ -107,15 +110,18 @@
 // about 100 µs of CPU per create instead of 75, as each commit writes whole
 // 16 KiB pages and there is no fsync to hide that cost behind.
 //
-// The cost per notification grows with the rows each user already has,
-// because a user's newest rows then fill a leaf of their own: the same
-// benchmark at 3,000 and 6,000 calls (30 and 60 rows per user at the end)
-// gave about 18 and 20-24 µs with 16 KiB pages, about 20 and 27 µs with
-// 4 KiB. A table in insertion order (a rowid table with (user_id, id) as
-// an index) grew far less (about 10 and 15 µs), but made every read fetch
-// rows scattered over the file: List and After were 2.5 to 3 times slower
-// unless the readers used mmap. That layout is not adopted yet; see
-// docs/PERFORMANCE.md.
+// With the table WITHOUT ROWID (schema version 1) the cost grew with the
+// rows each user already had, because a user's newest rows then filled a
+// table leaf of their own, written whole per notification:
+// BenchmarkCreateBatch/prefill=50 (50 rows per user before the timed
+// calls) took 32 µs of CPU per notification against 12 on an empty store.
+// Schema version 2 stores the rows in insertion order: new rows fill the
+// table's last pages, and what a notification dirties per user is an
+// index entry of about 25 bytes. The same benchmark takes about 21 µs at
+// 50 rows per user and 10-11 µs on an empty store. The price is on reads:
+// a user's rows are spread over the file, and BenchmarkRead's After of 100
+// rows took 230-250 µs instead of 190 (its List reads were unchanged, and
+// mapping the file for the readers, mmap_size, did not help them).
 //
 // SQLite fixes the page size when the file is first written, so a database
 // created by an older belfry keeps its 4 KiB pages and works as before. To

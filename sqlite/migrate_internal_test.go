@@ -1,0 +1,90 @@
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/belfry/belfry"
+)
+
+// A database at schema version 1 (the inbox WITHOUT ROWID) is rebuilt as
+// the rowid inbox of version 2 with every notification kept: ids, read
+// state, optional fields and data, and the counters, so ids go on where
+// they were (a deleted last id is still not handed out again).
+func TestMigrateToTheRowidInbox(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{ms[0].sql,
+		`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1)`,
+		`INSERT INTO notifications (user_id, id, message, title, link, category, data, read_at, created_at) VALUES
+			('a', 1, 'one', '', '', '', NULL, NULL, 1000),
+			('a', 2, 'two', 'T', '/l', 'c', '{"k":1}', 2500, 2000),
+			('a', 3, 'three', '', '', '', NULL, NULL, 3000),
+			('b', 1, 'bee', '', '', '', '{"b":true}', NULL, 1500)`,
+		// a's id 4 was deleted: the counter remembers it.
+		`INSERT INTO user_counters (user_id, last_id, unread) VALUES ('a', 4, 2), ('b', 1, 1)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	describe := func(ns []*belfry.Notification) string {
+		var b strings.Builder
+		for _, n := range ns {
+			fmt.Fprintf(&b, "%s/%d %s %q %q %q data=%s read=%v created=%d; ", n.UserID, n.ID, n.Message,
+				n.Title, n.Link, n.Category, n.Data, n.ReadAt != nil, n.CreatedAt.UnixMilli())
+		}
+		return b.String()
+	}
+	for user, want := range map[string]string{
+		"a": `a/1 one "" "" "" data= read=false created=1000; ` +
+			`a/2 two "T" "/l" "c" data={"k":1} read=true created=2000; ` +
+			`a/3 three "" "" "" data= read=false created=3000; `,
+		"b": `b/1 bee "" "" "" data={"b":true} read=false created=1500; `,
+	} {
+		ns, err := s.After(ctx, user, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := describe(ns); got != want {
+			t.Errorf("%s after the migration:\n got %s\nwant %s", user, got, want)
+		}
+	}
+	unread, err := s.List(ctx, "a", belfry.ListQuery{Limit: 10, UnreadOnly: true})
+	if err != nil || len(unread) != 2 || unread[0].ID != 3 || unread[1].ID != 1 {
+		t.Fatalf("a's unread after the migration: %s %v", describe(unread), err)
+	}
+	if st, err := s.Stats(ctx, "a"); err != nil || st != (belfry.Stats{Unread: 2, LastID: 4}) {
+		t.Fatalf("a's stats: %+v %v", st, err)
+	}
+	n := &belfry.Notification{UserID: "a", Message: "five"}
+	if err := s.Create(ctx, []*belfry.Notification{n}); err != nil || n.ID != 5 {
+		t.Fatalf("the next id of a: %d %v", n.ID, err)
+	}
+	var ddl string
+	if err := s.rdb.QueryRowContext(ctx,
+		`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'notifications'`).Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToUpper(ddl), "WITHOUT ROWID") {
+		t.Fatalf("the inbox is still WITHOUT ROWID: %s", ddl)
+	}
+}
