@@ -25,11 +25,12 @@
 // exactly the rows they return, at any inbox size. (Until schema version 2
 // the table was WITHOUT ROWID, a user's rows stored together; see Page size
 // and layout for why that changed.) A partial index on (user_id, id) WHERE
-// read_at IS NULL serves List with UnreadOnly. user_counters holds, per user, the last id handed
-// out and the unread count; the writer updates it in the same transaction as
-// the rows, so ids are contiguous and in commit order, a deleted last id is
-// never reused, and Stats reads one row. Times are Unix milliseconds. A
-// CHECK keeps empty user ids out even if a caller skipped validation.
+// read_at IS NULL serves List with UnreadOnly. user_counters holds, per
+// user, the last id handed out and the unread count; the writer updates it
+// in the same transaction as the rows, so ids are contiguous and in commit
+// order, a deleted last id is never reused, and Stats reads one row. Times
+// are Unix milliseconds. A CHECK keeps empty user ids out even if a caller
+// skipped validation.
 //
 // # Writes: one writer, group commit
 //
@@ -80,17 +81,16 @@
 // notification (see the benchmarks). Config.Synchronous "NORMAL" trades the
 // power-loss guarantee for less disk work on slow disks.
 //
-// The write connection checkpoints the WAL into the database file once
-// 16 MiB of it has grown (wal_autocheckpoint: 1,024 pages of 16 KiB, or
-// 4,096 in an older 4 KiB file; SQLite's default is 1,000 pages of 4 KiB):
-// a page written by many commits is copied back once, and the database
-// file's fsync is paid less often. When the
-// writer has answered a batch and finds nobody waiting, it runs a PASSIVE
-// checkpoint after every 1,000 writes, so that a store with quiet moments
-// rarely checkpoints inside a caller's commit. (At 64 publishers, back to
-// back, that idle checkpoint made no measurable difference to throughput
-// or CPU; the raised autocheckpoint took the CPU per create from about 17
-// to 15 µs.)
+// The write connection checkpoints the WAL into the database file once 16
+// MiB of it has grown (wal_autocheckpoint: 1,024 pages of 16 KiB, or 4,096
+// in an older 4 KiB file; SQLite's default is 1,000 pages of 4 KiB): a page
+// written by many commits is copied back once, and the database file's
+// fsync is paid less often. When the writer has answered a batch and finds
+// nobody waiting, it runs a PASSIVE checkpoint after every 1,000 writes, so
+// that a store with quiet moments rarely checkpoints inside a caller's
+// commit. (At 64 publishers, back to back, that idle checkpoint made no
+// measurable difference to throughput or CPU; the raised autocheckpoint
+// took the CPU per create from about 17 to 15 µs.)
 //
 // # Page size and layout
 //
