@@ -367,3 +367,58 @@ func TestGroupedCreatesWithAFailure(t *testing.T) {
 		}
 	}
 }
+
+// A call naming many users with one content is written with the content
+// bound once (insertShared); runs too short for that, and rows of other
+// content in the same call, go the per-row way. Every field of every row
+// must come back, ids in slice order per user, and a bad row in a shared
+// run must fail the call and store none of it.
+func TestCreateSharedContent(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "belfry.db"))
+	var ns []*belfry.Notification
+	add := func(n int, users int, c belfry.Notification) {
+		for i := range n {
+			x := c
+			x.UserID = fmt.Sprint("user-", i%users)
+			ns = append(ns, &x)
+		}
+	}
+	add(3, 300, belfry.Notification{Message: "short run"})
+	add(1100, 300, belfry.Notification{Message: "shared", Title: "T", Link: "/l", Category: "c",
+		Data: []byte(`{"k":1}`)}) // 1024 + 64 + 8 + 4 rows, each user 3 or 4 times
+	add(2, 300, belfry.Notification{Message: "other", Data: []byte(`{"k":2}`)})
+	add(9, 300, belfry.Notification{Message: "shared, no data"})
+	if err := s.Create(t.Context(), ns); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]*belfry.Notification{}
+	for _, n := range ns {
+		want[n.UserID] = append(want[n.UserID], n)
+	}
+	for user, w := range want {
+		got, err := s.After(t.Context(), user, 0, 100)
+		if err != nil || len(got) != len(w) {
+			t.Fatalf("%s: %d rows, %v; want %d", user, len(got), err, len(w))
+		}
+		for k, g := range got {
+			x := w[k]
+			if g.ID != int64(k+1) || x.ID != g.ID || g.Message != x.Message || g.Title != x.Title ||
+				g.Link != x.Link || g.Category != x.Category || string(g.Data) != string(x.Data) ||
+				g.ReadAt != nil || !g.CreatedAt.Equal(x.CreatedAt) {
+				t.Fatalf("%s row %d: got %+v, want %+v", user, k, g, x)
+			}
+		}
+	}
+
+	bad := make([]*belfry.Notification, 40)
+	for i := range bad {
+		bad[i] = &belfry.Notification{UserID: fmt.Sprint("new-", i), Message: "m"}
+	}
+	bad[37].UserID = "" // breaks the CHECK inside the shared statement
+	if err := s.Create(t.Context(), bad); belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
+		t.Fatalf("Create with a bad row: %v, want EUNAVAILABLE", err)
+	}
+	if got, err := s.After(t.Context(), "new-0", 0, 10); err != nil || len(got) != 0 {
+		t.Fatalf("new-0 after the failed call: %d rows, %v", len(got), err)
+	}
+}

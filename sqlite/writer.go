@@ -60,7 +60,7 @@ type writer struct {
 	now  func() time.Time
 
 	get, read, unread, readAll, del, adjust *sql.Stmt
-	inserts, upserts                        chunkStmts // by row count
+	inserts, shared, upserts                chunkStmts // by row count
 
 	written int // notifications and state changes since the last idle checkpoint
 
@@ -74,6 +74,7 @@ type writer struct {
 func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {
 	w := &writer{conn: conn, now: now, userIndex: map[string]int{},
 		inserts: chunkStmts{head: insertHead, row: insertRow},
+		shared:  chunkStmts{head: sharedHead, row: sharedRow, tail: sharedTail},
 		upserts: chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail}}
 	for _, p := range []struct {
 		dst **sql.Stmt
@@ -110,6 +111,7 @@ func (w *writer) close() error {
 		}
 	}
 	errs = append(errs, w.inserts.close()...)
+	errs = append(errs, w.shared.close()...)
 	errs = append(errs, w.upserts.close()...)
 	return errors.Join(append(errs, w.conn.Close())...)
 }
