@@ -14,7 +14,7 @@ type Frame struct {
 
 // EncodeNew encodes a new-notification event with its id line.
 func EncodeNew(n *Notification) *Frame {
-	b := make([]byte, 0, 220+len(n.Message)+len(n.Data)+len(n.Title)+len(n.Link))
+	b := make([]byte, 0, 220+len(n.UserID)+len(n.Message)+len(n.Title)+len(n.Link)+len(n.Category)+len(n.Data))
 	return &Frame{ID: n.ID, Bytes: AppendNew(b, n)}
 }
 

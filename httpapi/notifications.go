@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/belfry/belfry"
@@ -122,7 +123,15 @@ func appendList(b []byte, ns []*belfry.Notification) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		start := len(b)
 		b = n.AppendJSON(b)
+		if i == 0 && len(ns) > 1 {
+			// The rows of one answer differ little in length (a publish
+			// to user_ids: only the user and the id). Reserving room
+			// for the rest now, rather than growing by doubling, halves
+			// what a 1,000-user answer allocates.
+			b = slices.Grow(b, (len(b)-start+16)*(len(ns)-1)+2)
+		}
 	}
 	return append(b, ']', '\n')
 }
