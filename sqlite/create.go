@@ -62,8 +62,8 @@ const (
 	// RETURNING's row order is unspecified, so the rows say whose
 	// counter they are.
 	upsertTail = ` ON CONFLICT (user_id) DO UPDATE SET
-		last_id = last_id + excluded.last_id, unread = unread + excluded.unread
-		RETURNING user_id, last_id`
+		last_id = last_id + excluded.last_id, unread = unread + excluded.unread`
+	returning = ` RETURNING user_id, last_id`
 )
 
 // chunkStmts holds the statements of one kind by row count, prepared on
@@ -135,12 +135,34 @@ func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error
 		}
 	}
 
-	for rest := w.users; len(rest) > 0; {
+	// The users whose last id is remembered get their counters bumped
+	// blind; the others read theirs back (see lastIDs).
+	w.known, w.fresh = w.known[:0], w.fresh[:0]
+	for i := range w.users {
+		u := &w.users[i]
+		if last, ok := w.lastIDs.lookup(u.id); ok {
+			u.next = last + 1
+			w.known = append(w.known, *u)
+		} else {
+			w.fresh = append(w.fresh, *u)
+		}
+	}
+	for rest := w.known; len(rest) > 0; {
 		k := chunk(len(rest), maxChunk)
-		if err := w.bumpCounters(ctx, rest[:k]); err != nil {
+		if err := w.bumpCounters(ctx, rest[:k], false); err != nil {
 			return err
 		}
 		rest = rest[k:]
+	}
+	for rest := w.fresh; len(rest) > 0; {
+		k := chunk(len(rest), maxChunk)
+		if err := w.bumpCounters(ctx, rest[:k], true); err != nil {
+			return err
+		}
+		rest = rest[k:]
+	}
+	for _, u := range w.users {
+		w.lastIDs.set(u.id, u.next+u.count-1)
 	}
 
 	// One allocation for the ids of the whole run: the callers read their
@@ -247,16 +269,24 @@ type row struct {
 	id int64
 }
 
-// bumpCounters adds each user's count to its counter in one statement and
-// sets next to the first id of the user's share.
-func (w *writer) bumpCounters(ctx context.Context, us []userRun) error {
-	st, err := w.upserts.get(ctx, w.conn, len(us))
+// bumpCounters adds each user's count to its counter in one statement.
+// With read, it reads the counters back and sets each user's next (in
+// w.users) to the first id of the user's share.
+func (w *writer) bumpCounters(ctx context.Context, us []userRun, read bool) error {
+	stmts := &w.bumps
+	if read {
+		stmts = &w.upserts
+	}
+	st, err := stmts.get(ctx, w.conn, len(us))
 	if err != nil {
 		return err
 	}
 	args := w.args[:0]
 	for _, u := range us {
 		args = append(args, u.id, u.count, u.count)
+	}
+	if !read {
+		return w.exec(ctx, st, args)
 	}
 	rows, err := st.QueryContext(ctx, args...)
 	clear(args)

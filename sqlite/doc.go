@@ -52,11 +52,21 @@
 // row per distinct user (bumped by the user's total), then the
 // notifications as multi-row INSERTs, in chunks of a power of two up to 256
 // rows (2,048 bound parameters, far below the 32,766 of modernc's SQLite),
-// each statement prepared once. Ids are handed out walking the calls in
+// each statement prepared once. A run of eight or more notifications of
+// one call with the same content (a publish to user_ids) binds the content
+// once and two parameters per row. Ids are handed out walking the calls in
 // queue order and each call's notifications in slice order, so a call's
 // notifications for one user get consecutive ids. These statements are
 // INSERT OR FAIL: SQLite then keeps no statement journal, which is safe
 // because any failed statement rolls back the whole transaction.
+//
+// The UPSERT reads a counter back (RETURNING) only for a user whose last
+// id the writer does not remember. It remembers the last id of up to
+// 131,072 users it wrote for, and forgets them all when a transaction
+// rolls back or when PRAGMA data_version, read at the start of every
+// transaction, says another connection (another process or Store on the
+// file) has committed since. Reading the rows back cost as much CPU as
+// inserting the notifications.
 //
 // A call that fails with a database error is answered with EUNAVAILABLE
 // and the transaction is redone without it, so one bad call does not fail

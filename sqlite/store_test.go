@@ -422,3 +422,24 @@ func TestCreateSharedContent(t *testing.T) {
 		t.Fatalf("new-0 after the failed call: %d rows, %v", len(got), err)
 	}
 }
+
+// The writer remembers each user's last id (lastIDs). Another Store on the
+// same file, like another process, writes between two of its commits: the
+// ids must still follow on, which only rereading the counter gives.
+func TestLastIDsAfterAnotherWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	a, b := open(t, path), open(t, path)
+	var got []int64
+	for _, s := range []*sqlite.Store{a, a, b, b, a, b, a} {
+		ns := []*belfry.Notification{{UserID: "alice", Message: "m"}, {UserID: "alice", Message: "m"}}
+		if err := s.Create(t.Context(), ns); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ns[0].ID, ns[1].ID)
+	}
+	for i, id := range got {
+		if id != int64(i+1) {
+			t.Fatalf("ids %v, want 1..%d in order", got, len(got))
+		}
+	}
+}

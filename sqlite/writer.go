@@ -60,13 +60,16 @@ type writer struct {
 	now  func() time.Time
 
 	get, read, unread, readAll, del, adjust *sql.Stmt
-	inserts, shared, upserts                chunkStmts // by row count
+	inserts, shared, upserts, bumps         chunkStmts // by row count
+	lastIDs                                 *lastIDs
 
 	written int // notifications and state changes since the last idle checkpoint
 
 	// Scratch space of create, reused from run to run.
 	users     []userRun
 	userIndex map[string]int // user id → index in users
+	known     []userRun      // users whose last id is remembered
+	fresh     []userRun      // the others
 	rows      []row
 	args      []any
 }
@@ -75,7 +78,12 @@ func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writ
 	w := &writer{conn: conn, now: now, userIndex: map[string]int{},
 		inserts: chunkStmts{head: insertHead, row: insertRow},
 		shared:  chunkStmts{head: sharedHead, row: sharedRow, tail: sharedTail},
-		upserts: chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail}}
+		upserts: chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail + returning},
+		bumps:   chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail}}
+	var err error
+	if w.lastIDs, err = newLastIDs(ctx, conn); err != nil {
+		return nil, err
+	}
 	for _, p := range []struct {
 		dst **sql.Stmt
 		sql string
@@ -113,6 +121,10 @@ func (w *writer) close() error {
 	errs = append(errs, w.inserts.close()...)
 	errs = append(errs, w.shared.close()...)
 	errs = append(errs, w.upserts.close()...)
+	errs = append(errs, w.bumps.close()...)
+	if w.lastIDs != nil {
+		errs = append(errs, w.lastIDs.close())
+	}
 	return errors.Join(append(errs, w.conn.Close())...)
 }
 
@@ -219,8 +231,14 @@ func (w *writer) commit(batch []*request) {
 			w.fail(live, err)
 			return
 		}
+		if err := w.lastIDs.begin(bg); err != nil {
+			w.rollback()
+			w.fail(live, err)
+			return
+		}
 		if failed, err := w.applyAll(bg, live, now, grouped); err != nil {
 			w.rollback()
+			w.lastIDs.rolledBack()
 			if failed < 0 {
 				grouped = false // redo one by one to find the culprit
 				continue
@@ -233,6 +251,7 @@ func (w *writer) commit(batch []*request) {
 		}
 		if _, err := w.conn.ExecContext(bg, "COMMIT"); err != nil {
 			w.rollback()
+			w.lastIDs.rolledBack()
 			w.fail(live, err)
 			return
 		}
