@@ -63,6 +63,11 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// errTooLarge is the answer to a body over belfry.MaxBodyBytes.
+func errTooLarge() error {
+	return belfry.Errorf(belfry.ETOOLARGE, "the body must be at most %d bytes", belfry.MaxBodyBytes)
+}
+
 // decodeBody reads a JSON request body into v: Content-Type
 // application/json (415), at most belfry.MaxBodyBytes (413), one JSON
 // value with no unknown fields (400).
@@ -71,9 +76,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	if err != nil || mt != "application/json" {
 		return belfry.Errorf(belfry.EMEDIATYPE, "Content-Type must be application/json")
 	}
-	tooLarge := belfry.Errorf(belfry.ETOOLARGE, "the body must be at most %d bytes", belfry.MaxBodyBytes)
 	if r.ContentLength > belfry.MaxBodyBytes {
-		return tooLarge
+		return errTooLarge()
 	}
 	// The decoder reads the body itself, without a copy of it first; a
 	// read error, the size limit's included, comes out of Decode or Token.
@@ -82,13 +86,13 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	var mbe *http.MaxBytesError
 	if err := dec.Decode(v); err != nil {
 		if errors.As(err, &mbe) {
-			return tooLarge
+			return errTooLarge()
 		}
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		if errors.As(err, &mbe) {
-			return tooLarge
+			return errTooLarge()
 		}
 		return belfry.Errorf(belfry.EINVALID, "the body must be a single JSON object")
 	}
