@@ -59,10 +59,10 @@ const (
 	sharedTail = `)`
 	upsertHead = `INSERT OR FAIL INTO user_counters (user_id, last_id, unread) VALUES `
 	upsertRow  = `(?, ?, ?)`
-	// RETURNING's row order is unspecified, so the rows say whose
-	// counter they are.
 	upsertTail = ` ON CONFLICT (user_id) DO UPDATE SET
 		last_id = last_id + excluded.last_id, unread = unread + excluded.unread`
+	// RETURNING's row order is unspecified, so the rows say whose
+	// counter they are.
 	returning = ` RETURNING user_id, last_id`
 )
 
