@@ -27,6 +27,8 @@ type tcpConn struct {
 	werr            error
 	alive           bool
 	one             [1]byte
+
+	hangupTok uint64 // the hangup watcher's registration, 0 if none
 }
 
 // rawNetConn is a connection whose file descriptor can be reached:
@@ -122,5 +124,21 @@ func (t *tcpConn) peek(fd uintptr) bool {
 	}
 }
 
+// watchHangup has f called as soon as the peer hangs up (see hangups).
+// It is called once, before the connection is shared with the stream;
+// without a watcher the heartbeat wheel finds the hangup later.
+func (t *tcpConn) watchHangup(f func()) {
+	var tok uint64
+	err := t.rc.Control(func(fd uintptr) { tok, _ = hangups.watch(int(fd), f) })
+	if err == nil {
+		t.hangupTok = tok
+	}
+}
+
 // Close closes the connection.
-func (t *tcpConn) Close() error { return t.c.Close() }
+func (t *tcpConn) Close() error {
+	if t.hangupTok != 0 {
+		hangups.forget(t.hangupTok)
+	}
+	return t.c.Close()
+}

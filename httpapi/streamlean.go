@@ -53,6 +53,10 @@ func (s *Server) streamLean(w http.ResponseWriter, r *http.Request, p principal,
 		conn.Close()
 		return true, nil
 	}
+	// Before Start, while nothing else has the connection: a hangup
+	// reported at once (the client already left) closes the stream,
+	// whose Start then closes the connection.
+	c.watchHangup(ls.Close)
 	ls.Start(c)
 	return true, nil
 }
