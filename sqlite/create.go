@@ -137,6 +137,9 @@ func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error
 
 	// The users whose last id is remembered get their counters bumped
 	// blind; the others read theirs back (see lastIDs).
+	if err := w.lastIDs.check(ctx); err != nil {
+		return err
+	}
 	w.known, w.fresh = w.known[:0], w.fresh[:0]
 	for i := range w.users {
 		u := &w.users[i]

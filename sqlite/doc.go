@@ -63,8 +63,8 @@
 // The UPSERT reads a counter back (RETURNING) only for a user whose last
 // id the writer does not remember. It remembers the last id of up to
 // 131,072 users it wrote for, and forgets them all when a transaction
-// rolls back or when PRAGMA data_version, read at the start of every
-// transaction, says another connection (another process or Store on the
+// rolls back or when PRAGMA data_version, read by the first Create of
+// every transaction, says another connection (another process or Store on the
 // file) has committed since. Reading the rows back cost as much CPU as
 // inserting the notifications.
 //

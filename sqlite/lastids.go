@@ -14,10 +14,11 @@ import (
 // themselves; see docs/PERFORMANCE.md.
 //
 // The ids stay right only while this connection is the only one writing.
-// Other processes (or other Stores) may share the file, so every
-// transaction starts by reading PRAGMA data_version, which changes when
-// another connection has committed; then everything remembered is
-// dropped. What a transaction hands out is remembered at once (a later
+// Other processes (or other Stores) may share the file, so the first
+// Create of every transaction reads PRAGMA data_version, which changes
+// when another connection has committed; then everything remembered is
+// dropped. (The value only grows with other connections' commits, so a
+// transaction without a Create need not read it.) What a transaction hands out is remembered at once (a later
 // Create in the same transaction must see it), and everything is dropped
 // when a transaction rolls back, which only an error makes happen.
 
@@ -32,6 +33,8 @@ type lastIDs struct {
 	index   map[string]int
 	last    []int64
 	version int64 // data_version when the entries were last known good
+	checked bool  // data_version was read in the open transaction
+	limit   int   // maxLastIDs; lowered by a test
 	query   *sql.Stmt
 }
 
@@ -40,12 +43,19 @@ func newLastIDs(ctx context.Context, conn *sql.Conn) (*lastIDs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lastIDs{index: map[string]int{}, query: st}, nil
+	return &lastIDs{index: map[string]int{}, limit: maxLastIDs, query: st}, nil
 }
 
-// begin is called inside each write transaction before any Create: it
-// forgets everything if another connection has committed since.
-func (c *lastIDs) begin(ctx context.Context) error {
+// begin marks a new write transaction.
+func (c *lastIDs) begin() { c.checked = false }
+
+// check is called by each Create before any lookup: in the first of a
+// transaction it forgets everything if another connection has committed
+// since.
+func (c *lastIDs) check(ctx context.Context) error {
+	if c.checked {
+		return nil
+	}
 	var v int64
 	if err := c.query.QueryRowContext(ctx).Scan(&v); err != nil {
 		c.forget()
@@ -55,6 +65,7 @@ func (c *lastIDs) begin(ctx context.Context) error {
 		c.forget()
 		c.version = v
 	}
+	c.checked = true
 	return nil
 }
 
@@ -78,7 +89,7 @@ func (c *lastIDs) set(user string, last int64) {
 		c.last[i] = last
 		return
 	}
-	if len(c.last) >= maxLastIDs {
+	if len(c.last) >= c.limit {
 		c.forget()
 	}
 	// The key outlives the call: do not pin the caller's memory.

@@ -231,11 +231,7 @@ func (w *writer) commit(batch []*request) {
 			w.fail(live, err)
 			return
 		}
-		if err := w.lastIDs.begin(bg); err != nil {
-			w.rollback()
-			w.fail(live, err)
-			return
-		}
+		w.lastIDs.begin()
 		if failed, err := w.applyAll(bg, live, now, grouped); err != nil {
 			w.rollback()
 			w.lastIDs.rolledBack()
