@@ -412,6 +412,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		"belfry_streams_open 1",
 		"belfry_streams_lean 1",
 		"belfry_stream_users 1",
+		"belfry_stream_setups_waiting 0",
 		"belfry_slow_disconnects_total 0",
 		"belfry_events_delivered_total 1",
 		"belfry_lean_writes_blocked_total 0",

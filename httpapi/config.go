@@ -42,6 +42,15 @@ type Config struct {
 	// take the ordinary way. Default false: lean.
 	DisableLean bool
 
+	// SetupConcurrency bounds how many streams are set up at once: the
+	// credential check, the first store reads and the replay. A stream
+	// waits its turn before any of that, then holds its place only until
+	// it is live. Default 64 (DefaultSetupConcurrency). When every client
+	// reconnects at once, an unbounded setup has each of thousands of
+	// handlers grow its goroutine stack in fresh memory and wait for the
+	// store with it; see docs/PERFORMANCE.md (storm).
+	SetupConcurrency int
+
 	// Demo enables the demo-only endpoints (the demo page's publish form).
 	Demo bool
 	// Assets, when set, serves the browser files under /assets/ and the

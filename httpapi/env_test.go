@@ -51,6 +51,8 @@ type envOpts struct {
 	assets http.Handler // Config.Assets
 	// allowOrigins goes to Config.AllowOrigins (CORS).
 	allowOrigins []string
+	// setupConcurrency goes to Config.SetupConcurrency.
+	setupConcurrency int
 }
 
 // env is one belfry node for a test: a real SQLite store in t.TempDir(),
@@ -105,6 +107,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Logger: log, Registry: prometheus.NewRegistry(),
 		Now:  func() time.Time { return time.Now().Add(time.Duration(e.clockSkew.Load())) },
 		Demo: true, DisableLean: o.disableLean, AllowOrigins: o.allowOrigins, Assets: o.assets,
+		SetupConcurrency: o.setupConcurrency,
 	})
 	if err != nil {
 		cancel()

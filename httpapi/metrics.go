@@ -12,7 +12,7 @@ type metrics struct {
 	published prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, hub *belfry.Hub) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, hub *belfry.Hub, setupsWaiting func() float64) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "belfry_http_requests_total",
@@ -36,6 +36,10 @@ func newMetrics(reg prometheus.Registerer, hub *belfry.Hub) (*metrics, error) {
 			Name: "belfry_stream_users",
 			Help: "Users with at least one SSE stream open on this node.",
 		}, func() float64 { return float64(hub.Stats().Users) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "belfry_stream_setups_waiting",
+			Help: "Stream requests waiting for their turn to be set up (Config.SetupConcurrency).",
+		}, setupsWaiting),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "belfry_slow_disconnects_total",
 			Help: "Streams cut because they could not keep up (their queue was full).",

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -19,6 +20,8 @@ const (
 	DefaultHeartbeat    = 20 * time.Second
 	DefaultRetry        = 2 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
+	// DefaultSetupConcurrency is Config.SetupConcurrency's default.
+	DefaultSetupConcurrency = 64
 	// readyTimeout bounds the store and broker pings of GET /readyz.
 	readyTimeout = 3 * time.Second
 )
@@ -37,6 +40,11 @@ type Server struct {
 	keys    [][sha256.Size]byte // sha256 of each API key
 	csrf    *http.CrossOriginProtection
 	origins map[string]bool // Config.AllowOrigins, normalised
+
+	// setup holds a token per stream being set up (see enterSetup);
+	// setupWaiting counts the handlers waiting for one.
+	setup        chan struct{}
+	setupWaiting atomic.Int32
 
 	// mu guards closing; streams counts running stream handlers. A handler
 	// adds itself only while !closing (under mu), so every Add happens
@@ -72,8 +80,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.SetupConcurrency <= 0 {
+		cfg.SetupConcurrency = DefaultSetupConcurrency
+	}
 	s := &Server{cfg: cfg, inbox: cfg.Inbox, hub: cfg.Hub, log: cfg.Logger, now: cfg.Now,
-		mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
+		mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
+		setup: make(chan struct{}, cfg.SetupConcurrency)}
 	s.jwt = jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
 	for _, k := range cfg.APIKeys {
@@ -88,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry() // counted, never served
 	}
-	m, err := newMetrics(reg, cfg.Hub)
+	m, err := newMetrics(reg, cfg.Hub, func() float64 { return float64(s.setupWaiting.Load()) })
 	if err != nil {
 		return nil, &belfry.Error{Code: belfry.EINVALID, Message: "httpapi: registering metrics", Err: err}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -47,6 +48,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	// read; this keeps that true whatever server serves the handler.
 	_ = rc.SetReadDeadline(time.Time{})
 
+	release, err := s.enterSetup(r.Context())
+	if err != nil {
+		return err
+	}
+	defer release()
 	p, err := s.authUser(r)
 	if err != nil {
 		return err
@@ -78,6 +84,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if s.isClosing() { // Shutdown's CloseAll may have run before Open attached
 		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
 	}
+	release() // set up: the loop below runs for the stream's life
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -125,6 +132,32 @@ var heartbeat = []byte(belfry.HeartbeatComment)
 
 // openError maps the Hub's refusal to attach after CloseAll to 503, like
 // the other errors of opening a stream (the store's EUNAVAILABLE).
+// enterSetup waits for a place among the streams being set up
+// (Config.SetupConcurrency) and returns the function that gives it back,
+// which may be called more than once. It waits at the handler's start, on
+// a shallow stack: a handler that runs the token check and the store reads
+// grows its goroutine stack (encoding/json inside the JWT parser, the
+// SQLite driver), and when ten thousand clients reconnect at once,
+// thousands of grown stacks waiting together took fresh memory page by
+// page, the dearest part of the storm. Errors: EUNAVAILABLE when the
+// client leaves while waiting.
+func (s *Server) enterSetup(ctx context.Context) (release func(), err error) {
+	select {
+	case s.setup <- struct{}{}:
+	default:
+		s.setupWaiting.Add(1)
+		select {
+		case s.setup <- struct{}{}:
+			s.setupWaiting.Add(-1)
+		case <-ctx.Done():
+			s.setupWaiting.Add(-1)
+			return nil, belfry.Unavailable("stream setup", ctx.Err())
+		}
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-s.setup }) }, nil
+}
+
 func openError(err error) error {
 	if errors.Is(err, belfry.ErrShutdown) {
 		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")

@@ -1,0 +1,215 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry"
+)
+
+// gateAuth is an app that answers who a user is (Config.UserAuth) only
+// when the test lets it: X-Session names the user, and each user's answer
+// waits until open(user).
+type gateAuth struct {
+	entered chan string // every user that reached the app, in order
+	mu      sync.Mutex
+	gates   map[string]chan struct{}
+}
+
+func newGateAuth() *gateAuth {
+	return &gateAuth{entered: make(chan string, 16), gates: map[string]chan struct{}{}}
+}
+
+func (g *gateAuth) gate(user string) chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, ok := g.gates[user]
+	if !ok {
+		c = make(chan struct{})
+		g.gates[user] = c
+	}
+	return c
+}
+
+func (g *gateAuth) open(user string) { close(g.gate(user)) }
+
+func (g *gateAuth) User(r *http.Request) (string, time.Time, error) {
+	user := r.Header.Get("X-Session")
+	g.entered <- user
+	select {
+	case <-g.gate(user):
+		return user, time.Time{}, nil
+	case <-r.Context().Done():
+		return "", time.Time{}, belfry.Errorf(belfry.EUNAVAILABLE, "client left")
+	}
+}
+
+// startStream sends a stream request for the user and returns at once; the
+// channel gets the response (or the error) when the head arrives.
+func (e *env) startStream(t *testing.T, user string) <-chan *http.Response {
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", e.url+"/notifications/stream", nil)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Session", user)
+	got := make(chan *http.Response, 1)
+	var resp *http.Response
+	var mu sync.Mutex
+	go func() {
+		r, err := e.client.Do(req)
+		if err != nil {
+			if ctx.Err() == nil { // not the test's own end
+				t.Errorf("stream of %s: %v", user, err)
+			}
+			close(got)
+			return
+		}
+		mu.Lock()
+		resp = r
+		mu.Unlock()
+		got <- r
+	}()
+	t.Cleanup(func() {
+		cancel()
+		mu.Lock()
+		defer mu.Unlock()
+		if resp != nil {
+			resp.Body.Close()
+		}
+	})
+	return got
+}
+
+func (e *env) setupsWaiting(t *testing.T) string {
+	r := e.do("GET", "/metrics")
+	for line := range strings.Lines(string(r.body)) {
+		if v, ok := strings.CutPrefix(line, "belfry_stream_setups_waiting "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no belfry_stream_setups_waiting in /metrics")
+	return ""
+}
+
+// TestStreamSetupsWaitTheirTurn: with Config.SetupConcurrency 1, a second
+// stream is not set up (its credential is not even checked) while the
+// first one is, and it is as soon as the first is live, which holds no
+// place from then on, on either path.
+func TestStreamSetupsWaitTheirTurn(t *testing.T) { bothModes(t, testStreamSetupsWaitTheirTurn) }
+
+func testStreamSetupsWaitTheirTurn(t *testing.T, lean bool) {
+	auth := newGateAuth()
+	e := newEnv(t, envOpts{disableLean: !lean, userAuth: auth, setupConcurrency: 1})
+
+	first := e.startStream(t, "first")
+	if u := <-auth.entered; u != "first" {
+		t.Fatalf("the app was asked about %q first", u)
+	}
+	second := e.startStream(t, "second")
+	eventually(t, "the second stream waits for its turn", func() bool { return e.setupsWaiting(t) == "1" })
+	select {
+	case u := <-auth.entered:
+		t.Fatalf("%s was set up beside the first stream", u)
+	default:
+	}
+
+	auth.open("first")
+	r1 := <-first
+	if r1 == nil || r1.StatusCode != http.StatusOK {
+		t.Fatalf("first stream: %v", r1)
+	}
+	// The first stream stays open; the second goes on without it.
+	select {
+	case u := <-auth.entered:
+		if u != "second" {
+			t.Fatalf("the app was asked about %q", u)
+		}
+	case <-time.After(wait):
+		t.Fatal("the second stream was never set up")
+	}
+	auth.open("second")
+	r2 := <-second
+	if r2 == nil || r2.StatusCode != http.StatusOK {
+		t.Fatalf("second stream: %v", r2)
+	}
+	if w := e.setupsWaiting(t); w != "0" {
+		t.Fatalf("%s setups still waiting", w)
+	}
+
+	// Both streams are live.
+	e.publish("first", "one")
+	e.publish("second", "two")
+	for _, r := range []*http.Response{r1, r2} {
+		if !readUntil(r, "event: new-notification") {
+			t.Fatalf("no notification on a stream")
+		}
+	}
+}
+
+// TestStreamSetupWaitEndsWithTheClient: a client that leaves while its
+// stream waits for its turn is forgotten and takes no place afterwards.
+func TestStreamSetupWaitEndsWithTheClient(t *testing.T) {
+	auth := newGateAuth()
+	e := newEnv(t, envOpts{userAuth: auth, setupConcurrency: 1})
+	e.startStream(t, "first")
+	<-auth.entered
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+"/notifications/stream", nil)
+	req.Header.Set("X-Session", "gone")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := e.client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	eventually(t, "the second stream waits", func() bool { return e.setupsWaiting(t) == "1" })
+	cancel()
+	<-done
+	eventually(t, "the one that left stops waiting", func() bool { return e.setupsWaiting(t) == "0" })
+
+	auth.open("first")
+	third := e.startStream(t, "third")
+	select {
+	case u := <-auth.entered:
+		if u != "third" {
+			t.Fatalf("the app was asked about %q, want third", u)
+		}
+	case <-time.After(wait):
+		t.Fatal("the third stream was never set up")
+	}
+	auth.open("third")
+	if r := <-third; r == nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("third stream: %v", r)
+	}
+}
+
+// readUntil reads the stream's lines until one starts with prefix, or the
+// stream ends or the test's wait passes.
+func readUntil(r *http.Response, prefix string) bool {
+	found := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(r.Body)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), prefix) {
+				found <- true
+				return
+			}
+		}
+		found <- false
+	}()
+	select {
+	case ok := <-found:
+		return ok
+	case <-time.After(wait):
+		return false
+	}
+}
