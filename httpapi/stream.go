@@ -132,6 +132,13 @@ var heartbeat = []byte(belfry.HeartbeatComment)
 
 // openError maps the Hub's refusal to attach after CloseAll to 503, like
 // the other errors of opening a stream (the store's EUNAVAILABLE).
+func openError(err error) error {
+	if errors.Is(err, belfry.ErrShutdown) {
+		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
+	}
+	return err
+}
+
 // enterSetup waits for a place among the streams being set up
 // (Config.SetupConcurrency) and returns the function that gives it back,
 // which may be called more than once. It waits at the handler's start, on
@@ -156,13 +163,6 @@ func (s *Server) enterSetup(ctx context.Context) (release func(), err error) {
 	}
 	var once sync.Once
 	return func() { once.Do(func() { <-s.setup }) }, nil
-}
-
-func openError(err error) error {
-	if errors.Is(err, belfry.ErrShutdown) {
-		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
-	}
-	return err
 }
 
 // streamEnd says which ends of Stream.Next are clean: the client left, the
