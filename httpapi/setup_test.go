@@ -213,3 +213,41 @@ func readUntil(r *http.Response, prefix string) bool {
 		return false
 	}
 }
+
+// panicAuth is an app check that panics for one user.
+type panicAuth struct{}
+
+func (panicAuth) User(r *http.Request) (string, time.Time, error) {
+	if u := r.Header.Get("X-Session"); u != "boom" {
+		return u, time.Time{}, nil
+	}
+	panic("the app check broke")
+}
+
+// TestStreamSetupPanicStaysWithItsRequest: a panic while a stream is set
+// up (here in Config.UserAuth) happens on a setup worker; it is raised
+// again on the request's goroutine, where the API's middleware answers 500
+// and logs it, as for any handler. The worker survives and the server
+// serves the next stream.
+func TestStreamSetupPanicStaysWithItsRequest(t *testing.T) { bothModes(t, testStreamSetupPanic) }
+
+func testStreamSetupPanic(t *testing.T, lean bool) {
+	e := newEnv(t, envOpts{disableLean: !lean, userAuth: panicAuth{}})
+	req, _ := http.NewRequest("GET", e.url+"/notifications/stream", nil)
+	req.Header.Set("X-Session", "boom")
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("a panicking setup answered %d", resp.StatusCode)
+	}
+	eventually(t, "the panic is logged with its origin", func() bool {
+		return strings.Contains(e.logs.String(), "stream setup: the app check broke")
+	})
+	s := e.openStream(t, "", withHeader("X-Session", "after"))
+	s.sync(t)
+	e.publish("after", "still serving")
+	s.expectIDs(t, "after", 1, 1)
+}
