@@ -43,11 +43,12 @@ type Config struct {
 	DisableLean bool
 
 	// SetupConcurrency bounds how many streams are set up at once: the
-	// credential check, the first store reads and the replay, which run
-	// on long-lived setup workers while the request waits. A stream waits
-	// its turn before any of that, then holds its place only until it is
-	// live. Default 64 (DefaultSetupConcurrency). See setup.go and
-	// docs/PERFORMANCE.md (storm) for why.
+	// credential check, the first store reads and the replay. A stream
+	// waits its turn before any of that, then holds its place only until
+	// it is live. Default 64 (DefaultSetupConcurrency). When every client
+	// reconnects at once, an unbounded setup has each of thousands of
+	// handlers grow its goroutine stack in fresh memory and wait for the
+	// store with it; see docs/PERFORMANCE.md (storm).
 	SetupConcurrency int
 
 	// Demo enables the demo-only endpoints (the demo page's publish form).

@@ -41,12 +41,10 @@ type Server struct {
 	csrf    *http.CrossOriginProtection
 	origins map[string]bool // Config.AllowOrigins, normalised
 
-	// setup holds a token per stream being set up (see setUp);
-	// setupWaiting counts the handlers waiting for one; setupJobs hands a
-	// setup to an idle worker.
+	// setup holds a token per stream being set up (see enterSetup);
+	// setupWaiting counts the handlers waiting for one.
 	setup        chan struct{}
 	setupWaiting atomic.Int32
-	setupJobs    chan *setupJob
 
 	// mu guards closing; streams counts running stream handlers. A handler
 	// adds itself only while !closing (under mu), so every Add happens
@@ -87,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, inbox: cfg.Inbox, hub: cfg.Hub, log: cfg.Logger, now: cfg.Now,
 		mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
-		setup: make(chan struct{}, cfg.SetupConcurrency), setupJobs: make(chan *setupJob)}
+		setup: make(chan struct{}, cfg.SetupConcurrency)}
 	s.jwt = jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
 	for _, k := range cfg.APIKeys {

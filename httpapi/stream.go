@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -47,44 +48,43 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	// read; this keeps that true whatever server serves the handler.
 	_ = rc.SetReadDeadline(time.Time{})
 
-	var (
-		p     principal
-		st    *belfry.Stream
-		added bool // counted in s.streams
-	)
-	lean, err := s.setUp(r.Context(), func() (bool, error) {
-		var err error
-		if p, err = s.authUser(r); err != nil {
-			return false, err
-		}
-		lastID, resume, err := ParseLastEventID(r)
-		if err != nil {
-			return false, err
-		}
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			return false, belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
-		}
-		s.streams.Add(1)
-		added = true
-		s.mu.Unlock()
-		if lean, err := s.streamLean(w, r, p, lastID, resume); lean {
-			return true, openError(err) // nil once the Hub owns the connection
-		}
-		st, err = s.hub.Open(r.Context(), p.user, lastID, resume)
-		return false, openError(err)
-	})
-	if added {
-		defer s.streams.Done()
-	}
-	if lean || err != nil {
+	release, err := s.enterSetup(r.Context())
+	if err != nil {
 		return err
+	}
+	defer release()
+	p, err := s.authUser(r)
+	if err != nil {
+		return err
+	}
+	lastID, resume, err := ParseLastEventID(r)
+	if err != nil {
+		return err
+	}
+
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
+	}
+	s.streams.Add(1)
+	s.mu.Unlock()
+	defer s.streams.Done()
+
+	if lean, err := s.streamLean(w, r, p, lastID, resume); lean {
+		return openError(err) // nil once the Hub owns the connection
+	}
+
+	ctx := r.Context()
+	st, err := s.hub.Open(ctx, p.user, lastID, resume)
+	if err != nil {
+		return openError(err)
 	}
 	defer st.Close()
 	if s.isClosing() { // Shutdown's CloseAll may have run before Open attached
 		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
 	}
+	release() // set up: the loop below runs for the stream's life
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -110,7 +110,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		}
 		var b []byte
 		if idle > 0 {
-			b, err = st.Next(r.Context(), idle)
+			b, err = st.Next(ctx, idle)
 			if err != nil {
 				return streamEnd(err)
 			}
@@ -137,6 +137,32 @@ func openError(err error) error {
 		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
 	}
 	return err
+}
+
+// enterSetup waits for a place among the streams being set up
+// (Config.SetupConcurrency) and returns the function that gives it back,
+// which may be called more than once. It waits at the handler's start, on
+// a shallow stack: a handler that runs the token check and the store reads
+// grows its goroutine stack (encoding/json inside the JWT parser, the
+// SQLite driver), and when ten thousand clients reconnect at once,
+// thousands of grown stacks waiting together took fresh memory page by
+// page, the dearest part of the storm. Errors: EUNAVAILABLE when the
+// client leaves while waiting.
+func (s *Server) enterSetup(ctx context.Context) (release func(), err error) {
+	select {
+	case s.setup <- struct{}{}:
+	default:
+		s.setupWaiting.Add(1)
+		select {
+		case s.setup <- struct{}{}:
+			s.setupWaiting.Add(-1)
+		case <-ctx.Done():
+			s.setupWaiting.Add(-1)
+			return nil, belfry.Unavailable("stream setup", ctx.Err())
+		}
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-s.setup }) }, nil
 }
 
 // streamEnd says which ends of Stream.Next are clean: the client left, the
