@@ -60,6 +60,9 @@
 // publishing goroutine with no goroutine of its own (Config.DisableLean
 // turns that off). HTTP/2 and TLS streams, and all streams with
 // DisableLean, run the handler loop below; both paths send the same bytes.
+// On both, a stream first waits for one of Config.SetupConcurrency places
+// (default 64) before its credential is checked, and gives it back once it
+// is live; the gauge belfry_stream_setups_waiting counts those waiting.
 //
 // Headers Content-Type: text/event-stream, Cache-Control: no-cache,
 // X-Accel-Buffering: no. First "retry: <Config.Retry in ms>". The client

@@ -38,6 +38,19 @@ func (g *gateAuth) gate(user string) chan struct{} {
 
 func (g *gateAuth) open(user string) { close(g.gate(user)) }
 
+// next returns the next user the app is asked about, failing the test if
+// none is within the wait.
+func (g *gateAuth) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case u := <-g.entered:
+		return u
+	case <-time.After(wait):
+		t.Fatal("the app was asked about no one")
+		return ""
+	}
+}
+
 func (g *gateAuth) User(r *http.Request) (string, time.Time, error) {
 	user := r.Header.Get("X-Session")
 	g.entered <- user
@@ -109,7 +122,7 @@ func testStreamSetupsWaitTheirTurn(t *testing.T, lean bool) {
 	e := newEnv(t, envOpts{disableLean: !lean, userAuth: auth, setupConcurrency: 1})
 
 	first := e.startStream(t, "first")
-	if u := <-auth.entered; u != "first" {
+	if u := auth.next(t); u != "first" {
 		t.Fatalf("the app was asked about %q first", u)
 	}
 	second := e.startStream(t, "second")
@@ -126,13 +139,8 @@ func testStreamSetupsWaitTheirTurn(t *testing.T, lean bool) {
 		t.Fatalf("first stream: %v", r1)
 	}
 	// The first stream stays open; the second goes on without it.
-	select {
-	case u := <-auth.entered:
-		if u != "second" {
-			t.Fatalf("the app was asked about %q", u)
-		}
-	case <-time.After(wait):
-		t.Fatal("the second stream was never set up")
+	if u := auth.next(t); u != "second" {
+		t.Fatalf("the app was asked about %q, want second", u)
 	}
 	auth.open("second")
 	r2 := <-second
@@ -159,7 +167,7 @@ func TestStreamSetupWaitEndsWithTheClient(t *testing.T) {
 	auth := newGateAuth()
 	e := newEnv(t, envOpts{userAuth: auth, setupConcurrency: 1})
 	e.startStream(t, "first")
-	<-auth.entered
+	auth.next(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+"/notifications/stream", nil)
@@ -178,13 +186,8 @@ func TestStreamSetupWaitEndsWithTheClient(t *testing.T) {
 
 	auth.open("first")
 	third := e.startStream(t, "third")
-	select {
-	case u := <-auth.entered:
-		if u != "third" {
-			t.Fatalf("the app was asked about %q, want third", u)
-		}
-	case <-time.After(wait):
-		t.Fatal("the third stream was never set up")
+	if u := auth.next(t); u != "third" {
+		t.Fatalf("the app was asked about %q, want third", u)
 	}
 	auth.open("third")
 	if r := <-third; r == nil || r.StatusCode != http.StatusOK {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -48,11 +47,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	// read; this keeps that true whatever server serves the handler.
 	_ = rc.SetReadDeadline(time.Time{})
 
-	release, err := s.enterSetup(r.Context())
-	if err != nil {
+	if err := s.enterSetup(r.Context()); err != nil {
 		return err
 	}
-	defer release()
+	inSetup := true
+	defer func() {
+		if inSetup {
+			s.leaveSetup()
+		}
+	}()
 	p, err := s.authUser(r)
 	if err != nil {
 		return err
@@ -84,7 +87,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if s.isClosing() { // Shutdown's CloseAll may have run before Open attached
 		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
 	}
-	release() // set up: the loop below runs for the stream's life
+	s.leaveSetup() // set up: the loop below runs for the stream's life
+	inSetup = false
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -140,30 +144,30 @@ func openError(err error) error {
 }
 
 // enterSetup waits for a place among the streams being set up
-// (Config.SetupConcurrency) and returns the function that gives it back,
-// which may be called more than once. It waits at the handler's start, on
-// a shallow stack: a handler that runs the token check and the store reads
-// grows its goroutine stack (encoding/json inside the JWT parser, the
-// SQLite driver), and when ten thousand clients reconnect at once,
-// thousands of grown stacks waiting together took fresh memory page by
-// page, the dearest part of the storm. Errors: EUNAVAILABLE when the
-// client leaves while waiting.
-func (s *Server) enterSetup(ctx context.Context) (release func(), err error) {
+// (Config.SetupConcurrency); leaveSetup gives it back. It waits at the
+// handler's start, on a shallow stack: a handler that runs the token check
+// and the store reads grows its goroutine stack (encoding/json inside the
+// JWT parser, the SQLite driver), and when ten thousand clients reconnect
+// at once, thousands of grown stacks waiting together took fresh memory
+// page by page, the dearest part of the storm. Errors: EUNAVAILABLE when
+// the client leaves while waiting.
+func (s *Server) enterSetup(ctx context.Context) error {
 	select {
 	case s.setup <- struct{}{}:
+		return nil
 	default:
-		s.setupWaiting.Add(1)
-		select {
-		case s.setup <- struct{}{}:
-			s.setupWaiting.Add(-1)
-		case <-ctx.Done():
-			s.setupWaiting.Add(-1)
-			return nil, belfry.Unavailable("stream setup", ctx.Err())
-		}
 	}
-	var once sync.Once
-	return func() { once.Do(func() { <-s.setup }) }, nil
+	s.setupWaiting.Add(1)
+	defer s.setupWaiting.Add(-1)
+	select {
+	case s.setup <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return belfry.Unavailable("stream setup", ctx.Err())
+	}
 }
+
+func (s *Server) leaveSetup() { <-s.setup }
 
 // streamEnd says which ends of Stream.Next are clean: the client left, the
 // stream was cut as slow (it resumes on reconnect), or shutdown.
