@@ -40,6 +40,17 @@ type Config struct {
 	// request bench case writes 13 % fewer bytes (docs/PERFORMANCE.md).
 	MaxBatch int
 
+	// CommitInterval, when above zero, is the least time between the
+	// starts of two commits while callers are concurrent: a batch is held
+	// until it has passed, gathering the calls that arrive meanwhile, so
+	// that a steady stream of calls shares fewer commits (see hold.go). A
+	// lone caller, or a call that finds the store quiet for longer, is
+	// committed at once. Default 0: every batch is committed as soon as
+	// the queue is empty. At 5,000 publishes/s, 1ms took the server's CPU
+	// per publish from 176 to 97 µs and the median publish-to-delivery
+	// latency from 0.7 to 2.2 ms (docs/PERFORMANCE.md).
+	CommitInterval time.Duration
+
 	// QueueSize is how many write calls may wait for the writer before
 	// callers block. Default 1024.
 	QueueSize int
@@ -191,6 +202,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 4 * belfry.MaxUsersPerCall
+	}
+	if c.CommitInterval < 0 {
+		return belfry.Errorf(belfry.EINVALID, "sqlite commit interval %s is negative", c.CommitInterval)
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 1024

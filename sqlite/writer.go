@@ -168,6 +168,7 @@ func (s *Store) submit(ctx context.Context, r *request) error {
 func (s *Store) run() {
 	defer close(s.done)
 	batch := make([]*request, 0, 64)
+	hold := newCommitHold(s.cfg.CommitInterval)
 	for r := range s.queue {
 		batch = append(batch[:0], r)
 		size := r.weight()
@@ -187,14 +188,25 @@ func (s *Store) run() {
 				batch = append(batch, r)
 				size += r.weight()
 				yields = 0
+				continue
 			default:
-				if yields == 2 {
-					break fill
-				}
+			}
+			if yields < 2 {
 				yields++
 				runtime.Gosched()
+				continue
 			}
+			// The queue is empty. Commit now, unless callers are
+			// concurrent and the last commit began less than the
+			// interval ago: then wait for more until it has passed.
+			r, ok := hold.wait(s.queue, len(batch))
+			if !ok {
+				break fill
+			}
+			batch = append(batch, r)
+			size += r.weight()
 		}
+		hold.started(len(batch))
 		s.writer.commit(batch)
 		for i := range batch {
 			batch[i] = nil

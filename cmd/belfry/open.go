@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/memory"
@@ -28,19 +29,26 @@ const (
 //	sqlite:FILE, sqlite:///abs/FILE    the embedded default (package sqlite)
 //	postgres://…, postgresql://…       PostgreSQL (package postgres; pgx URL parameters apply)
 //	mongodb://…, mongodb+srv://…       MongoDB or FerretDB (package mongodb; the database is the URI's path, default belfry)
-func openStore(ctx context.Context, u string, log *slog.Logger) (belfry.Store, error) {
+//
+// commitInterval is sqlite.Config.CommitInterval; the other stores have no
+// such setting and refuse one above zero.
+func openStore(ctx context.Context, u string, commitInterval time.Duration, log *slog.Logger) (belfry.Store, error) {
 	var (
 		s   belfry.Store
 		err error
 	)
+	scheme := schemeOf(u)
+	if commitInterval != 0 && scheme != "sqlite" {
+		return nil, fmt.Errorf("--commit-interval applies to the sqlite store only")
+	}
 	// Each case assigns only on success, so a failed Open never leaves a
 	// typed nil inside the interface.
-	switch schemeOf(u) {
+	switch scheme {
 	case "sqlite":
 		var path string
 		if path, err = sqlite.ParseDSN(u); err == nil {
 			var st *sqlite.Store
-			if st, err = sqlite.Open(ctx, path); err == nil {
+			if st, err = sqlite.OpenConfig(ctx, sqlite.Config{Path: path, CommitInterval: commitInterval}); err == nil {
 				s = st
 			}
 		}

@@ -28,6 +28,10 @@ type Main struct {
 	Addr   string // listen address; default ":8080"
 	Store  string // store URL; default "sqlite:belfry.db"
 	Broker string // broker URL; default "memory"
+	// CommitInterval is the SQLite store's least time between two commits
+	// while publishers are concurrent (sqlite.Config.CommitInterval);
+	// 0, the default, commits as soon as possible. Other stores refuse it.
+	CommitInterval time.Duration
 	// RedisPrefix names the channels of a redis:// broker; "" is
 	// redisbus's default, "belfry:u:".
 	RedisPrefix string
@@ -90,6 +94,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.Addr, "addr", m.Addr, "listen `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&m.Store, "store", m.Store, "store `URL`: "+storeSchemes)
 	fs.StringVar(&m.Broker, "broker", m.Broker, "broker `URL`: "+brokerSchemes)
+	fs.DurationVar(&m.CommitInterval, "commit-interval", m.CommitInterval, "SQLite store: least time between two commits while publishers are concurrent, so that more share one fsync (less CPU, a little more latency; 0: commit at once)")
 	fs.StringVar(&m.RedisPrefix, "redis-prefix", m.RedisPrefix, "`prefix` of the Redis channels, default belfry:u: (deployments sharing a Redis use different ones)")
 	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 `secret` that signs user tokens (32 bytes or more)")
 	keys := listFlag(m.APIKeys)
@@ -204,7 +209,7 @@ func (m *Main) setReady(url string) {
 // broker and the store. It returns nil after a clean shutdown.
 func (m *Main) Run(ctx context.Context) (err error) {
 	log := m.logger()
-	store, err := openStore(ctx, m.Store, log)
+	store, err := openStore(ctx, m.Store, m.CommitInterval, log)
 	if err != nil {
 		return fmt.Errorf("store %s: %w", redactURL(m.Store), err)
 	}

@@ -108,18 +108,19 @@ func testGracefulShutdown(t *testing.T, lean string) {
 // the command line wins over the environment.
 func TestServeFromEnvironment(t *testing.T) {
 	env := map[string]string{
-		"BELFRY_ADDR":          "127.0.0.1:9999",
-		"BELFRY_STORE":         "sqlite:/tmp/env.db",
-		"BELFRY_BROKER":        "memory",
-		"BELFRY_JWT_SECRET":    "env-secret-0123456789abcdef0123456789",
-		"BELFRY_API_KEY":       "k1, k2",
-		"BELFRY_HEARTBEAT":     "7s",
-		"BELFRY_QUEUE_SIZE":    "17",
-		"BELFRY_DEMO":          "true",
-		"BELFRY_H2C":           "1",
-		"BELFRY_LOG_LEVEL":     "debug",
-		"BELFRY_WRITE_TIMEOUT": "3s",
-		"BELFRY_ALLOW_ORIGIN":  "https://app.example.com,http://localhost:5173",
+		"BELFRY_ADDR":            "127.0.0.1:9999",
+		"BELFRY_STORE":           "sqlite:/tmp/env.db",
+		"BELFRY_BROKER":          "memory",
+		"BELFRY_JWT_SECRET":      "env-secret-0123456789abcdef0123456789",
+		"BELFRY_API_KEY":         "k1, k2",
+		"BELFRY_HEARTBEAT":       "7s",
+		"BELFRY_QUEUE_SIZE":      "17",
+		"BELFRY_DEMO":            "true",
+		"BELFRY_H2C":             "1",
+		"BELFRY_LOG_LEVEL":       "debug",
+		"BELFRY_WRITE_TIMEOUT":   "3s",
+		"BELFRY_ALLOW_ORIGIN":    "https://app.example.com,http://localhost:5173",
+		"BELFRY_COMMIT_INTERVAL": "2ms",
 	}
 	m := NewMain()
 	m.Stderr = io.Discard
@@ -131,7 +132,7 @@ func TestServeFromEnvironment(t *testing.T) {
 	}
 	if m.Store != "sqlite:/tmp/env.db" || m.JWTSecret != env["BELFRY_JWT_SECRET"] ||
 		!slices.Equal(m.APIKeys, []string{"k1", "k2"}) || m.QueueSize != 17 || !m.Demo || !m.H2C ||
-		m.LogLevel != "debug" || m.WriteTimeout != 3*time.Second ||
+		m.LogLevel != "debug" || m.WriteTimeout != 3*time.Second || m.CommitInterval != 2*time.Millisecond ||
 		!slices.Equal(m.AllowOrigins, []string{"https://app.example.com", "http://localhost:5173"}) {
 		t.Errorf("not set from the environment: %+v", m)
 	}
@@ -150,7 +151,7 @@ func TestServeFromEnvironment(t *testing.T) {
 	// In a real process too: the server listens where BELFRY_ADDR says.
 	dir := t.TempDir()
 	p := startProcess(t, []string{"BELFRY_ADDR=127.0.0.1:0", "BELFRY_STORE=sqlite:" + filepath.Join(dir, "e.db"),
-		"BELFRY_JWT_SECRET=" + testSecret, "BELFRY_API_KEY=" + testAPIKey}, "serve")
+		"BELFRY_JWT_SECRET=" + testSecret, "BELFRY_API_KEY=" + testAPIKey, "BELFRY_COMMIT_INTERVAL=1ms"}, "serve")
 	url := listeningRE.FindStringSubmatch(p.stdout.waitFor(t, 60*time.Second, "the listen line", listeningRE.MatchString))[1]
 	resp, err := http.Get(url + "/healthz")
 	if err != nil {
@@ -178,6 +179,21 @@ func TestServeRefusesHalfConfiguredAuth(t *testing.T) {
 		if errOut == "" {
 			t.Errorf("serve %v: no message", args)
 		}
+	}
+}
+
+// --commit-interval is the SQLite store's; with another store it is an
+// error at start, not a setting silently ignored.
+func TestServeCommitIntervalOnlyForSQLite(t *testing.T) {
+	code, _, errOut := runCmd(t, nil, "serve", "--addr", "127.0.0.1:0", "--jwt-secret", testSecret, "--api-key", testAPIKey,
+		"--store", "postgres://postgres@127.0.0.1:1/none", "--commit-interval", "1ms")
+	if code == 0 || !strings.Contains(errOut, "--commit-interval applies to the sqlite store only") {
+		t.Errorf("exit %d, stderr %q; want the store refused for --commit-interval", code, errOut)
+	}
+	code, _, errOut = runCmd(t, nil, "serve", "--addr", "127.0.0.1:0", "--jwt-secret", testSecret, "--api-key", testAPIKey,
+		"--store", "sqlite:"+filepath.Join(t.TempDir(), "n.db"), "--commit-interval", "-1ms")
+	if code == 0 || !strings.Contains(errOut, "negative") {
+		t.Errorf("exit %d, stderr %q; want a negative interval refused", code, errOut)
 	}
 }
 
