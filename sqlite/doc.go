@@ -48,6 +48,19 @@
 // again and join this one; an idle store pays only that trip through the
 // scheduler.
 //
+// Config.CommitInterval (off by default) goes further when callers are
+// concurrent: a batch is held, taking whatever arrives, until that long
+// has passed since the last commit began. Each commit has fixed work
+// whatever it holds (BEGIN and COMMIT, the WAL frames' headers and write
+// calls, the file locks, one fsync), and at a steady few thousand calls a
+// second without it the writer commits one or two calls at a time. A
+// batch of one call after a commit of one call is never held, so a lone
+// caller that waits for each answer keeps its pace. With 1ms, at 5,000
+// publishes/s, the server's CPU per publish fell from 177 to 97 µs and the
+// median latency rose from 0.7 to 2.2 ms (docs/PERFORMANCE.md). Go's
+// timers sleep in whole milliseconds when nothing else wakes the process,
+// so an interval below 1ms mostly acts as 1ms on a quiet server.
+//
 // Consecutive Creates of a batch are applied together: one counter UPSERT
 // row per distinct user (bumped by the user's total), then the
 // notifications as multi-row INSERTs, in chunks of a power of two up to 256
