@@ -51,6 +51,23 @@ func (g *gateAuth) next(t *testing.T) string {
 	}
 }
 
+// admit lets the app answer for user and returns the stream's response,
+// failing the test unless it is a 200 within the wait.
+func (g *gateAuth) admit(t *testing.T, user string, resp <-chan *http.Response) *http.Response {
+	t.Helper()
+	g.open(user)
+	select {
+	case r := <-resp:
+		if r == nil || r.StatusCode != http.StatusOK {
+			t.Fatalf("stream of %s: %v", user, r)
+		}
+		return r
+	case <-time.After(wait):
+		t.Fatalf("no response head for %s", user)
+		return nil
+	}
+}
+
 func (g *gateAuth) User(r *http.Request) (string, time.Time, error) {
 	user := r.Header.Get("X-Session")
 	g.entered <- user
@@ -133,20 +150,12 @@ func testStreamSetupsWaitTheirTurn(t *testing.T, lean bool) {
 	default:
 	}
 
-	auth.open("first")
-	r1 := <-first
-	if r1 == nil || r1.StatusCode != http.StatusOK {
-		t.Fatalf("first stream: %v", r1)
-	}
+	r1 := auth.admit(t, "first", first)
 	// The first stream stays open; the second goes on without it.
 	if u := auth.next(t); u != "second" {
 		t.Fatalf("the app was asked about %q, want second", u)
 	}
-	auth.open("second")
-	r2 := <-second
-	if r2 == nil || r2.StatusCode != http.StatusOK {
-		t.Fatalf("second stream: %v", r2)
-	}
+	r2 := auth.admit(t, "second", second)
 	if w := e.setupsWaiting(t); w != "0" {
 		t.Fatalf("%s setups still waiting", w)
 	}
@@ -189,10 +198,7 @@ func TestStreamSetupWaitEndsWithTheClient(t *testing.T) {
 	if u := auth.next(t); u != "third" {
 		t.Fatalf("the app was asked about %q, want third", u)
 	}
-	auth.open("third")
-	if r := <-third; r == nil || r.StatusCode != http.StatusOK {
-		t.Fatalf("third stream: %v", r)
-	}
+	auth.admit(t, "third", third)
 }
 
 // readUntil reads the stream's lines until one starts with prefix, or the
