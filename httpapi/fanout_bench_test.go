@@ -20,7 +20,7 @@ import (
 // the figure, as it would be for a load generator on the same machine.
 func BenchmarkFanOutLean(b *testing.B) {
 	const users = 1000
-	_, hub := leanStreams(b, users)
+	_, hub := leanStreams(b, users, func(i int) string { return "u" + strconv.Itoa(i) })
 	msgs := make([]belfry.Message, users)
 	for i := range msgs {
 		msgs[i] = belfry.Message{Kind: belfry.KindNew, UserID: "u" + strconv.Itoa(i),
@@ -42,12 +42,32 @@ func BenchmarkFanOutLean(b *testing.B) {
 	}
 }
 
+// BenchmarkFanOutLeanTabs is one user with 1,000 lean streams (tabs): each
+// op is one event, encoded once and written to every stream. allocs/op is
+// what the event costs; the streams add none.
+func BenchmarkFanOutLeanTabs(b *testing.B) {
+	const tabs = 1000
+	_, hub := leanStreams(b, tabs, func(int) string { return "u0" })
+	msg := belfry.Message{Kind: belfry.KindNew, UserID: "u0",
+		New: &belfry.Notification{UserID: "u0", Message: "Your export is ready",
+			Link: "/exports/9", CreatedAt: time.Now()}}
+	b.ReportAllocs()
+	for b.Loop() {
+		msg.New.ID++
+		hub.Receive(msg)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tabs), "ns/delivery")
+	if s := hub.Stats(); s.Slow != 0 || s.Streams != tabs {
+		b.Fatalf("stats %+v", s)
+	}
+}
+
 // BenchmarkPublishFanOutLean is the broadcast path behind one publish
 // request: Inbox.Create for 1,000 users (validated, stored durably in
 // SQLite in one group commit) then the fan-out to their lean streams.
 func BenchmarkPublishFanOutLean(b *testing.B) {
 	const users = 1000
-	inbox, hub := leanStreams(b, users)
+	inbox, hub := leanStreams(b, users, func(i int) string { return "u" + strconv.Itoa(i) })
 	d := belfry.Draft{Message: "Your export is ready", Link: "/exports/9"}
 	for i := range users {
 		d.UserIDs = append(d.UserIDs, "u"+strconv.Itoa(i))
@@ -64,9 +84,9 @@ func BenchmarkPublishFanOutLean(b *testing.B) {
 	}
 }
 
-// leanStreams starts a node (SQLite, memory broker, Hub) with one lean
-// stream per user over loopback sockets whose readers discard.
-func leanStreams(b *testing.B, users int) (*belfry.Inbox, *belfry.Hub) {
+// leanStreams starts a node (SQLite, memory broker, Hub) with n lean
+// streams over loopback sockets whose readers discard; stream i is user(i)'s.
+func leanStreams(b *testing.B, n int, user func(int) string) (*belfry.Inbox, *belfry.Hub) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
 	if err != nil {
@@ -79,10 +99,10 @@ func leanStreams(b *testing.B, users int) (*belfry.Inbox, *belfry.Hub) {
 	go br.Run(runCtx, hub)
 	b.Cleanup(func() { cancel(); hub.CloseAll() })
 	sockets := newSocketPairs(b)
-	for i := range users {
+	for i := range n {
 		c, tc := sockets.pair()
 		go io.Copy(io.Discard, c)
-		ls, err := hub.OpenLean(ctx, "u"+strconv.Itoa(i), 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
+		ls, err := hub.OpenLean(ctx, user(i), 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
 		if err != nil {
 			b.Fatal(err)
 		}
