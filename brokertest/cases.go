@@ -263,6 +263,59 @@ func testBatch1000(t *testing.T, e env) {
 	}
 }
 
+// testConcurrentPublishers has 32 callers publish at once, each its own
+// user's messages in order plus one for a user they share: every call is
+// answered, every message arrives once and intact, and each caller's own
+// messages arrive in the order it sent them. A broker that batches
+// concurrent calls together must keep each call's messages with their
+// users.
+func testConcurrentPublishers(t *testing.T, e env) {
+	b, r := e.node(t)
+	const callers, calls = 32, 20
+	shared := e.users.id("shared")
+	own := make([]string, callers)
+	for i := range own {
+		own[i] = e.users.id(fmt.Sprint("p", i))
+	}
+	AwaitSubscribed(t, b, b, r, append(own, shared)...)
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for i, u := range own {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(t.Context(), Timeout)
+			defer cancel()
+			for id := int64(1); id <= calls; id++ {
+				sharedID := int64(i)*calls + id
+				if err := b.Publish(ctx, []belfry.Message{newMsg(u, id), newMsg(shared, sharedID)}); err != nil {
+					errs <- fmt.Errorf("caller %d, call %d: %w", i, id, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	Eventually(t, "every caller's messages", func() bool { return r.Count(shared) == callers*calls })
+	for _, u := range own {
+		got := r.Messages(u)
+		wantIDs(t, u, got, 1, calls)
+		for i, m := range got {
+			sameMessage(t, u, m, newMsg(u, int64(i+1)))
+		}
+	}
+	seen := make(map[int64]bool)
+	for _, m := range r.Messages(shared) {
+		if seen[m.New.ID] {
+			t.Fatalf("%s: message %d twice", shared, m.New.ID)
+		}
+		seen[m.New.ID] = true
+		sameMessage(t, shared, m, newMsg(shared, m.New.ID))
+	}
+}
+
 func testPing(t *testing.T, e env) {
 	b := e.open(t)
 	ctx, cancel := context.WithTimeout(t.Context(), Timeout)

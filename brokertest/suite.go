@@ -42,6 +42,7 @@ func Run(t *testing.T, open Open, opts ...Option) {
 		{"SubscribeUnderReceiverLock", false, testLockOrder},
 		{"SubscribeDuringReceive", false, testSubscribeDuringReceive},
 		{"Batch1000Users", false, testBatch1000},
+		{"ConcurrentPublishers", false, testConcurrentPublishers},
 		{"Ping", false, testPing},
 		{"Close", false, testClose},
 		{"TwoNodesOwnUsersOnly", true, testTwoNodes},

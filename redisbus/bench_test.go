@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/brokertest"
@@ -78,4 +80,35 @@ func BenchmarkPublish1000Delivered(b *testing.B) {
 			runtime.Gosched()
 		}
 	}
+}
+
+// BenchmarkPublishConcurrent is 64 goroutines each publishing one message
+// per call, as 64 concurrent publish requests do. cpu-ns/op is the
+// process's CPU per call (Redis's own is not in it).
+func BenchmarkPublishConcurrent(b *testing.B) {
+	br := open(b, redisURL(b), redisbus.Options{Prefix: testPrefix(b)})
+	ctx := context.Background()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(64 / runtime.GOMAXPROCS(0))
+	start := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		m := []belfry.Message{msg(fmt.Sprint("c", next.Add(1)), 1)}
+		for pb.Next() {
+			if err := br.Publish(ctx, m); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime is the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

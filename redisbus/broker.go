@@ -41,7 +41,7 @@ type Broker struct {
 	done      chan struct{} // closed by Close
 	once      sync.Once
 
-	bufs sync.Pool // *[]byte: Publish's encoding buffers
+	calls chan *pubCall // Publish calls for the sender (publish.go)
 
 	received    atomic.Uint64
 	ignored     atomic.Uint64
@@ -53,9 +53,11 @@ type Broker struct {
 var _ belfry.Broker = (*Broker)(nil)
 
 func newBroker(c *redis.Client, opts Options) *Broker {
-	return &Broker{client: c, opts: opts, log: opts.Logger,
+	b := &Broker{client: c, opts: opts, log: opts.Logger,
 		want: make(map[string]struct{}), pending: make(map[string]bool),
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{}), calls: make(chan *pubCall, 1024)}
+	go b.sender()
+	return b
 }
 
 // channel returns the pub/sub channel of user.
@@ -112,9 +114,11 @@ func (b *Broker) wanted(user string) bool {
 	return ok
 }
 
-// Publish sends every message to its user's channel in one pipeline (one
-// round trip), within Options.Timeout (or ctx's deadline, if sooner).
-// Redis may have executed part of a batch that fails. Errors: EUNAVAILABLE
+// Publish sends every message to its user's channel, in one pipeline with
+// the other calls waiting (one round trip; see publish.go), within
+// Options.Timeout (or ctx's deadline, if sooner). Redis may have executed
+// part of a batch that fails, and may still execute a call whose caller
+// gave up. Errors: EUNAVAILABLE
 // (Redis unreachable or too slow, or the Broker closed; the notifications
 // are stored all the same and streams catch up from the store), EINVALID (a
 // message that cannot be encoded: a bug of the caller).
@@ -125,32 +129,39 @@ func (b *Broker) Publish(ctx context.Context, msgs []belfry.Message) error {
 	if b.closed.Load() {
 		return belfry.Unavailable("redis broker", errClosed)
 	}
-	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
-	defer cancel()
-
-	bp, _ := b.bufs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
-	}
-	buf := (*bp)[:0]
-	pipe := b.client.Pipeline()
+	c := getCall()
 	for i := range msgs {
-		start := len(buf)
 		var err error
-		if buf, err = appendMessage(buf, &msgs[i]); err != nil {
+		if c.buf, err = appendMessage(c.buf, &msgs[i]); err != nil {
+			putCall(c)
 			return belfry.Errorf(belfry.EINVALID, "redis broker: cannot encode a %q message: %v", msgs[i].Kind, err)
 		}
-		// The payloads are slices of buf; one that append moved stays
-		// valid in its old array until Exec has written it.
-		pipe.Publish(ctx, b.channel(msgs[i].UserID), buf[start:len(buf):len(buf)])
+		c.users = append(c.users, msgs[i].UserID)
+		c.ends = append(c.ends, len(c.buf))
 	}
-	_, err := pipe.Exec(ctx)
-	*bp = buf[:0]
-	b.bufs.Put(bp)
-	if err != nil {
-		return belfry.Unavailable("redis broker", err)
+	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+	defer cancel()
+	c.ctx = ctx
+	select {
+	case b.calls <- c:
+	case <-ctx.Done():
+		putCall(c)
+		return belfry.Unavailable("redis broker", ctx.Err())
+	case <-b.done:
+		putCall(c)
+		return belfry.Unavailable("redis broker", errClosed)
 	}
-	return nil
+	// From here the sender may be writing c's buffer: a caller that gives
+	// up leaves c to the garbage collector.
+	select {
+	case err := <-c.done:
+		putCall(c)
+		return err
+	case <-ctx.Done():
+		return belfry.Unavailable("redis broker", ctx.Err())
+	case <-b.done:
+		return belfry.Unavailable("redis broker", errClosed)
+	}
 }
 
 // Ping checks that Redis answers within Options.Timeout and, while Run is

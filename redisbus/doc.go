@@ -3,8 +3,10 @@
 //
 // Each user has a channel, Options.Prefix + user id ("belfry:u:42"). A node
 // subscribes only to the channels of the users it holds streams for, so an
-// event travels only to the nodes that need it, and Publish sends a whole
-// batch (1,000 users' notifications) in one pipeline: one round trip.
+// event travels only to the nodes that need it. Publish calls are handed
+// to one sender goroutine, which writes every call that is waiting (a whole
+// batch of 1,000 users' notifications, or many concurrent one-user calls)
+// as one pipeline: one round trip for all of them (publish.go).
 //
 // Subscribe and Unsubscribe never block, never do I/O and never call the
 // Receiver (the Hub calls them under its shard lock): they record the
