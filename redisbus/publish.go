@@ -33,9 +33,9 @@ type pubCall struct {
 	done  chan error // capacity 1: the sender never blocks on a caller that left
 }
 
-var calls = sync.Pool{New: func() any { return &pubCall{done: make(chan error, 1)} }}
+var callPool = sync.Pool{New: func() any { return &pubCall{done: make(chan error, 1)} }}
 
-func getCall() *pubCall { return calls.Get().(*pubCall) }
+func getCall() *pubCall { return callPool.Get().(*pubCall) }
 
 // putCall returns c to the pool; only for a call the sender has answered,
 // or never saw.
@@ -46,7 +46,7 @@ func putCall(c *pubCall) {
 	c.ctx = nil
 	clear(c.users)
 	c.users, c.ends, c.buf = c.users[:0], c.ends[:0], c.buf[:0]
-	calls.Put(c)
+	callPool.Put(c)
 }
 
 // sender is the sender goroutine. It returns when the Broker is closed;
