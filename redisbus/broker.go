@@ -118,10 +118,10 @@ func (b *Broker) wanted(user string) bool {
 // the other calls waiting (one round trip; see publish.go), within
 // Options.Timeout (or ctx's deadline, if sooner). Redis may have executed
 // part of a batch that fails, and may still execute a call whose caller
-// gave up. Errors: EUNAVAILABLE
-// (Redis unreachable or too slow, or the Broker closed; the notifications
-// are stored all the same and streams catch up from the store), EINVALID (a
-// message that cannot be encoded: a bug of the caller).
+// gave up. Errors: EUNAVAILABLE (Redis unreachable or too slow, or the
+// Broker closed; the notifications are stored all the same and streams
+// catch up from the store), EINVALID (a message that cannot be encoded: a
+// bug of the caller).
 func (b *Broker) Publish(ctx context.Context, msgs []belfry.Message) error {
 	if len(msgs) == 0 {
 		return nil

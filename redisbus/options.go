@@ -94,7 +94,7 @@ func Open(ctx context.Context, url string, opts Options) (*Broker, error) {
 	ro.ContextTimeoutEnabled = true
 	b := newBroker(redis.NewClient(ro), opts)
 	if err := b.Ping(ctx); err != nil {
-		b.client.Close()
+		b.Close() // also ends the sender goroutine
 		return nil, err
 	}
 	return b, nil
