@@ -24,7 +24,14 @@ type HubConfig struct {
 	// fails, holding the events that came meanwhile, before it is cut (the
 	// client then resumes from its last id). Default 60s.
 	StoreOutage time.Duration
-	Logger      *slog.Logger // default: slog.Default()
+	// StoreReads bounds the lean streams' store reads in flight at once
+	// (a resync's snapshot, a catch-up, a gap fill); the others wait their
+	// turn, still sent heartbeats. After a broker resync every stream of
+	// the node reads the store: unbounded, each of thousands of workers
+	// would grow its stack in the database driver at the same moment.
+	// Default 64.
+	StoreReads int
+	Logger     *slog.Logger // default: slog.Default()
 }
 
 // Hub holds this node's live streams and fans broker messages out to them.
@@ -42,9 +49,11 @@ type Hub struct {
 	queueSize int
 	// storeOutage: how long a lean stream retries a failing store read.
 	storeOutage time.Duration
-	log         *slog.Logger
-	seed        maphash.Seed
-	shards      []hubShard
+	// reads holds a token per lean store read in flight (HubConfig.StoreReads).
+	reads  chan struct{}
+	log    *slog.Logger
+	seed   maphash.Seed
+	shards []hubShard
 
 	wheel  wheel       // heartbeats and dead-peer checks of lean streams
 	closed atomic.Bool // set by CloseAll: streams attached later are cut
@@ -91,8 +100,12 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.StoreOutage <= 0 {
 		cfg.StoreOutage = 60 * time.Second
 	}
+	if cfg.StoreReads <= 0 {
+		cfg.StoreReads = 64
+	}
 	h := &Hub{store: cfg.Store, broker: cfg.Broker, queueSize: cfg.QueueSize, storeOutage: cfg.StoreOutage,
-		log: cfg.Logger, seed: maphash.MakeSeed(), shards: make([]hubShard, cfg.Shards)}
+		log: cfg.Logger, seed: maphash.MakeSeed(), shards: make([]hubShard, cfg.Shards),
+		reads: make(chan struct{}, cfg.StoreReads)}
 	for i := range h.shards {
 		h.shards[i].users = make(map[string][]sink)
 	}
@@ -214,17 +227,44 @@ func (h *Hub) Receive(m Message) {
 }
 
 // Resync asks every stream to catch up from the store and send a fresh sync
-// event: the broker may have dropped messages, state changes included.
+// event: the broker may have dropped messages, state changes included. It
+// returns at once; lean streams are done on a few goroutines (resyncLean).
 func (h *Hub) Resync() {
+	var lean []*LeanStream
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.RLock()
 		for _, list := range sh.users {
 			for _, s := range list {
-				s.wake(true)
+				if l, ok := s.(*LeanStream); ok {
+					lean = append(lean, l)
+				} else {
+					s.wake(true)
+				}
 			}
 		}
 		sh.mu.RUnlock()
+	}
+	h.resyncLean(lean)
+}
+
+// resyncLean resyncs lean streams on at most StoreReads goroutines, each
+// doing one stream's work after another, and returns at once. A goroutine
+// per stream would start thousands at once, each with the runtime's
+// current starting stack (the average of the last GC's scan, which the
+// streams' setups may have made large), only to wait for a read turn.
+func (h *Hub) resyncLean(streams []*LeanStream) {
+	var next atomic.Int64
+	for range min(len(streams), cap(h.reads)) {
+		go func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(streams)) {
+					return
+				}
+				streams[i].resyncHere()
+			}
+		}()
 	}
 }
 

@@ -187,6 +187,25 @@ func (l *LeanStream) wake(withSync bool) {
 	l.mu.Unlock()
 }
 
+// resyncHere asks the stream for a new snapshot and a catch-up, as wake
+// does, and unless its worker is already running (it will see the
+// request), does the work on the calling goroutine (Hub.resyncLean).
+func (l *LeanStream) resyncHere() {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.catchUp, l.resync = true, true
+	if l.busy {
+		l.mu.Unlock()
+		return
+	}
+	l.busy = true
+	l.mu.Unlock()
+	l.work()
+}
+
 func (l *LeanStream) expire() {
 	l.mu.Lock()
 	if l.closed {
@@ -388,8 +407,8 @@ func (e connError) Error() string { return e.err.Error() }
 
 // storeCall runs read, a store read of the worker, with the connection kept
 // warm: it first writes what buf holds, so the client has everything up to
-// an event boundary, then lets the heartbeat wheel write to the stream until
-// read returns (a database that went away can hold a read for the whole
+// an event boundary, then lets the heartbeat wheel write to the stream
+// while it waits for one of the Hub's read turns and until read returns (a database that went away can hold a read for the whole
 // storeTimeout, longer than a client waits for a heartbeat). The rest of a
 // heartbeat the socket did not take is written before what read appended.
 func (l *LeanStream) storeCall(buf []byte, read func([]byte) ([]byte, error)) ([]byte, error) {
@@ -402,7 +421,17 @@ func (l *LeanStream) storeCall(buf []byte, read func([]byte) ([]byte, error)) ([
 	l.mu.Lock()
 	l.waiting = true
 	l.mu.Unlock()
-	buf, err := read(buf)
+	l.hub.reads <- struct{}{} // wait for a turn (HubConfig.StoreReads)
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	var err error
+	if closed { // cut while it waited: the read would be for nobody
+		err = connError{ErrStreamClosed}
+	} else {
+		buf, err = read(buf)
+	}
+	<-l.hub.reads
 	l.mu.Lock()
 	l.waiting = false
 	beatRest := l.pending
