@@ -253,6 +253,8 @@ func (h *Hub) Resync() {
 // per stream would start thousands at once, each with the runtime's
 // current starting stack (the average of the last GC's scan, which the
 // streams' setups may have made large), only to wait for a read turn.
+// The price: a goroutine writing to a client that does not read holds up
+// the streams after it for up to that stream's write timeout.
 func (h *Hub) resyncLean(streams []*LeanStream) {
 	var next atomic.Int64
 	for range min(len(streams), cap(h.reads)) {
