@@ -408,8 +408,10 @@ func (e connError) Error() string { return e.err.Error() }
 // storeCall runs read, a store read of the worker, with the connection kept
 // warm: it first writes what buf holds, so the client has everything up to
 // an event boundary, then lets the heartbeat wheel write to the stream
-// while it waits for one of the Hub's read turns and until read returns (a database that went away can hold a read for the whole
-// storeTimeout, longer than a client waits for a heartbeat). The rest of a
+// while it waits for one of the Hub's read turns (HubConfig.StoreReads)
+// and until read returns (a database that went away can hold a read for
+// the whole storeTimeout, longer than a client waits for a heartbeat). A
+// stream cut while it waited for its turn reads nothing. The rest of a
 // heartbeat the socket did not take is written before what read appended.
 func (l *LeanStream) storeCall(buf []byte, read func([]byte) ([]byte, error)) ([]byte, error) {
 	if len(buf) > 0 {

@@ -18,9 +18,10 @@ import (
 // Create of every transaction reads PRAGMA data_version, which changes
 // when another connection has committed; then everything remembered is
 // dropped. (The value only grows with other connections' commits, so a
-// transaction without a Create need not read it.) What a transaction hands out is remembered at once (a later
-// Create in the same transaction must see it), and everything is dropped
-// when a transaction rolls back, which only an error makes happen.
+// transaction without a Create need not read it.) What a transaction
+// hands out is remembered at once (a later Create in the same transaction
+// must see it), and everything is dropped when a transaction rolls back,
+// which only an error makes happen.
 
 // maxLastIDs bounds the users remembered; when full, the map starts over.
 // A user not remembered costs one row read back, as before.
