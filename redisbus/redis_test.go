@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -317,10 +318,15 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatalf("the error repeats the URL's password: %s", e)
 	}
 	// Nothing listens on a port that was free a moment ago.
+	before := runtime.NumGoroutine()
 	_, err = redisbus.Open(ctx, fmt.Sprintf("redis://127.0.0.1:%d/0", freePort(t)), redisbus.Options{Timeout: time.Second})
 	if belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
 		t.Fatalf("Open with nothing listening: %v, want EUNAVAILABLE", err)
 	}
+	// The failed Open leaves nothing running (its publish sender included).
+	brokertest.Eventually(t, "the failed Open's goroutines to end", func() bool {
+		return runtime.NumGoroutine() <= before
+	})
 }
 
 // userResyncs is a Recorder that also implements redisbus.UserResyncer.
