@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,16 +15,29 @@ import (
 )
 
 // gatedStore is the real SQLite store whose Stats and After wait at a gate
-// while it is shut, counting the calls waiting there.
+// while it is shut, counting the calls waiting there, and the reads of
+// each user.
 type gatedStore struct {
 	*sqlite.Store
 	shut    atomic.Bool
 	gate    chan struct{}
 	waiting atomic.Int64
 	most    atomic.Int64
+
+	mu    sync.Mutex
+	reads map[string]int
 }
 
-func (s *gatedStore) pass(ctx context.Context) {
+func (s *gatedStore) readsOf(user string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads[user]
+}
+
+func (s *gatedStore) pass(ctx context.Context, user string) {
+	s.mu.Lock()
+	s.reads[user]++
+	s.mu.Unlock()
 	if !s.shut.Load() {
 		return
 	}
@@ -38,36 +52,45 @@ func (s *gatedStore) pass(ctx context.Context) {
 }
 
 func (s *gatedStore) Stats(ctx context.Context, user string) (belfry.Stats, error) {
-	s.pass(ctx)
+	s.pass(ctx, user)
 	return s.Store.Stats(ctx, user)
 }
 
 func (s *gatedStore) After(ctx context.Context, user string, after int64, limit int) ([]*belfry.Notification, error) {
-	s.pass(ctx)
+	s.pass(ctx, user)
 	return s.Store.After(ctx, user, after, limit)
 }
 
-// gatedLeanStreams opens n lean streams of users u0…u(n-1) on a Hub over a
-// gatedStore, each on a memConn, and checks their first sync event.
-func gatedLeanStreams(t *testing.T, n, reads int) (*env, *gatedStore, *belfry.Hub, []*memConn) {
+// gatedNode is a Hub over a gatedStore with n lean streams of users
+// u0…u(n-1), each on a memConn.
+type gatedNode struct {
+	e       *env
+	st      *gatedStore
+	hub     *belfry.Hub
+	conns   []*memConn
+	streams []*belfry.LeanStream
+}
+
+// gatedLeanStreams opens the node and checks each stream's first sync.
+func gatedLeanStreams(t *testing.T, n, reads int) gatedNode {
 	t.Helper()
 	e := newEnv(t, 0)
-	st := &gatedStore{Store: e.store, gate: make(chan struct{})}
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: e.broker, StoreReads: reads})
-	t.Cleanup(hub.CloseAll)
-	conns := make([]*memConn, n)
-	for i := range conns {
-		l, err := hub.OpenLean(t.Context(), fmt.Sprint("u", i), 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
+	st := &gatedStore{Store: e.store, gate: make(chan struct{}), reads: map[string]int{}}
+	g := gatedNode{e: e, st: st, hub: belfry.NewHub(belfry.HubConfig{Store: st, Broker: e.broker, StoreReads: reads})}
+	t.Cleanup(g.hub.CloseAll)
+	for i := range n {
+		l, err := g.hub.OpenLean(t.Context(), fmt.Sprint("u", i), 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
-		conns[i] = &memConn{}
-		l.Start(conns[i])
-		if out, _ := conns[i].state(); strings.Count(out, "event: sync\n") != 1 {
+		c := &memConn{}
+		l.Start(c)
+		if out, _ := c.state(); strings.Count(out, "event: sync\n") != 1 {
 			t.Fatalf("stream %d: %q before the test", i, out)
 		}
+		g.conns, g.streams = append(g.conns, c), append(g.streams, l)
 	}
-	return e, st, hub, conns
+	return g
 }
 
 // A broker resync of many lean streams reads the store StoreReads at a
@@ -75,7 +98,8 @@ func gatedLeanStreams(t *testing.T, n, reads int) (*env, *gatedStore, *belfry.Hu
 // turn. Every stream still gets its fresh sync event.
 func TestLeanResyncOnFewGoroutines(t *testing.T) {
 	const streams, reads = 20, 2
-	_, st, hub, conns := gatedLeanStreams(t, streams, reads)
+	g := gatedLeanStreams(t, streams, reads)
+	st, hub, conns := g.st, g.hub, g.conns
 	syncs := func(c *memConn) int { out, _ := c.state(); return strings.Count(out, "event: sync\n") }
 
 	before := runtime.NumGoroutine()
@@ -103,7 +127,8 @@ func TestLeanResyncOnFewGoroutines(t *testing.T) {
 // sends what it missed.
 func TestLeanCatchUpsTakeTurns(t *testing.T) {
 	const streams, reads = 20, 3
-	e, st, hub, conns := gatedLeanStreams(t, streams, reads)
+	g := gatedLeanStreams(t, streams, reads)
+	e, st, hub, conns := g.e, g.st, g.hub, g.conns
 	users := make([]string, streams)
 	for i := range users {
 		users[i] = fmt.Sprint("u", i)
@@ -125,5 +150,50 @@ func TestLeanCatchUpsTakeTurns(t *testing.T) {
 	}
 	if most := st.most.Load(); most > reads {
 		t.Fatalf("%d store reads at once, want at most %d", most, reads)
+	}
+}
+
+// goroutinesIn counts the goroutines whose stack holds every one of the
+// strings (a state like "[chan send" or a function name), from a dump of
+// every goroutine's stack.
+func goroutinesIn(parts ...string) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(g, p)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
+
+// A stream cut while it waited for its read turn reads nothing once it
+// gets one: the read would be for nobody.
+func TestLeanCutWhileWaitingReadsNothing(t *testing.T) {
+	g := gatedLeanStreams(t, 2, 1)
+	for _, u := range []string{"u0", "u1"} {
+		if err := g.e.store.Create(t.Context(), []*belfry.Notification{{UserID: u, Message: "m"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := g.st.readsOf("u1")
+	g.st.shut.Store(true)
+	g.hub.ResyncUsers([]string{"u0"})
+	waitFor(t, func() bool { return g.st.waiting.Load() == 1 }) // u0 holds the only turn
+	g.hub.ResyncUsers([]string{"u1"})
+	waitFor(t, func() bool { return goroutinesIn("[chan send", "(*LeanStream).storeCall") == 1 })
+	g.streams[1].Close()
+	g.st.shut.Store(false)
+	close(g.st.gate)
+	waitFor(t, func() bool { out, _ := g.conns[0].state(); return strings.Contains(out, "id: 1\n") })
+	// Both workers have had their turn and are gone.
+	waitFor(t, func() bool { return goroutinesIn("(*LeanStream).work") == 0 })
+	if n := g.st.readsOf("u1") - before; n != 0 {
+		t.Fatalf("u1 was read %d times after its stream was cut", n)
 	}
 }
