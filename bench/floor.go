@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/belfry/belfry/internal/cputime"
 )
 
 // rusageThread is RUSAGE_THREAD: getrusage for the calling thread only.
@@ -110,7 +112,7 @@ func runFloor(ctx context.Context, cfg *Config) (*Result, error) {
 			writes int
 			err    error
 		}
-		t0, p0 := threadCPU(), selfCPU()
+		t0, p0 := threadCPU(), cputime.Process()
 		start := time.Now()
 	rounds:
 		for round := range cfg.Rounds {
@@ -133,7 +135,7 @@ func runFloor(ctx context.Context, cfg *Config) (*Result, error) {
 			}
 		}
 		out.wall = time.Since(start)
-		out.c = cpu{threadCPU() - t0, selfCPU() - p0}
+		out.c = cpu{threadCPU() - t0, cputime.Process() - p0}
 		res <- out
 	}()
 	out := <-res
@@ -165,14 +167,6 @@ func floorFrame(size int) []byte {
 func threadCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())

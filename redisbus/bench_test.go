@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/brokertest"
+	"github.com/belfry/belfry/internal/cputime"
 	"github.com/belfry/belfry/redisbus"
 )
 
@@ -91,7 +90,7 @@ func BenchmarkPublishConcurrent(b *testing.B) {
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(64 / runtime.GOMAXPROCS(0))
-	start := cpuTime()
+	start := cputime.Process()
 	b.RunParallel(func(pb *testing.PB) {
 		m := []belfry.Message{msg(fmt.Sprint("c", next.Add(1)), 1)}
 		for pb.Next() {
@@ -101,14 +100,5 @@ func BenchmarkPublishConcurrent(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
-}
-
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 }

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/internal/cputime"
 	"github.com/belfry/belfry/sqlite"
 )
 
@@ -27,7 +26,7 @@ func BenchmarkCreate(b *testing.B) {
 				}
 				defer s.Close()
 				ctx := b.Context()
-				cpu0 := cpuTime()
+				cpu0 := cputime.Process()
 				if publishers == 1 {
 					i := 0
 					for b.Loop() {
@@ -45,20 +44,10 @@ func BenchmarkCreate(b *testing.B) {
 					})
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notifications/s")
-				b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 			})
 		}
 	}
-}
-
-// cpuTime is the CPU time (user and system) the process has used: a figure
-// that, unlike throughput, other jobs on a shared machine barely move.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func create(b *testing.B, ctx context.Context, s *sqlite.Store, user string) {
@@ -187,7 +176,7 @@ func createBatch(b *testing.B, prefill int) {
 	}
 	var next atomic.Int64
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.SetParallelism((callers + 1) / 2) // × GOMAXPROCS (2 here) goroutines
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -197,5 +186,5 @@ func createBatch(b *testing.B, prefill int) {
 		}
 	})
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "notifications/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*batch), "cpu-ns/notification")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(b.N*batch), "cpu-ns/notification")
 }
