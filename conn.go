@@ -30,4 +30,19 @@ type LeanOptions struct {
 	// WriteTimeout bounds a blocking write of a backed-up stream.
 	// Default 10s.
 	WriteTimeout time.Duration
+	// Head, when set, is written first (the response head): at once as
+	// far as the socket takes it, the rest by the stream's first write
+	// that may wait, after SetUp. A connection that carried earlier
+	// responses the client did not read may not take even the head.
+	Head []byte
+	// SetUp, when set, is called once, on the goroutine of Start or of
+	// the stream's end, before the stream's first write that can wait on
+	// the client (and at the latest when Start returns): the caller gives
+	// back its setup place there. Nil: nothing to call.
+	SetUp func()
+	// Replayed, when set, is called once when the replay and the first
+	// sync event are written to the client, or the stream ended first:
+	// the caller gives back the user's replay place there (Hub.EnterReplay).
+	// Nil: nothing to call.
+	Replayed func()
 }

@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// DefaultReplaysPerUser is HubConfig.ReplaysPerUser's default.
+const DefaultReplaysPerUser = 4
+
 // HubConfig configures a Hub. Zero values take the defaults noted.
 type HubConfig struct {
 	Store  Store  // required: replay, gap fill and catch-up read from it
@@ -31,7 +34,10 @@ type HubConfig struct {
 	// would grow its stack in the database driver at the same moment.
 	// Default 64.
 	StoreReads int
-	Logger     *slog.Logger // default: slog.Default()
+	// ReplaysPerUser bounds the replays of one user's resuming streams that
+	// run at once (Hub.EnterReplay). Default 4 (DefaultReplaysPerUser).
+	ReplaysPerUser int
+	Logger         *slog.Logger // default: slog.Default()
 }
 
 // Hub holds this node's live streams and fans broker messages out to them.
@@ -50,10 +56,12 @@ type Hub struct {
 	// storeOutage: how long a lean stream retries a failing store read.
 	storeOutage time.Duration
 	// reads holds a token per lean store read in flight (HubConfig.StoreReads).
-	reads  chan struct{}
-	log    *slog.Logger
-	seed   maphash.Seed
-	shards []hubShard
+	reads chan struct{}
+	// replaysPerUser: the places of each user's replay gate.
+	replaysPerUser int
+	log            *slog.Logger
+	seed           maphash.Seed
+	shards         []hubShard
 
 	wheel  wheel       // heartbeats and dead-peer checks of lean streams
 	closed atomic.Bool // set by CloseAll: streams attached later are cut
@@ -64,6 +72,8 @@ type Hub struct {
 	slow      atomic.Uint64
 	delivered atomic.Uint64
 	blocked   atomic.Uint64
+	// replaysWaiting counts EnterReplay calls waiting for a place.
+	replaysWaiting atomic.Int64
 }
 
 type hubShard struct {
@@ -71,6 +81,8 @@ type hubShard struct {
 	// users maps a user id to its streams. Slices are copy-on-write, so a
 	// fan-out reads one under the read lock and iterates it unlocked.
 	users map[string][]sink
+	// replays maps a user id to its replay gate while it is in use.
+	replays map[string]*replayGate
 }
 
 // sink is what the Hub fans out to: a Stream (a goroutine writes it) or a
@@ -103,9 +115,12 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.StoreReads <= 0 {
 		cfg.StoreReads = 64
 	}
+	if cfg.ReplaysPerUser <= 0 {
+		cfg.ReplaysPerUser = DefaultReplaysPerUser
+	}
 	h := &Hub{store: cfg.Store, broker: cfg.Broker, queueSize: cfg.QueueSize, storeOutage: cfg.StoreOutage,
 		log: cfg.Logger, seed: maphash.MakeSeed(), shards: make([]hubShard, cfg.Shards),
-		reads: make(chan struct{}, cfg.StoreReads)}
+		reads: make(chan struct{}, cfg.StoreReads), replaysPerUser: cfg.ReplaysPerUser}
 	for i := range h.shards {
 		h.shards[i].users = make(map[string][]sink)
 	}
@@ -120,12 +135,16 @@ type HubStats struct {
 	Slow      uint64 // streams cut because their queue was full
 	Delivered uint64 // frames queued to streams
 	Blocked   uint64 // lean writes the socket did not take at once
+	// ReplaysWaiting are resuming streams waiting for one of their user's
+	// replay places (HubConfig.ReplaysPerUser).
+	ReplaysWaiting int64
 }
 
 // Stats returns the Hub's counters.
 func (h *Hub) Stats() HubStats {
 	return HubStats{Streams: h.open.Load(), Lean: h.lean.Load(), Users: h.users.Load(),
-		Slow: h.slow.Load(), Delivered: h.delivered.Load(), Blocked: h.blocked.Load()}
+		Slow: h.slow.Load(), Delivered: h.delivered.Load(), Blocked: h.blocked.Load(),
+		ReplaysWaiting: h.replaysWaiting.Load()}
 }
 
 func (h *Hub) shard(user string) *hubShard {

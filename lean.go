@@ -30,6 +30,7 @@ type LeanStream struct {
 
 	conn   Conn        // set by Start; nil before
 	expiry *time.Timer // set by Start
+	head   []byte      // LeanOptions.Head, until Start writes it
 
 	mu        sync.Mutex
 	lastID    int64     // highest notification id sent (or known to the client)
@@ -45,6 +46,9 @@ type LeanStream struct {
 	waiting   bool      // the worker waits on the store (or to retry it) with everything before written: the wheel may beat
 	closed    bool
 	nextBeat  time.Time
+	// setUp and replayed are LeanOptions' callbacks, cleared once called
+	// (see leaveSetup and replayDone).
+	setUp, replayed func()
 }
 
 // OpenLean attaches a lean stream of the user and reads the user's stats,
@@ -60,7 +64,8 @@ func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resu
 		o.WriteTimeout = 10 * time.Second
 	}
 	l := &LeanStream{hub: h, user: user, writeTimeout: o.WriteTimeout, expires: o.Expires,
-		busy: true, syncDue: true, nextBeat: time.Now().Add(o.Heartbeat)}
+		busy: true, syncDue: true, nextBeat: time.Now().Add(o.Heartbeat),
+		setUp: o.SetUp, replayed: o.Replayed, head: o.Head}
 	h.wheel.start(h, o.Heartbeat)
 	h.attach(user, l)
 	h.lean.Add(1)
@@ -95,6 +100,7 @@ func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resu
 // replay, a gap, a resync) is retried for up to the Hub's StoreOutage
 // before the stream is cut and the client reconnects.
 func (l *LeanStream) Start(conn Conn) {
+	defer l.leaveSetup()
 	l.mu.Lock()
 	l.conn = conn
 	closed := l.closed
@@ -105,6 +111,15 @@ func (l *LeanStream) Start(conn Conn) {
 	if closed { // cut (shutdown) between OpenLean and Start
 		conn.Close()
 		return
+	}
+	if head := l.head; len(head) > 0 {
+		l.head = nil
+		n, err := conn.TryWrite(head)
+		if err != nil {
+			l.cut(err)
+			return
+		}
+		l.pending = append(l.pending, head[n:]...) // busy: only the worker reads it
 	}
 	l.work()
 }
@@ -230,8 +245,16 @@ func (l *LeanStream) cut(reason error) {
 		l.expiry.Stop()
 	}
 	conn := l.conn // read locked: Start sets it under the lock, maybe concurrently
+	setUp, replayed := l.setUp, l.replayed
+	l.setUp, l.replayed = nil, nil
 	l.mu.Unlock()
 	_ = reason // the Hub counts slow cuts; the others need no record
+	if setUp != nil {
+		setUp()
+	}
+	if replayed != nil {
+		replayed()
+	}
 	if conn != nil {
 		conn.Close()
 	}
@@ -297,10 +320,13 @@ func (l *LeanStream) work() {
 		if len(buf) > 0 {
 			// Written even when the store failed: what fill appended is
 			// complete and in order.
-			if err := l.conn.WriteAll(buf, l.writeTimeout); err != nil {
+			if err := l.writeAll(buf); err != nil {
 				l.cut(err)
 				return
 			}
+		}
+		if l.syncAt == nil {
+			l.replayDone() // the replay and its sync are in the socket
 		}
 		if storeErr != nil {
 			l.retryStore(storeErr, rest, catchUp || resync, resync)
@@ -362,18 +388,26 @@ func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, resync bool) ([]b
 		l.syncAt, catchUp = &st, true
 	}
 	if catchUp {
-		if buf, err = l.storeCall(buf, l.readStore); err != nil {
+		if buf, err = l.readPages(buf); err != nil {
 			return buf, queue, err
 		}
 	}
 	buf = flushSync(buf, &l.syncAt)
 	for i, f := range queue {
+		if len(buf) >= ReplayPageBytes {
+			// Queued frames are bounded in number, not size: write them
+			// out a page at a time too.
+			if err := l.writeAll(buf); err != nil {
+				return buf[:0], nil, connError{err}
+			}
+			buf = buf[:0]
+		}
 		if f.ID != 0 {
 			if f.ID <= l.lastID {
 				continue
 			}
 			if f.ID > l.lastID+1 {
-				if buf, err = l.storeCall(buf, l.readStore); err != nil {
+				if buf, err = l.readPages(buf); err != nil {
 					return buf, queue[i:], err
 				}
 				if f.ID <= l.lastID {
@@ -385,6 +419,61 @@ func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, resync bool) ([]b
 		buf = append(buf, f.Bytes...)
 	}
 	return buf, nil, nil
+}
+
+// readPages appends every stored notification after lastID, a page at a
+// time: each storeCall first writes the page before, so the next page is
+// read only once the previous one is in the socket, and the stream holds
+// one page at most whatever the backlog. A client that does not read makes
+// the write time out, and the stream is cut like any slow one.
+func (l *LeanStream) readPages(buf []byte) ([]byte, error) {
+	var p pager
+	for {
+		var more bool
+		var err error
+		buf, err = l.storeCall(buf, func(b []byte) ([]byte, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+			defer cancel()
+			last := l.lastID
+			b, more, err = p.next(ctx, l.hub.store, l.user, b, &last, &l.syncAt)
+			l.setLastID(last)
+			return b, err
+		})
+		if err != nil || !more {
+			return buf, err
+		}
+	}
+}
+
+// writeAll writes b to the client, waiting at most the write timeout. It
+// is the only write of the stream that can wait on the client, so it gives
+// the stream's setup place back first.
+func (l *LeanStream) writeAll(b []byte) error {
+	l.leaveSetup()
+	return l.conn.WriteAll(b, l.writeTimeout)
+}
+
+// leaveSetup calls LeanOptions.SetUp once: the stream no longer needs its
+// setup place.
+func (l *LeanStream) leaveSetup() {
+	l.mu.Lock()
+	f := l.setUp
+	l.setUp = nil
+	l.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// replayDone calls LeanOptions.Replayed once: the replay is written.
+func (l *LeanStream) replayDone() {
+	l.mu.Lock()
+	f := l.replayed
+	l.replayed = nil
+	l.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 func (l *LeanStream) setLastID(id int64) {
@@ -415,7 +504,7 @@ func (e connError) Error() string { return e.err.Error() }
 // heartbeat the socket did not take is written before what read appended.
 func (l *LeanStream) storeCall(buf []byte, read func([]byte) ([]byte, error)) ([]byte, error) {
 	if len(buf) > 0 {
-		if err := l.conn.WriteAll(buf, l.writeTimeout); err != nil {
+		if err := l.writeAll(buf); err != nil {
 			return buf[:0], connError{err}
 		}
 		buf = buf[:0]
@@ -442,14 +531,5 @@ func (l *LeanStream) storeCall(buf []byte, read func([]byte) ([]byte, error)) ([
 	if len(beatRest) > 0 {
 		buf = append(beatRest, buf...)
 	}
-	return buf, err
-}
-
-// readStore appends every stored notification after lastID.
-func (l *LeanStream) readStore(buf []byte) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	buf, last, err := readAfter(ctx, l.hub.store, l.user, buf, l.lastID, &l.syncAt)
-	l.setLastID(last)
 	return buf, err
 }

@@ -38,8 +38,11 @@ type Stream struct {
 	reason   error // set before done is closed
 
 	// Owned by the goroutine calling Next.
-	lastID    int64 // the highest id sent (or known to the client)
-	replaying bool  // still reading the backlog from the store
+	lastID int64 // the highest id sent (or known to the client)
+	// replaying: still reading the backlog from the store, one page per
+	// call of Next (the replay, or a gap or resync longer than a page).
+	replaying bool
+	pages     pager
 	// syncAt, while set, is the snapshot the next sync event reports; it is
 	// written just before the first notification newer than its LastID.
 	syncAt *Stats
@@ -188,10 +191,15 @@ func (s *Stream) retryOwed(ctx context.Context) error {
 			}
 			s.syncAt = &st
 		}
-		if err := s.catchUp(ctx); err != nil {
+		more, err := s.catchUp(ctx)
+		if err != nil {
 			return err
 		}
 		s.owesResync = false
+		if more { // the rest page by page (replay), its sync, then the held frame
+			s.replaying = true
+			return nil
+		}
 		s.buf = flushSync(s.buf, &s.syncAt)
 	}
 	if f := s.held; f != nil {
@@ -232,16 +240,14 @@ func (s *Stream) storeFailed(ctx context.Context, err error) ([]byte, error) {
 }
 
 // replay reads one page of the backlog; after the last page it makes sure
-// the sync event went out and switches to live.
+// the sync event went out and switches to live (a frame held back by a
+// long gap is sent by the next call).
 func (s *Stream) replay(ctx context.Context) ([]byte, error) {
-	rctx, cancel := s.readCtx(ctx)
-	ns, err := s.hub.store.After(rctx, s.user, s.lastID, MaxReplay)
-	cancel()
+	more, err := s.catchUp(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.buf, s.lastID = appendNotifications(s.buf, ns, s.lastID, &s.syncAt)
-	if len(ns) == MaxReplay {
+	if more {
 		return s.buf, nil
 	}
 	s.buf = flushSync(s.buf, &s.syncAt)
@@ -249,9 +255,14 @@ func (s *Stream) replay(ctx context.Context) ([]byte, error) {
 	return s.buf, nil
 }
 
-// drain adds whatever else is queued, without waiting, up to maxBatch.
+// Replaying reports whether the stream is still writing its backlog from
+// the store (its replay, or a gap or catch-up longer than one page).
+func (s *Stream) Replaying() bool { return s.replaying }
+
+// drain adds whatever else is queued, without waiting, up to maxBatch, and
+// stops when a frame is held back behind a gap longer than a page.
 func (s *Stream) drain(ctx context.Context) error {
-	for len(s.buf) < maxBatch {
+	for len(s.buf) < maxBatch && s.held == nil {
 		select {
 		case f := <-s.queue:
 			if err := s.add(ctx, f); err != nil {
@@ -277,9 +288,14 @@ func (s *Stream) add(ctx context.Context, f *Frame) error {
 	if f.ID > s.lastID+1 {
 		// Ids are per-user sequence numbers: a jump means an event was
 		// missed (or published out of order). The store has them all.
-		if err := s.catchUp(ctx); err != nil {
+		more, err := s.catchUp(ctx)
+		if err != nil {
 			s.held = f // sent after the gap, once the store answers
 			return err
+		}
+		if more { // the rest of the gap page by page (replay), then f
+			s.held, s.replaying = f, true
+			return nil
 		}
 		if f.ID <= s.lastID {
 			return nil
@@ -290,13 +306,16 @@ func (s *Stream) add(ctx context.Context, f *Frame) error {
 	return nil
 }
 
-// catchUp appends every stored notification after lastID.
-func (s *Stream) catchUp(ctx context.Context) error {
+// catchUp appends the next page of stored notifications after lastID;
+// more reports that rows may remain.
+func (s *Stream) catchUp(ctx context.Context) (more bool, err error) {
 	rctx, cancel := s.readCtx(ctx)
 	defer cancel()
-	var err error
-	s.buf, s.lastID, err = readAfter(rctx, s.hub.store, s.user, s.buf, s.lastID, &s.syncAt)
-	return err
+	s.buf, more, err = s.pages.next(rctx, s.hub.store, s.user, s.buf, &s.lastID, &s.syncAt)
+	if !more {
+		s.pages = pager{}
+	}
+	return more, err
 }
 
 // readCtx is ctx for one store read of this call of Next: it ends when
@@ -305,31 +324,60 @@ func (s *Stream) readCtx(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithDeadline(ctx, s.beatAt)
 }
 
-// readAfter appends every stored notification of user after lastID, page
-// by page, with the pending sync at its boundary (see appendNotifications),
-// and returns the buffer and the new lastID. Both stream kinds catch up
-// through it.
-func readAfter(ctx context.Context, st Store, user string, buf []byte, lastID int64, syncAt **Stats) ([]byte, int64, error) {
-	for {
-		ns, err := st.After(ctx, user, lastID, MaxReplay)
-		if err != nil {
-			return buf, lastID, err
-		}
-		buf, lastID = appendNotifications(buf, ns, lastID, syncAt)
-		if len(ns) < MaxReplay {
-			return buf, lastID, nil
-		}
+// ReplayPageBytes bounds the events one page of a replay or catch-up holds:
+// a stream reads the next page from the store only once the previous one
+// is written, so a backlog of any size costs a stream about this much
+// memory.
+const ReplayPageBytes = 256 << 10
+
+// firstPageRows is the row limit of a pager's first read; the next ones
+// adapt to the size of the rows seen (see pager).
+const firstPageRows = 32
+
+// pager reads a user's stored notifications after an id one page at a
+// time, each page bounded in rows (at most MaxReplay) and in bytes (about
+// ReplayPageBytes). Its row limit starts at firstPageRows and then follows
+// the rows' size, so a backlog of small notifications takes few reads and
+// a read of large ones stays near ReplayPageBytes. The zero value is ready.
+type pager struct{ rows int }
+
+// next appends the new-notification events of the next page after
+// *lastID to buf, with the pending sync at its boundary (see
+// appendNotifications), and advances *lastID. more reports that rows may
+// remain after it.
+func (p *pager) next(ctx context.Context, st Store, user string, buf []byte, lastID *int64, syncAt **Stats) (_ []byte, more bool, _ error) {
+	if p.rows <= 0 {
+		p.rows = firstPageRows
 	}
+	ns, err := st.After(ctx, user, *lastID, p.rows)
+	if err != nil {
+		return buf, false, err
+	}
+	start := len(buf)
+	var used int
+	buf, *lastID, used = appendNotifications(buf, ns, *lastID, syncAt, ReplayPageBytes)
+	// Rows left over by the byte bound are read again next time.
+	more = len(ns) == p.rows || used < len(ns)
+	if used > 0 {
+		p.rows = min(max(ReplayPageBytes/max((len(buf)-start)/used, 1), 1), MaxReplay)
+	}
+	return buf, more, nil
 }
 
 // appendNotifications appends the new-notification events of ns (oldest
-// first) newer than lastID and returns the buffer and the new lastID. While
-// *syncAt is set, the sync event it holds is written just before the first
-// notification newer than the snapshot, and *syncAt cleared: so everything
-// before the sync is counted in it, and everything after it is not. A
-// client that resumes from the sync's last_id then never skips an id.
-func appendNotifications(buf []byte, ns []*Notification, lastID int64, syncAt **Stats) ([]byte, int64) {
-	for _, n := range ns {
+// first) newer than lastID, stopping once it has appended limit bytes or
+// more, and returns the buffer, the new lastID and how many of ns it went
+// through. While *syncAt is set, the sync event it holds is written just
+// before the first notification newer than the snapshot, and *syncAt
+// cleared: so everything before the sync is counted in it, and everything
+// after it is not. A client that resumes from the sync's last_id then
+// never skips an id.
+func appendNotifications(buf []byte, ns []*Notification, lastID int64, syncAt **Stats, limit int) ([]byte, int64, int) {
+	start := len(buf)
+	for i, n := range ns {
+		if len(buf)-start >= limit {
+			return buf, lastID, i
+		}
 		if n.ID <= lastID {
 			continue
 		}
@@ -339,7 +387,7 @@ func appendNotifications(buf []byte, ns []*Notification, lastID int64, syncAt **
 		buf = AppendNew(buf, n)
 		lastID = n.ID
 	}
-	return buf, lastID
+	return buf, lastID, len(ns)
 }
 
 // flushSync appends the pending sync event, if any, and clears it.

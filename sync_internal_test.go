@@ -14,11 +14,11 @@ func TestSyncSitsAtTheSnapshotBoundary(t *testing.T) {
 		ns = append(ns, &Notification{ID: id, UserID: "u", Message: "m"})
 	}
 	snap := &Stats{Unread: 4, LastID: 5}
-	buf, last := appendNotifications(nil, ns[:2], 2, &snap) // ids 3, 4: a first page
+	buf, last, _ := appendNotifications(nil, ns[:2], 2, &snap, ReplayPageBytes) // ids 3, 4: a first page
 	if snap == nil || last != 4 {
 		t.Fatalf("sync written too early (last %d)", last)
 	}
-	buf, last = appendNotifications(buf, ns[1:], last, &snap) // 4 again, then 5..8
+	buf, last, _ = appendNotifications(buf, ns[1:], last, &snap, ReplayPageBytes) // 4 again, then 5..8
 	if snap != nil || last != 8 {
 		t.Fatalf("sync not written (last %d)", last)
 	}

@@ -40,6 +40,10 @@ func newMetrics(reg prometheus.Registerer, hub *belfry.Hub, setupsWaiting func()
 			Name: "belfry_stream_setups_waiting",
 			Help: "Stream requests waiting for their turn to be set up (Config.SetupConcurrency).",
 		}, setupsWaiting),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "belfry_stream_replays_waiting",
+			Help: "Resuming streams waiting for one of their user's replay places (--replays-per-user).",
+		}, func() float64 { return float64(hub.Stats().ReplaysWaiting) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "belfry_slow_disconnects_total",
 			Help: "Streams cut because they could not keep up (their queue was full).",

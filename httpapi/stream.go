@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -47,15 +48,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	// read; this keeps that true whatever server serves the handler.
 	_ = rc.SetReadDeadline(time.Time{})
 
-	if err := s.enterSetup(r.Context()); err != nil {
-		return err
-	}
-	inSetup := true
-	defer func() {
-		if inSetup {
-			s.leaveSetup()
-		}
-	}()
 	p, err := s.authUser(r)
 	if err != nil {
 		return err
@@ -64,6 +56,24 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A resume waits for one of its user's replay places, then every
+	// stream for a setup place; neither wait holds anything else. The
+	// setup place is given back before the first write that can wait on
+	// the client, the replay place once the replay is written.
+	replayed := func() {}
+	if resume {
+		release, err := s.hub.EnterReplay(r.Context(), p.user)
+		if err != nil {
+			return err
+		}
+		replayed = sync.OnceFunc(release)
+	}
+	defer replayed()
+	if err := s.enterSetup(r.Context()); err != nil {
+		return err
+	}
+	setUp := sync.OnceFunc(s.leaveSetup)
+	defer setUp()
 
 	s.mu.Lock()
 	if s.closing {
@@ -74,7 +84,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	s.mu.Unlock()
 	defer s.streams.Done()
 
-	if lean, err := s.streamLean(w, r, p, lastID, resume); lean {
+	if lean, err := s.streamLean(w, r, p, lastID, resume, setUp, replayed); lean {
 		return openError(err) // nil once the Hub owns the connection
 	}
 
@@ -87,8 +97,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if s.isClosing() { // Shutdown's CloseAll may have run before Open attached
 		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
 	}
-	s.leaveSetup() // set up: the loop below runs for the stream's life
-	inSetup = false
+	setUp() // set up: the loop below runs for the stream's life
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -127,6 +136,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		}
 		if err := s.write(w, rc, b); err != nil {
 			return err
+		}
+		if !st.Replaying() {
+			replayed()
 		}
 		nextBeat = time.Now().Add(s.cfg.Heartbeat)
 	}

@@ -10,19 +10,24 @@ import (
 
 // streamLean serves an HTTP/1.1 stream without keeping a goroutine or
 // net/http's buffers for it: it attaches the stream (a store that is down
-// still gets a 503), hijacks the connection, writes the response head
-// itself, lets the Hub write the replay and the sync event on this
+// still gets a 503), hijacks the connection, lets the Hub write the
+// response head (see leanHead), the replay and the sync event on this
 // goroutine, and returns; from then on the Hub owns the connection. It
 // reports false, having done nothing, where that is not possible (HTTP/2,
 // TLS, a connection without a file descriptor, lean streams disabled), and
 // the caller serves the ordinary way.
-func (s *Server) streamLean(w http.ResponseWriter, r *http.Request, p principal, lastID int64, resume bool) (bool, error) {
+//
+// setUp gives back the stream's setup place and replayed its user's replay
+// place (see LeanOptions); both are safe to call more than once.
+func (s *Server) streamLean(w http.ResponseWriter, r *http.Request, p principal, lastID int64, resume bool,
+	setUp, replayed func()) (bool, error) {
 	if s.cfg.DisableLean || r.ProtoMajor != 1 || r.TLS != nil || r.Method != http.MethodGet {
 		return false, nil
 	}
 	rc := http.NewResponseController(w)
 	ls, err := s.hub.OpenLean(r.Context(), p.user, lastID, resume, belfry.LeanOptions{
-		Expires: p.expires, Heartbeat: s.cfg.Heartbeat, WriteTimeout: s.cfg.WriteTimeout})
+		Expires: p.expires, Heartbeat: s.cfg.Heartbeat, WriteTimeout: s.cfg.WriteTimeout,
+		SetUp: setUp, Replayed: replayed, Head: s.leanHead(w.Header().Clone())})
 	if err != nil {
 		return true, err
 	}
@@ -47,11 +52,6 @@ func (s *Server) streamLean(w http.ResponseWriter, r *http.Request, p principal,
 	brw.Reader.Reset(nil) // a stream reads nothing more from the client
 	if rw, ok := w.(*responseWriter); ok {
 		rw.status, rw.wroteHeader = http.StatusOK, true
-	}
-	if err := c.WriteAll(s.leanHead(w.Header()), s.cfg.WriteTimeout); err != nil {
-		ls.Close()
-		conn.Close()
-		return true, nil
 	}
 	// Before Start, while nothing else has the connection: a hangup
 	// reported at once (the client already left) closes the stream,

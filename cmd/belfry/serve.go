@@ -51,6 +51,9 @@ type Main struct {
 	Retry         time.Duration // SSE retry: value; default 2s
 	WriteTimeout  time.Duration // bound on each write to a stream; default 10s
 	QueueSize     int           // events queued per stream before it is cut; default 256
+	// ReplaysPerUser bounds the replays of one user's resuming streams
+	// that run at once. Default belfry.DefaultReplaysPerUser.
+	ReplaysPerUser int
 	Lean          bool          // hijack HTTP/1.1 streams (no goroutine per stream); default true
 	Demo          bool          // serve the demo page's publish endpoint
 	TLSCert       string        // certificate file: serve HTTPS (HTTP/2 and HTTP/1.1)
@@ -80,7 +83,7 @@ type Main struct {
 func NewMain() *Main {
 	return &Main{Addr: ":8080", Store: "sqlite:belfry.db", Broker: "memory",
 		Heartbeat: 20 * time.Second, Retry: 2 * time.Second, WriteTimeout: 10 * time.Second,
-		QueueSize: 256, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		QueueSize: 256, ReplaysPerUser: belfry.DefaultReplaysPerUser, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		Stdout: io.Discard, Stderr: io.Discard}
 }
@@ -108,6 +111,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.DurationVar(&m.Retry, "retry", m.Retry, "reconnect `delay` sent to clients in the stream's retry: line")
 	fs.DurationVar(&m.WriteTimeout, "write-timeout", m.WriteTimeout, "bound on each write to a stream; a client that does not read is cut")
 	fs.IntVar(&m.QueueSize, "queue-size", m.QueueSize, "`events` queued per stream before a slow client is cut")
+	fs.IntVar(&m.ReplaysPerUser, "replays-per-user", m.ReplaysPerUser, "`streams` of one user that replay their backlog at once; more resumes of that user wait their turn")
 	fs.BoolVar(&m.Lean, "lean", m.Lean, "serve HTTP/1.1 streams on hijacked connections written by the publisher (--lean=false: a goroutine per stream)")
 	fs.BoolVar(&m.Demo, "demo", m.Demo, "enable the demo page's publish form (implied in demo mode)")
 	fs.StringVar(&m.TLSCert, "tls-cert", m.TLSCert, "certificate `file`: serve HTTPS with HTTP/2")
@@ -229,7 +233,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 
 	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker,
-		QueueSize: m.QueueSize, Logger: log})
+		QueueSize: m.QueueSize, ReplaysPerUser: m.ReplaysPerUser, Logger: log})
 	inbox := &belfry.Inbox{Store: store, Broker: broker, Logger: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(),
