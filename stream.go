@@ -328,11 +328,11 @@ func (s *Stream) readCtx(ctx context.Context) (context.Context, context.CancelFu
 // a stream reads the next page from the store only once the previous one
 // is written, so a backlog of any size costs a stream about this much
 // memory.
-const ReplayPageBytes = 256 << 10
+const ReplayPageBytes = 64 << 10
 
 // firstPageRows is the row limit of a pager's first read; the next ones
 // adapt to the size of the rows seen (see pager).
-const firstPageRows = 32
+const firstPageRows = 16
 
 // pager reads a user's stored notifications after an id one page at a
 // time, each page bounded in rows (at most MaxReplay) and in bytes (about
