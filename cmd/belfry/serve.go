@@ -54,13 +54,13 @@ type Main struct {
 	// ReplaysPerUser bounds the replays of one user's resuming streams
 	// that run at once. Default belfry.DefaultReplaysPerUser.
 	ReplaysPerUser int
-	Lean          bool          // hijack HTTP/1.1 streams (no goroutine per stream); default true
-	Demo          bool          // serve the demo page's publish endpoint
-	TLSCert       string        // certificate file: serve HTTPS (HTTP/2 and HTTP/1.1)
-	TLSKey        string        // key file of TLSCert
-	H2C           bool          // also accept HTTP/2 without TLS (behind a proxy)
-	LogLevel      string        // debug, info, warn, error; default info
-	LogFormat     string        // text or json; default text
+	Lean           bool   // hijack HTTP/1.1 streams (no goroutine per stream); default true
+	Demo           bool   // serve the demo page's publish endpoint
+	TLSCert        string // certificate file: serve HTTPS (HTTP/2 and HTTP/1.1)
+	TLSKey         string // key file of TLSCert
+	H2C            bool   // also accept HTTP/2 without TLS (behind a proxy)
+	LogLevel       string // debug, info, warn, error; default info
+	LogFormat      string // text or json; default text
 	// ShutdownTimeout bounds the graceful shutdown. Default 10s.
 	ShutdownTimeout time.Duration
 	// PprofAddr, when set, serves Go's profiler (/debug/pprof/) on its
