@@ -3,6 +3,7 @@ package belfry
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"time"
 )
@@ -450,7 +451,14 @@ func (l *LeanStream) readPages(buf []byte) ([]byte, error) {
 // the stream's setup place back first.
 func (l *LeanStream) writeAll(b []byte) error {
 	l.leaveSetup()
-	return l.conn.WriteAll(b, l.writeTimeout)
+	err := l.conn.WriteAll(b, l.writeTimeout)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// A client that does not read within the write timeout is a slow
+		// one, whether it stalled on a replay or on live events.
+		l.hub.slow.Add(1)
+		return ErrSlowStream
+	}
+	return err
 }
 
 // leaveSetup calls LeanOptions.SetUp once: the stream no longer needs its

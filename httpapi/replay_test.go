@@ -128,3 +128,15 @@ func TestResumeFloodOfOneUserLeavesOthersAlone(t *testing.T) {
 	}
 	e.syncWithin(t, "other", "0")
 }
+
+// A replay whose client stops reading is cut like any slow stream once a
+// write waits longer than the write timeout, and counted as slow.
+func TestStalledReplayIsCutAsSlow(t *testing.T) {
+	e := newEnv(t, envOpts{sndbuf: 4096, writeTimeout: 200 * time.Millisecond})
+	e.bigBacklog("big", 100)
+	e.stalledResume(t, "big")
+	eventually(t, "the stalled replay is cut as slow", func() bool {
+		s := e.hub.Stats()
+		return s.Slow == 1 && s.Streams == 0
+	})
+}
