@@ -162,6 +162,34 @@ func (s *Server) authUser(r *http.Request) (principal, error) {
 	return principal{}, belfry.Errorf(belfry.EUNAUTHORIZED, "a user token is required (Authorization: Bearer, the belfry_token cookie or ?token=)")
 }
 
+// authUserAside is authUser on a goroutine of its own, for the stream
+// handler, which then waits for a setup place: the JWT parser
+// (encoding/json) grows the handler goroutine's stack, and ten thousand
+// streams reconnecting at once would each wait with the grown stack
+// (BenchmarkStreamSetupWaitStack: 27-30 KiB of stack per waiting stream
+// request, the test's client included, against 23 with this helper). The
+// helper's grown stack goes back to the runtime when it ends. A panic is
+// carried back to the handler's goroutine, where the server's recovery
+// sees it. Errors: those of authUser.
+func (s *Server) authUserAside(r *http.Request) (principal, error) {
+	var (
+		p        principal
+		err      error
+		panicked any
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { panicked = recover() }()
+		p, err = s.authUser(r)
+	}()
+	<-done
+	if panicked != nil {
+		panic(panicked)
+	}
+	return p, err
+}
+
 // authPublisher checks the publisher's API key (Authorization: Bearer or
 // X-API-Key). Errors: EUNAUTHORIZED (none or a bad one), EFORBIDDEN (a
 // user token instead of an API key).

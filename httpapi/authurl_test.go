@@ -128,8 +128,8 @@ func TestAuthURLSessionCookie(t *testing.T) {
 	// The cache holds a hash of the credentials, never the cookie itself.
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for k, e := range a.cache {
-		if strings.Contains(string(k[:]), "s3cret") || strings.Contains(e.user, "s3cret") {
+	for k, el := range a.answers.items {
+		if strings.Contains(string(k[:]), "s3cret") || strings.Contains(el.Value.(*authItem).user, "s3cret") {
 			t.Fatal("the raw cookie is in the cache")
 		}
 	}
@@ -144,11 +144,11 @@ func TestAuthURLBearerAndField(t *testing.T) {
 	}
 
 	w := newAuthURL(t, AuthURLConfig{URL: app.srv.URL + "/api/wrapped", UserField: "data.id"})
-	if user, _, err := w.User(userRequest("GET", "Cookie", "a=b")); err != nil || user != "7" {
+	if user, _, err := w.User(userRequest("GET", "Cookie", "laravel_session=b")); err != nil || user != "7" {
 		t.Fatalf("data.id: User = %q, %v; want 7", user, err)
 	}
 	missing := newAuthURL(t, AuthURLConfig{URL: app.srv.URL + "/api/wrapped", UserField: "uuid"})
-	_, _, err = missing.User(userRequest("GET", "Cookie", "a=b"))
+	_, _, err = missing.User(userRequest("GET", "Cookie", "laravel_session=b"))
 	wantCode(t, err, belfry.EUNAUTHORIZED)
 }
 
@@ -201,7 +201,7 @@ func TestAuthURLUnavailable(t *testing.T) {
 	}
 	// Unavailability is not cached: the next request asks again.
 	a.mu.Lock()
-	n := len(a.cache)
+	n := a.answers.len() + a.refusals.len()
 	a.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d cache entries after an unreachable app, want 0", n)
@@ -210,15 +210,16 @@ func TestAuthURLUnavailable(t *testing.T) {
 
 func TestAuthURLCacheBounded(t *testing.T) {
 	app := newFakeLaravel(t)
-	a := newAuthURL(t, AuthURLConfig{URL: app.srv.URL + "/api/user", MaxEntries: 3})
+	a := newAuthURL(t, AuthURLConfig{URL: app.srv.URL + "/api/user", MaxEntries: 3, MaxRefusals: 2})
 	for i := range 20 {
 		a.User(userRequest("GET", "Cookie", "laravel_session=guess"+strings.Repeat("x", i)))
+		a.User(userRequest("GET", "Authorization", "Bearer token"+strings.Repeat("x", i)))
 	}
 	a.mu.Lock()
-	n := len(a.cache)
+	n, refused := a.answers.len(), a.refusals.len()
 	a.mu.Unlock()
-	if n > 3 {
-		t.Fatalf("cache holds %d entries, bound is 3", n)
+	if n != 0 || refused != 2 {
+		t.Fatalf("caches hold %d answers and %d refusals, want 0 and 2 (the bound)", n, refused)
 	}
 }
 

@@ -19,7 +19,9 @@ type Config struct {
 	// APIKeys are the publishers' keys (compared in constant time).
 	APIKeys []string
 	// UserAuth, when set, resolves users that present no JWT (for example
-	// by asking the app: --auth-url). Tried after the JWT sources.
+	// by asking the app: --auth-url, AuthURL). Tried after the JWT
+	// sources. It bounds its own waits (AuthURLConfig.Concurrency): a
+	// stream holds no setup place while it runs.
 	UserAuth UserAuth
 
 	// Heartbeat is the interval of SSE comment lines. Default 20s.
@@ -43,12 +45,13 @@ type Config struct {
 	DisableLean bool
 
 	// SetupConcurrency bounds how many streams are set up at once: the
-	// credential check, the first store reads and the replay. A stream
-	// waits its turn before any of that, then holds its place only until
-	// it is live. Default 64 (DefaultSetupConcurrency). When every client
-	// reconnects at once, an unbounded setup has each of thousands of
-	// handlers grow its goroutine stack in fresh memory and wait for the
-	// store with it; see docs/PERFORMANCE.md (storm).
+	// first store reads and the replay. A stream's credential is checked
+	// first, outside this bound (a UserAuth that is slow to answer holds
+	// no place); then the stream waits its turn, and holds its place only
+	// until it is live. Default 64 (DefaultSetupConcurrency). When every
+	// client reconnects at once, an unbounded setup has each of thousands
+	// of handlers grow its goroutine stack in fresh memory and wait for
+	// the store with it; see docs/PERFORMANCE.md (storm).
 	SetupConcurrency int
 
 	// Demo enables the demo-only endpoints (the demo page's publish form).

@@ -31,10 +31,11 @@
 // Users: an HS256 JWT signed with Config.JWTSecret, sub = the user id, exp
 // required, from "Authorization: Bearer", the belfry_token cookie or
 // ?token= (tried in that order; the first valid one wins), then
-// Config.UserAuth. A cookie credential on a state-changing request must be
-// same-origin (http.CrossOriginProtection). Publishers: one of
-// Config.APIKeys as "Authorization: Bearer" or "X-API-Key", compared in
-// constant time. No or a bad credential: 401. The wrong kind (a user token
+// Config.UserAuth (AuthURL asks the app, keyed on its session cookie,
+// with at most AuthURLConfig.Concurrency calls in flight). A cookie
+// credential on a state-changing request must be same-origin
+// (http.CrossOriginProtection). Publishers: one of Config.APIKeys as
+// "Authorization: Bearer" or "X-API-Key", compared in constant time. No or a bad credential: 401. The wrong kind (a user token
 // on the publish endpoint, an API key on a user endpoint): 403. Another
 // user's notification id: 404, as if it did not exist. MintToken makes
 // user tokens. Query tokens are logged as token=REDACTED.
@@ -60,9 +61,12 @@
 // publishing goroutine with no goroutine of its own (Config.DisableLean
 // turns that off). HTTP/2 and TLS streams, and all streams with
 // DisableLean, run the handler loop below; both paths send the same bytes.
-// On both, a stream first waits for one of Config.SetupConcurrency places
-// (default 64) before its credential is checked, and gives it back once it
-// is live; the gauge belfry_stream_setups_waiting counts those waiting.
+// On both, a stream's credential is checked first (a JWT on a goroutine of
+// its own, so the handler's stack stays small; Config.UserAuth with its
+// own bound), then the stream waits for one of Config.SetupConcurrency
+// places (default 64) for its store reads and replay, and gives it back
+// once it is live; the gauge belfry_stream_setups_waiting counts those
+// waiting.
 //
 // Headers Content-Type: text/event-stream, Cache-Control: no-cache,
 // X-Accel-Buffering: no. First "retry: <Config.Retry in ms>". The client

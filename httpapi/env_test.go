@@ -53,6 +53,9 @@ type envOpts struct {
 	allowOrigins []string
 	// setupConcurrency goes to Config.SetupConcurrency.
 	setupConcurrency int
+	// hubStore, when set, wraps the store the Hub reads (the inbox keeps
+	// the real one).
+	hubStore func(belfry.Store) belfry.Store
 }
 
 // env is one belfry node for a test: a real SQLite store in t.TempDir(),
@@ -93,7 +96,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	e.store = store
 	broker := memory.New()
-	e.hub = belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker, QueueSize: o.queue, Logger: log})
+	var hubStore belfry.Store = store
+	if o.hubStore != nil {
+		hubStore = o.hubStore(store)
+	}
+	e.hub = belfry.NewHub(belfry.HubConfig{Store: hubStore, Broker: broker, QueueSize: o.queue, Logger: log})
 	brokerDone := make(chan struct{})
 	go func() {
 		defer close(brokerDone)

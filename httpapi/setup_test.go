@@ -12,20 +12,20 @@ import (
 	"github.com/belfry/belfry"
 )
 
-// gateAuth is an app that answers who a user is (Config.UserAuth) only
-// when the test lets it: X-Session names the user, and each user's answer
-// waits until open(user).
-type gateAuth struct {
-	entered chan string // every user that reached the app, in order
+// gateStore is the real store whose Stats, the first read of a stream's
+// setup, waits for each user until the test lets it: open(user).
+type gateStore struct {
+	belfry.Store
+	entered chan string // every user whose setup read the store, in order
 	mu      sync.Mutex
 	gates   map[string]chan struct{}
 }
 
-func newGateAuth() *gateAuth {
-	return &gateAuth{entered: make(chan string, 16), gates: map[string]chan struct{}{}}
+func newGateStore(s belfry.Store) *gateStore {
+	return &gateStore{Store: s, entered: make(chan string, 16), gates: map[string]chan struct{}{}}
 }
 
-func (g *gateAuth) gate(user string) chan struct{} {
+func (g *gateStore) gate(user string) chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	c, ok := g.gates[user]
@@ -36,24 +36,24 @@ func (g *gateAuth) gate(user string) chan struct{} {
 	return c
 }
 
-func (g *gateAuth) open(user string) { close(g.gate(user)) }
+func (g *gateStore) open(user string) { close(g.gate(user)) }
 
-// next returns the next user the app is asked about, failing the test if
-// none is within the wait.
-func (g *gateAuth) next(t *testing.T) string {
+// next returns the next user whose stream reads the store, failing the
+// test if none does within the wait.
+func (g *gateStore) next(t *testing.T) string {
 	t.Helper()
 	select {
 	case u := <-g.entered:
 		return u
 	case <-time.After(wait):
-		t.Fatal("the app was asked about no one")
+		t.Fatal("no stream read the store")
 		return ""
 	}
 }
 
-// admit lets the app answer for user and returns the stream's response,
-// failing the test unless it is a 200 within the wait.
-func (g *gateAuth) admit(t *testing.T, user string, resp <-chan *http.Response) *http.Response {
+// admit lets user's setup read the store and returns the stream's
+// response, failing the test unless it is a 200 within the wait.
+func (g *gateStore) admit(t *testing.T, user string, resp <-chan *http.Response) *http.Response {
 	t.Helper()
 	g.open(user)
 	select {
@@ -68,19 +68,19 @@ func (g *gateAuth) admit(t *testing.T, user string, resp <-chan *http.Response) 
 	}
 }
 
-func (g *gateAuth) User(r *http.Request) (string, time.Time, error) {
-	user := r.Header.Get("X-Session")
+func (g *gateStore) Stats(ctx context.Context, user string) (belfry.Stats, error) {
 	g.entered <- user
 	select {
 	case <-g.gate(user):
-		return user, time.Time{}, nil
-	case <-r.Context().Done():
-		return "", time.Time{}, belfry.Errorf(belfry.EUNAVAILABLE, "client left")
+		return g.Store.Stats(ctx, user)
+	case <-ctx.Done():
+		return belfry.Stats{}, belfry.Unavailable("the store", ctx.Err())
 	}
 }
 
-// startStream sends a stream request for the user and returns at once; the
-// channel gets the response (or the error) when the head arrives.
+// startStream sends a stream request with the user's token and returns at
+// once; the channel gets the response (or the error) when the head
+// arrives.
 func (e *env) startStream(t *testing.T, user string) <-chan *http.Response {
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, "GET", e.url+"/notifications/stream", nil)
@@ -88,7 +88,7 @@ func (e *env) startStream(t *testing.T, user string) <-chan *http.Response {
 		cancel()
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Session", user)
+	req.Header.Set("Authorization", "Bearer "+e.token(user))
 	got := make(chan *http.Response, 1)
 	var resp *http.Response
 	var mu sync.Mutex
@@ -117,7 +117,7 @@ func (e *env) startStream(t *testing.T, user string) <-chan *http.Response {
 	return got
 }
 
-func (e *env) setupsWaiting(t *testing.T) string {
+func (e *env) setupsWaiting(t testing.TB) string {
 	r := e.do("GET", "/metrics")
 	for line := range strings.Lines(string(r.body)) {
 		if v, ok := strings.CutPrefix(line, "belfry_stream_setups_waiting "); ok {
@@ -129,33 +129,34 @@ func (e *env) setupsWaiting(t *testing.T) string {
 }
 
 // TestStreamSetupsWaitTheirTurn: with Config.SetupConcurrency 1, a second
-// stream is not set up (its credential is not even checked) while the
-// first one is, and it is as soon as the first is live, which holds no
+// stream, its credential checked, does not read the store while the first
+// one is set up, and does as soon as the first is live, which holds no
 // place from then on, on either path.
 func TestStreamSetupsWaitTheirTurn(t *testing.T) { bothModes(t, testStreamSetupsWaitTheirTurn) }
 
 func testStreamSetupsWaitTheirTurn(t *testing.T, lean bool) {
-	auth := newGateAuth()
-	e := newEnv(t, envOpts{disableLean: !lean, userAuth: auth, setupConcurrency: 1})
+	var store *gateStore
+	e := newEnv(t, envOpts{disableLean: !lean, setupConcurrency: 1,
+		hubStore: func(s belfry.Store) belfry.Store { store = newGateStore(s); return store }})
 
 	first := e.startStream(t, "first")
-	if u := auth.next(t); u != "first" {
-		t.Fatalf("the app was asked about %q first", u)
+	if u := store.next(t); u != "first" {
+		t.Fatalf("the store was read for %q first", u)
 	}
 	second := e.startStream(t, "second")
 	eventually(t, "the second stream waits for its turn", func() bool { return e.setupsWaiting(t) == "1" })
 	select {
-	case u := <-auth.entered:
+	case u := <-store.entered:
 		t.Fatalf("%s was set up beside the first stream", u)
 	default:
 	}
 
-	r1 := auth.admit(t, "first", first)
+	r1 := store.admit(t, "first", first)
 	// The first stream stays open; the second goes on without it.
-	if u := auth.next(t); u != "second" {
-		t.Fatalf("the app was asked about %q, want second", u)
+	if u := store.next(t); u != "second" {
+		t.Fatalf("the store was read for %q, want second", u)
 	}
-	r2 := auth.admit(t, "second", second)
+	r2 := store.admit(t, "second", second)
 	if w := e.setupsWaiting(t); w != "0" {
 		t.Fatalf("%s setups still waiting", w)
 	}
@@ -173,14 +174,15 @@ func testStreamSetupsWaitTheirTurn(t *testing.T, lean bool) {
 // TestStreamSetupWaitEndsWithTheClient: a client that leaves while its
 // stream waits for its turn is forgotten and takes no place afterwards.
 func TestStreamSetupWaitEndsWithTheClient(t *testing.T) {
-	auth := newGateAuth()
-	e := newEnv(t, envOpts{userAuth: auth, setupConcurrency: 1})
+	var store *gateStore
+	e := newEnv(t, envOpts{setupConcurrency: 1,
+		hubStore: func(s belfry.Store) belfry.Store { store = newGateStore(s); return store }})
 	e.startStream(t, "first")
-	auth.next(t)
+	store.next(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+"/notifications/stream", nil)
-	req.Header.Set("X-Session", "gone")
+	req.Header.Set("Authorization", "Bearer "+e.token("gone"))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -193,12 +195,12 @@ func TestStreamSetupWaitEndsWithTheClient(t *testing.T) {
 	<-done
 	eventually(t, "the one that left stops waiting", func() bool { return e.setupsWaiting(t) == "0" })
 
-	auth.open("first")
+	store.open("first")
 	third := e.startStream(t, "third")
-	if u := auth.next(t); u != "third" {
-		t.Fatalf("the app was asked about %q, want third", u)
+	if u := store.next(t); u != "third" {
+		t.Fatalf("the store was read for %q, want third", u)
 	}
-	auth.admit(t, "third", third)
+	store.admit(t, "third", third)
 }
 
 // readUntil reads the stream's lines until one starts with prefix, or the

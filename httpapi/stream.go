@@ -48,7 +48,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	// read; this keeps that true whatever server serves the handler.
 	_ = rc.SetReadDeadline(time.Time{})
 
-	p, err := s.authUser(r)
+	// The credential is checked before the wait for a setup place, which
+	// is for the store reads and the replay: an --auth-url app that is
+	// slow to answer must not hold the places of users with a JWT.
+	p, err := s.authUserAside(r)
 	if err != nil {
 		return err
 	}
@@ -156,13 +159,13 @@ func openError(err error) error {
 }
 
 // enterSetup waits for a place among the streams being set up
-// (Config.SetupConcurrency); leaveSetup gives it back. It waits at the
-// handler's start, on a shallow stack: a handler that runs the token check
-// and the store reads grows its goroutine stack (encoding/json inside the
-// JWT parser, the SQLite driver), and when ten thousand clients reconnect
-// at once, thousands of grown stacks waiting together took fresh memory
-// page by page, the dearest part of the storm. Errors: EUNAVAILABLE when
-// the client leaves while waiting.
+// (Config.SetupConcurrency); leaveSetup gives it back. It waits on a
+// shallow stack: the store reads and the token check grow a goroutine's
+// stack (the SQLite driver, encoding/json inside the JWT parser; the
+// check runs on a goroutine of its own, see authUserAside), and when ten
+// thousand clients reconnect at once, thousands of grown stacks waiting
+// together took fresh memory page by page, the dearest part of the storm.
+// Errors: EUNAVAILABLE when the client leaves while waiting.
 func (s *Server) enterSetup(ctx context.Context) error {
 	select {
 	case s.setup <- struct{}{}:

@@ -66,6 +66,11 @@ type Main struct {
 	// PprofAddr, when set, serves Go's profiler (/debug/pprof/) on its
 	// own listener at this address. Default off.
 	PprofAddr string
+	// AuthCookie names the app's session cookie that --auth-url answers
+	// are cached by (default "laravel_session"); AuthConcurrency bounds
+	// the calls to the app in flight (default 16).
+	AuthCookie      string
+	AuthConcurrency int
 
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
@@ -85,6 +90,7 @@ func NewMain() *Main {
 		Heartbeat: 20 * time.Second, Retry: 2 * time.Second, WriteTimeout: 10 * time.Second,
 		QueueSize: 256, ReplaysPerUser: belfry.DefaultReplaysPerUser, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
+		AuthCookie: httpapi.DefaultAuthCookie, AuthConcurrency: httpapi.DefaultAuthURLConcurrency,
 		Stdout: io.Discard, Stderr: io.Discard}
 }
 
@@ -106,7 +112,9 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.Var(&origins, "allow-origin", "web `origin` (https://app.example.com) whose pages may call belfry cross-origin (CORS; repeatable, or a comma list)")
 	fs.StringVar(&m.AuthURL, "auth-url", m.AuthURL, "the app's \"who am I\" `URL`: users without a token are resolved by forwarding their cookies to it")
 	fs.StringVar(&m.AuthUserField, "auth-user-field", m.AuthUserField, "JSON `field` of the user id in the --auth-url answer (dotted path, e.g. data.id)")
+	fs.StringVar(&m.AuthCookie, "auth-cookie", m.AuthCookie, "`name` of the app's session cookie: --auth-url answers are cached by it (and the Authorization header); a request with neither is refused without asking the app")
 	fs.DurationVar(&m.AuthCacheTTL, "auth-cache-ttl", m.AuthCacheTTL, "how long an --auth-url answer is cached (0: not at all)")
+	fs.IntVar(&m.AuthConcurrency, "auth-url-concurrency", m.AuthConcurrency, "`calls` to the --auth-url app in flight at once; further requests wait for a free place")
 	fs.DurationVar(&m.Heartbeat, "heartbeat", m.Heartbeat, "`interval` of the SSE heartbeat comment")
 	fs.DurationVar(&m.Retry, "retry", m.Retry, "reconnect `delay` sent to clients in the stream's retry: line")
 	fs.DurationVar(&m.WriteTimeout, "write-timeout", m.WriteTimeout, "bound on each write to a stream; a client that does not read is cut")
@@ -145,6 +153,9 @@ func (m *Main) finish() error {
 	}
 	if m.QueueSize <= 0 {
 		return errors.New("--queue-size must be positive")
+	}
+	if m.AuthConcurrency <= 0 {
+		return errors.New("--auth-url-concurrency must be positive")
 	}
 	switch {
 	case m.JWTSecret == "" && len(m.APIKeys) == 0 && m.AuthURL == "":
@@ -242,7 +253,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	var userAuth httpapi.UserAuth
 	if m.AuthURL != "" {
 		a, err := httpapi.NewAuthURL(httpapi.AuthURLConfig{URL: m.AuthURL,
-			UserField: m.AuthUserField, TTL: authCacheTTL(m.AuthCacheTTL)})
+			UserField: m.AuthUserField, Cookie: m.AuthCookie, TTL: authCacheTTL(m.AuthCacheTTL),
+			Concurrency: m.AuthConcurrency, Registerer: reg})
 		if err != nil {
 			return err
 		}

@@ -337,7 +337,8 @@ func TestServeAuthURL(t *testing.T) {
 		w.Write([]byte(`{"data":{"id":42,"name":"Alice"}}`))
 	}))
 	defer app.Close()
-	s := startServer(t, t.TempDir(), "--auth-url", app.URL+"/api/user", "--auth-user-field", "data.id")
+	s := startServer(t, t.TempDir(), "--auth-url", app.URL+"/api/user", "--auth-user-field", "data.id",
+		"--auth-cookie", "session", "--auth-url-concurrency", "2")
 	send(t, s.url, "42", "for user 42")
 	for cookie, want := range map[string]int{"alice-session": 200, "stolen": 401} {
 		req, _ := http.NewRequest(http.MethodGet, s.url+"/notifications/unread-count", nil)
@@ -353,6 +354,20 @@ func TestServeAuthURL(t *testing.T) {
 		}
 		if want == 200 && strings.TrimSpace(string(body)) != `{"unread":1}` {
 			t.Fatalf("unread count %s", body)
+		}
+	}
+
+	// The two from the environment too; bad values are refused at start.
+	m := NewMain()
+	env := map[string]string{"BELFRY_AUTH_COOKIE": "myapp_session", "BELFRY_AUTH_URL_CONCURRENCY": "3"}
+	if err := m.ParseFlags(nil, func(k string) string { return env[k] }); err != nil || m.AuthCookie != "myapp_session" || m.AuthConcurrency != 3 {
+		t.Errorf("from the environment: %v, cookie %q, concurrency %d", err, m.AuthCookie, m.AuthConcurrency)
+	}
+	for _, args := range [][]string{{"--auth-url-concurrency", "0"}, {"--auth-cookie", "bad name"}} {
+		code, _, errOut := runCmd(t, nil, append([]string{"serve", "--addr", "127.0.0.1:0", "--api-key", testAPIKey,
+			"--store", "sqlite:" + filepath.Join(t.TempDir(), "a.db"), "--auth-url", app.URL + "/api/user"}, args...)...)
+		if code == 0 || !strings.Contains(errOut, strings.TrimPrefix(args[0], "--")) {
+			t.Errorf("serve %v: exit %d, stderr %q; want it refused", args, code, errOut)
 		}
 	}
 }
