@@ -46,6 +46,7 @@ type Broker struct {
 	received    atomic.Uint64
 	ignored     atomic.Uint64
 	undecodable atomic.Uint64
+	foreign     atomic.Uint64
 	reconnects  atomic.Uint64
 	resyncs     atomic.Uint64
 }
@@ -60,8 +61,8 @@ func newBroker(c *redis.Client, opts Options) *Broker {
 	return b
 }
 
-// channel returns the pub/sub channel of user.
-func (b *Broker) channel(user string) string { return b.opts.Prefix + user }
+// channel returns the pub/sub channel of user (see channel.go).
+func (b *Broker) channel(user string) string { return channelName(b.opts.Prefix, user) }
 
 // Subscribe adds the user to the set this node receives. It returns at once:
 // Run's goroutine sends the SUBSCRIBE (batched with others) on the
@@ -132,7 +133,7 @@ func (b *Broker) Publish(ctx context.Context, msgs []belfry.Message) error {
 	c := getCall()
 	for i := range msgs {
 		var err error
-		if c.buf, err = appendMessage(c.buf, &msgs[i]); err != nil {
+		if c.buf, err = appendMessage(c.buf, b.opts.Prefix, &msgs[i]); err != nil {
 			putCall(c)
 			return belfry.Errorf(belfry.EINVALID, "redis broker: cannot encode a %q message: %v", msgs[i].Kind, err)
 		}
@@ -202,6 +203,7 @@ type Stats struct {
 	Received    uint64 // messages handed to the Receiver
 	Ignored     uint64 // messages of users no longer subscribed, dropped
 	Undecodable uint64 // payloads that could not be decoded, dropped
+	Foreign     uint64 // messages of another deployment, or of an older belfry (no deployment id), dropped
 	Reconnects  uint64 // subscriber connections lost (or never made) and retried
 	Resyncs     uint64 // calls of Receiver.Resync
 }
@@ -212,7 +214,7 @@ func (b *Broker) Stats() Stats {
 	n := len(b.want)
 	b.mu.RUnlock()
 	return Stats{Users: n, Received: b.received.Load(), Ignored: b.ignored.Load(),
-		Undecodable: b.undecodable.Load(), Reconnects: b.reconnects.Load(), Resyncs: b.resyncs.Load()}
+		Undecodable: b.undecodable.Load(), Foreign: b.foreign.Load(), Reconnects: b.reconnects.Load(), Resyncs: b.resyncs.Load()}
 }
 
 var (

@@ -3,6 +3,7 @@ package redisbus
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -15,16 +16,31 @@ import (
 // as the JSON of a belfry.Message instead, so a tool such as redis-cli can
 // publish a test event.
 //
-// Binary form, version 1 (ints are zigzag varints, lengths uvarints,
+// Every payload names its deployment: the channel prefix of the nodes that
+// published it. A node delivers only its own deployment's messages; the
+// others (and payloads of a belfry from before deployment ids, which have
+// none) are dropped and counted in Stats.Foreign. Distinct channel names
+// (channel.go) already keep deployments apart; this check still holds if a
+// channel is shared some other way: by a node of an older belfry, whose
+// channel names could collide, or by a tool publishing by hand.
+//
+// Binary form, version 2 (ints are zigzag varints, lengths uvarints,
 // strings a length then bytes, a time its Unix seconds then nanoseconds):
 //
-//	0x01, kind (1 new-notification, 2 read-state, 3 notification-deleted), then
+//	0x02, deployment string, kind (1 new-notification, 2 read-state,
+//	3 notification-deleted), then
 //	new:   id, message, title, link, category, data length+1 (0: no data)
 //	       and bytes, created_at, read_at flag byte (0 or 1) [and time]
 //	state: flags byte (1 all, 2 read, 4 read_at set), id, up_to_id,
 //	       unread_count [, read_at string]
+//
+// Version 1 was the same without the deployment. The JSON form is
+// belfry.Message's with a "deployment" field:
+//
+//	{"deployment":"belfry:u:","kind":"notification-deleted","state":{"id":4,"unread_count":2}}
 const (
-	version1 = 0x01
+	version1 = 0x01 // no deployment id: dropped on receipt
+	version2 = 0x02
 
 	kindNew     = 1
 	kindRead    = 2
@@ -35,12 +51,19 @@ const (
 	flagReadAt = 4
 )
 
-// appendMessage appends m's payload to b.
-func appendMessage(b []byte, m *belfry.Message) ([]byte, error) {
+// jsonMessage is the JSON form of a payload.
+type jsonMessage struct {
+	Deployment string `json:"deployment"`
+	belfry.Message
+}
+
+// appendMessage appends the payload of m, published by deployment, to b.
+func appendMessage(b []byte, deployment string, m *belfry.Message) ([]byte, error) {
 	switch {
 	case m.Kind == belfry.KindNew && m.New != nil:
 		n := m.New
-		b = append(b, version1, kindNew)
+		b = appendString(append(b, version2), deployment)
+		b = append(b, kindNew)
 		b = appendVarint(b, n.ID)
 		b = appendString(b, n.Message)
 		b = appendString(b, n.Title)
@@ -73,7 +96,8 @@ func appendMessage(b []byte, m *belfry.Message) ([]byte, error) {
 		if c.ReadAt != nil {
 			flags |= flagReadAt
 		}
-		b = append(b, version1, k, flags)
+		b = appendString(append(b, version2), deployment)
+		b = append(b, k, flags)
 		b = appendVarint(b, c.ID)
 		b = appendVarint(b, c.UpTo)
 		b = appendVarint(b, int64(c.Unread))
@@ -83,7 +107,7 @@ func appendMessage(b []byte, m *belfry.Message) ([]byte, error) {
 		return b, nil
 	}
 	// Not a message the Hub sends; keep it readable all the same.
-	p, err := json.Marshal(m)
+	p, err := json.Marshal(jsonMessage{Deployment: deployment, Message: *m})
 	if err != nil {
 		return b, err
 	}
@@ -93,16 +117,37 @@ func appendMessage(b []byte, m *belfry.Message) ([]byte, error) {
 var (
 	errMalformed    = errors.New("malformed payload")
 	errUserMismatch = errors.New("payload user_id differs from the channel's user")
+	errLegacy       = errors.New("payload without a deployment id (from a node of an older belfry)")
 )
 
-// decodeMessage decodes a payload received on user's channel.
-func decodeMessage(user string, payload string) (belfry.Message, error) {
+// foreignError is the error of a payload of another deployment.
+type foreignError struct{ deployment string }
+
+func (e *foreignError) Error() string {
+	return fmt.Sprintf("payload of another deployment (%q)", e.deployment)
+}
+
+// decodeMessage decodes a payload received on user's channel by a node of
+// deployment. Errors: errLegacy and *foreignError for a payload that is not
+// of deployment; errMalformed, errUserMismatch or a JSON error for one that
+// cannot be read.
+func decodeMessage(deployment, user, payload string) (belfry.Message, error) {
 	if len(payload) > 0 && payload[0] == '{' {
-		return decodeJSON(user, payload)
+		return decodeJSON(deployment, user, payload)
 	}
 	r := reader{s: payload}
-	if r.byte() != version1 {
+	switch r.byte() {
+	case version2:
+	case version1:
+		return belfry.Message{}, errLegacy
+	default:
 		return belfry.Message{}, errMalformed
+	}
+	if d := r.string(); d != deployment {
+		if r.bad {
+			return belfry.Message{}, errMalformed
+		}
+		return belfry.Message{}, &foreignError{deployment: d}
 	}
 	var m belfry.Message
 	m.UserID = user
@@ -154,11 +199,19 @@ func decodeMessage(user string, payload string) (belfry.Message, error) {
 	return m, nil
 }
 
-func decodeJSON(user, payload string) (belfry.Message, error) {
-	var m belfry.Message
-	if err := json.Unmarshal([]byte(payload), &m); err != nil {
-		return m, err
+func decodeJSON(deployment, user, payload string) (belfry.Message, error) {
+	var j jsonMessage
+	if err := json.Unmarshal([]byte(payload), &j); err != nil {
+		return belfry.Message{}, err
 	}
+	switch j.Deployment {
+	case deployment:
+	case "":
+		return belfry.Message{}, errLegacy
+	default:
+		return belfry.Message{}, &foreignError{deployment: j.Deployment}
+	}
+	m := j.Message
 	if m.UserID == "" {
 		m.UserID = user
 	}

@@ -2,12 +2,16 @@ package redisbus
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/belfry/belfry"
 )
+
+// dep is the deployment of the codec tests.
+const dep = "belfry:u:"
 
 func sample() []belfry.Message {
 	created := time.Date(2026, 11, 23, 17, 42, 24, 123e6, time.UTC)
@@ -26,11 +30,11 @@ func sample() []belfry.Message {
 
 func TestCodecRoundTrip(t *testing.T) {
 	for i, m := range sample() {
-		p, err := appendMessage(nil, &m)
+		p, err := appendMessage(nil, dep, &m)
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
-		got, err := decodeMessage(m.UserID, string(p))
+		got, err := decodeMessage(dep, m.UserID, string(p))
 		if err != nil {
 			t.Fatalf("message %d: decode %s: %v", i, p, err)
 		}
@@ -54,18 +58,18 @@ func TestCodecRoundTrip(t *testing.T) {
 // (The binary form names no user: the channel does.)
 func TestCodecRejectsAnotherUsersPayload(t *testing.T) {
 	for _, m := range sample() {
-		p, err := json.Marshal(&m)
+		p, err := json.Marshal(jsonMessage{Deployment: dep, Message: m})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := decodeMessage(m.UserID, string(p)); err != nil {
+		if _, err := decodeMessage(dep, m.UserID, string(p)); err != nil {
 			t.Fatalf("JSON payload %s refused on its own channel: %v", p, err)
 		}
-		if _, err := decodeMessage("someone-else", string(p)); err == nil {
+		if _, err := decodeMessage(dep, "someone-else", string(p)); err == nil {
 			t.Fatalf("a payload of user %q was accepted on another user's channel: %s", m.UserID, p)
 		}
 	}
-	if _, err := decodeMessage("42", "{not json"); err == nil {
+	if _, err := decodeMessage(dep, "42", "{not json"); err == nil {
 		t.Fatal("malformed JSON payload accepted")
 	}
 }
@@ -74,16 +78,16 @@ func TestCodecRejectsAnotherUsersPayload(t *testing.T) {
 // without a panic.
 func TestCodecMalformed(t *testing.T) {
 	for i, m := range sample() {
-		p, err := appendMessage(nil, &m)
+		p, err := appendMessage(nil, dep, &m)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for n := range len(p) {
-			if _, err := decodeMessage(m.UserID, string(p[:n])); err == nil {
+			if _, err := decodeMessage(dep, m.UserID, string(p[:n])); err == nil {
 				t.Fatalf("message %d: a payload cut to %d of %d bytes was accepted", i, n, len(p))
 			}
 		}
-		if _, err := decodeMessage(m.UserID, string(p)+"x"); err == nil {
+		if _, err := decodeMessage(dep, m.UserID, string(p)+"x"); err == nil {
 			t.Fatalf("message %d: trailing bytes accepted", i)
 		}
 	}
@@ -92,7 +96,7 @@ func TestCodecMalformed(t *testing.T) {
 // A JSON payload (as redis-cli could publish) is accepted; the user comes
 // from the channel.
 func TestCodecJSON(t *testing.T) {
-	got, err := decodeMessage("42", `{"kind":"notification-deleted","state":{"id":4,"read":false,"read_at":null,"unread_count":2}}`)
+	got, err := decodeMessage(dep, "42", `{"deployment":"belfry:u:","kind":"notification-deleted","state":{"id":4,"read":false,"read_at":null,"unread_count":2}}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,24 +104,30 @@ func TestCodecJSON(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
+	// The example of the package documentation.
+	got, err = decodeMessage(dep, "42",
+		`{"deployment":"belfry:u:","kind":"new-notification","notification":{"id":7,"user_id":"42","message":"hi"}}`)
+	if err != nil || got.New == nil || got.New.ID != 7 || got.New.Message != "hi" {
+		t.Fatalf("the documented redis-cli event: %+v, %v", got.New, err)
+	}
 }
 
 func FuzzDecode(f *testing.F) {
 	for _, m := range sample() {
-		p, _ := appendMessage(nil, &m)
+		p, _ := appendMessage(nil, dep, &m)
 		f.Add(string(p))
 	}
 	f.Fuzz(func(t *testing.T, payload string) {
-		m, err := decodeMessage("42", payload)
+		m, err := decodeMessage(dep, "42", payload)
 		if err != nil || payload[0] == '{' {
 			return
 		}
 		// What decodes survives a round trip unchanged.
-		p, err := appendMessage(nil, &m)
+		p, err := appendMessage(nil, dep, &m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := decodeMessage("42", string(p))
+		again, err := decodeMessage(dep, "42", string(p))
 		if err != nil {
 			t.Fatalf("re-encoded %+v does not decode: %v", m, err)
 		}
@@ -132,7 +142,7 @@ func BenchmarkEncodeNew(b *testing.B) {
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		buf, _ = appendMessage(buf[:0], &m)
+		buf, _ = appendMessage(buf[:0], dep, &m)
 	}
 }
 
@@ -159,11 +169,11 @@ func BenchmarkEncodeNewStdlib(b *testing.B) {
 // BenchmarkDecodeNewJSON decodes the JSON form, for comparison.
 func BenchmarkDecodeNewJSON(b *testing.B) {
 	m := sample()[0]
-	p, _ := json.Marshal(&m)
+	p, _ := json.Marshal(jsonMessage{Deployment: dep, Message: m})
 	s := string(p)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeMessage("42", s); err != nil {
+		if _, err := decodeMessage(dep, "42", s); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -171,12 +181,41 @@ func BenchmarkDecodeNewJSON(b *testing.B) {
 
 func BenchmarkDecodeNew(b *testing.B) {
 	m := sample()[0]
-	p, _ := appendMessage(nil, &m)
+	p, _ := appendMessage(nil, dep, &m)
 	s := string(p)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeMessage("42", s); err != nil {
+		if _, err := decodeMessage(dep, "42", s); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A payload names its deployment: one of another deployment, or of a
+// belfry from before deployment ids (version 1, or JSON without one), is
+// refused with an error that says so, never decoded as a message.
+func TestCodecDeployment(t *testing.T) {
+	for i, m := range sample() {
+		p, err := appendMessage(nil, "app:t2:", &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fe *foreignError
+		if _, err := decodeMessage("app:", m.UserID, string(p)); !errors.As(err, &fe) || fe.deployment != "app:t2:" {
+			t.Fatalf("message %d of deployment app:t2: decoded by app: with %v, want a foreignError naming app:t2:", i, err)
+		}
+		// Version 1 was version 2 without the deployment.
+		v1 := append([]byte{version1}, p[1+1+len("app:t2:"):]...)
+		if _, err := decodeMessage("app:", m.UserID, string(v1)); !errors.Is(err, errLegacy) {
+			t.Fatalf("message %d in version 1: %v, want errLegacy", i, err)
+		}
+		j, _ := json.Marshal(&m)
+		if _, err := decodeMessage("app:", m.UserID, string(j)); !errors.Is(err, errLegacy) {
+			t.Fatalf("message %d in JSON without a deployment: %v, want errLegacy", i, err)
+		}
+		j, _ = json.Marshal(jsonMessage{Deployment: "app:t2:", Message: m})
+		if _, err := decodeMessage("app:", m.UserID, string(j)); !errors.As(err, &fe) || fe.deployment != "app:t2:" {
+			t.Fatalf("message %d in JSON of deployment app:t2: %v, want a foreignError", i, err)
 		}
 	}
 }

@@ -1,12 +1,18 @@
 // Package redisbus is the belfry.Broker that connects several belfry nodes
 // through Redis pub/sub (--broker redis://host:port/db).
 //
-// Each user has a channel, Options.Prefix + user id ("belfry:u:42"). A node
-// subscribes only to the channels of the users it holds streams for, so an
-// event travels only to the nodes that need it. Publish calls are handed
-// to one sender goroutine, which writes every call that is waiting (a whole
-// batch of 1,000 users' notifications, or many concurrent one-user calls)
-// as one pipeline: one round trip for all of them (publish.go).
+// Each user has a channel: Options.Prefix, which ends with ':', then the
+// user id with ':' and '%' escaped ("belfry:u:42", "belfry:u:t2%3Abob"), so
+// deployments whose prefixes nest never share a channel (channel.go). A
+// node subscribes only to the channels of the users it holds streams for,
+// so an event travels only to the nodes that need it. The prefix is also
+// the deployment id that every payload carries: a node drops, and counts
+// in Stats.Foreign, a message that is not of its deployment.
+//
+// Publish calls are handed to one sender goroutine, which writes every
+// call that is waiting (a whole batch of 1,000 users' notifications, or
+// many concurrent one-user calls) as one pipeline: one round trip for all
+// of them (publish.go).
 //
 // Subscribe and Unsubscribe never block, never do I/O and never call the
 // Receiver (the Hub calls them under its shard lock): they record the
@@ -26,9 +32,12 @@
 // from the store. Late, never lost.
 //
 // Payloads are a compact binary form of belfry.Message (the channel names
-// the user); a payload starting with '{' is read as JSON of belfry.Message,
-// so redis-cli can publish a test event. See codec.go for the layout and
-// the measurements that chose it.
+// the user); a payload starting with '{' is read as JSON of belfry.Message
+// with a "deployment" field, so redis-cli can publish a test event:
+//
+//	PUBLISH belfry:u:42 '{"deployment":"belfry:u:","kind":"new-notification","notification":{"id":7,"user_id":"42","message":"hi"}}'
+//
+// See codec.go for the layout and the measurements that chose it.
 //
 // Tests run against a real Redis when BELFRY_TEST_REDIS is set (for example
 // redis://127.0.0.1:6379/0) and skip visibly otherwise; the reconnect test

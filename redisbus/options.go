@@ -12,9 +12,13 @@ import (
 
 // Options configures a Broker. Zero values take the defaults noted.
 type Options struct {
-	// Prefix is prepended to a user id to name the user's channel. Every
-	// node of one deployment uses the same prefix; deployments that share a
-	// Redis use different ones. Default "belfry:u:".
+	// Prefix names the deployment on its Redis: it begins the channel of
+	// each user (see channel.go) and is the deployment id carried in every
+	// message, which a node checks on receipt. Every node of one deployment
+	// uses the same prefix; deployments that share a Redis use different
+	// ones (a different database number in the URL does not separate them:
+	// pub/sub is server-wide). 1 to MaxPrefixLen bytes, ending with ':'
+	// (see ValidatePrefix). Default "belfry:u:".
 	Prefix string
 	// Timeout bounds each Publish and Ping, and is the dial, read and write
 	// timeout of the connections unless the URL sets them. Default 2s.
@@ -68,11 +72,15 @@ func (o *Options) defaults() {
 // Open connects to the Redis at url (redis://[user:password@]host:port/db,
 // rediss:// for TLS, or unix://; go-redis query options such as
 // dial_timeout are honoured) and checks that it answers. Call Run to start
-// receiving, and Close when done. Errors: EINVALID (a malformed URL; the
-// message never repeats the URL, which may hold a password), EUNAVAILABLE
-// (Redis does not answer within ctx and Options.Timeout).
+// receiving, and Close when done. Errors: EINVALID (a malformed URL, whose
+// password the message never repeats, or a Prefix that ValidatePrefix
+// refuses), EUNAVAILABLE (Redis does not answer within ctx and
+// Options.Timeout).
 func Open(ctx context.Context, url string, opts Options) (*Broker, error) {
 	opts.defaults()
+	if err := ValidatePrefix(opts.Prefix); err != nil {
+		return nil, err
+	}
 	ro, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, belfry.Errorf(belfry.EINVALID,

@@ -183,7 +183,7 @@ func (b *Broker) session(ctx context.Context, h belfry.Receiver, lost bool) (rea
 		pinged = false
 		switch m := msg.(type) {
 		case *redis.Message:
-			b.deliver(h, m)
+			b.deliver(h, ur, m)
 		case *redis.Pong:
 			if cf != nil && strings.HasPrefix(m.Payload, subPing) {
 				b.confirmed(ur, cf.take(m.Payload))
@@ -270,19 +270,41 @@ func (b *Broker) send(ctx context.Context, cmd func(context.Context, ...string) 
 	return nil
 }
 
-// deliver hands a message to h if its user is still subscribed.
-func (b *Broker) deliver(h belfry.Receiver, rm *redis.Message) {
-	user, ok := strings.CutPrefix(rm.Channel, b.opts.Prefix)
+// deliver hands a message to h if its user is still subscribed and it is
+// of this deployment. ur, when set, is h as a UserResyncer.
+func (b *Broker) deliver(h belfry.Receiver, ur UserResyncer, rm *redis.Message) {
+	user, ok := userOf(b.opts.Prefix, rm.Channel)
 	if !ok || !b.wanted(user) {
 		b.ignored.Add(1)
 		return
 	}
-	m, err := decodeMessage(user, rm.Payload)
-	if err != nil {
-		b.undecodable.Add(1)
-		b.log.Warn("redis broker: undecodable message dropped", "channel", rm.Channel, "err", err)
+	m, err := decodeMessage(b.opts.Prefix, user, rm.Payload)
+	if err == nil {
+		b.received.Add(1)
+		h.Receive(m)
 		return
 	}
-	b.received.Add(1)
-	h.Receive(m)
+	var fe *foreignError
+	switch {
+	case errors.As(err, &fe):
+		b.foreign.Add(1)
+		b.log.Debug("redis broker: message of another deployment dropped",
+			"channel", rm.Channel, "deployment", fe.deployment)
+	case errors.Is(err, errLegacy):
+		// A node of an older belfry published it, on a channel that is
+		// also one of ours: a node of this deployment during a rolling
+		// upgrade, most likely, or of a deployment whose prefix ours
+		// begins with. Its content is not trusted; it only rings the doorbell:
+		// the user's streams check the store, which holds the truth of
+		// this deployment only.
+		b.foreign.Add(1)
+		b.log.Debug("redis broker: message without a deployment id dropped; the user's streams check the store",
+			"channel", rm.Channel)
+		if ur != nil {
+			ur.ResyncUsers([]string{user})
+		}
+	default:
+		b.undecodable.Add(1)
+		b.log.Warn("redis broker: undecodable message dropped", "channel", rm.Channel, "err", err)
+	}
 }

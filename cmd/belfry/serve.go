@@ -16,6 +16,7 @@ import (
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/httpapi"
+	"github.com/belfry/belfry/redisbus"
 	"github.com/belfry/belfry/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,8 +33,10 @@ type Main struct {
 	// while publishers are concurrent (sqlite.Config.CommitInterval);
 	// 0, the default, commits as soon as possible. Other stores refuse it.
 	CommitInterval time.Duration
-	// RedisPrefix names the channels of a redis:// broker; "" is
-	// redisbus's default, "belfry:u:".
+	// RedisPrefix names the deployment on a redis:// broker: it begins
+	// every channel and is the deployment id each message carries
+	// (redisbus.Options.Prefix); it must end with ':'. "" is redisbus's
+	// default, "belfry:u:".
 	RedisPrefix string
 	JWTSecret   string   // HS256 secret of user tokens
 	APIKeys     []string // publishers' keys
@@ -104,7 +107,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.Store, "store", m.Store, "store `URL`: "+storeSchemes)
 	fs.StringVar(&m.Broker, "broker", m.Broker, "broker `URL`: "+brokerSchemes)
 	fs.DurationVar(&m.CommitInterval, "commit-interval", m.CommitInterval, "SQLite store: least time between two commits while publishers are concurrent, so that more share one fsync (less CPU, a little more latency; 0: commit at once)")
-	fs.StringVar(&m.RedisPrefix, "redis-prefix", m.RedisPrefix, "`prefix` of the Redis channels, default belfry:u: (deployments sharing a Redis use different ones)")
+	fs.StringVar(&m.RedisPrefix, "redis-prefix", m.RedisPrefix, "`prefix` of the Redis channels, ending with ':', default belfry:u:; it names the deployment: deployments sharing a Redis (whatever its database number) use different ones")
 	fs.StringVar(&m.JWTSecret, "jwt-secret", m.JWTSecret, "HS256 `secret` that signs user tokens (32 bytes or more)")
 	keys := listFlag(m.APIKeys)
 	fs.Var(&keys, "api-key", "publisher API `key` (repeatable, or a comma list)")
@@ -156,6 +159,11 @@ func (m *Main) finish() error {
 	}
 	if m.AuthConcurrency <= 0 {
 		return errors.New("--auth-url-concurrency must be positive")
+	}
+	if m.RedisPrefix != "" {
+		if err := redisbus.ValidatePrefix(m.RedisPrefix); err != nil {
+			return fmt.Errorf("--redis-prefix: %s", belfry.ErrorMessage(err))
+		}
 	}
 	switch {
 	case m.JWTSecret == "" && len(m.APIKeys) == 0 && m.AuthURL == "":

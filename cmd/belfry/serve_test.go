@@ -182,6 +182,18 @@ func TestServeRefusesHalfConfiguredAuth(t *testing.T) {
 	}
 }
 
+// A --redis-prefix that could not keep deployments apart (one that does
+// not end with ':') is refused at start, before anything is opened.
+func TestServeRefusesBadRedisPrefix(t *testing.T) {
+	for _, p := range []string{"app", "app:t2", strings.Repeat("a", 80) + ":"} {
+		code, _, errOut := runCmd(t, nil, "serve", "--addr", "127.0.0.1:0", "--jwt-secret", testSecret,
+			"--api-key", testAPIKey, "--broker", "redis://127.0.0.1:1/0", "--redis-prefix", p)
+		if code == 0 || !strings.Contains(errOut, "--redis-prefix") {
+			t.Errorf("--redis-prefix %q: exit %d, stderr %q; want it refused", p, code, errOut)
+		}
+	}
+}
+
 // --commit-interval is the SQLite store's; with another store it is an
 // error at start, not a setting silently ignored.
 func TestServeCommitIntervalOnlyForSQLite(t *testing.T) {
