@@ -3,6 +3,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -54,6 +55,37 @@ type Config struct {
 	// the store with it; see docs/PERFORMANCE.md (storm).
 	SetupConcurrency int
 
+	// AuthFailRate limits failed authentications per client address
+	// (ratelimit.go): an address may spend AuthFailBurst failures at
+	// once, refilled at AuthFailRate per second; with none left, its
+	// requests carrying a credential that is not recognized cheaply (a
+	// JWT signed with JWTSecret, expired or not, or an API key) are
+	// answered 429 rate_limited with Retry-After, unchecked. Default 2
+	// per second and a burst of 30 (DefaultAuthFailRate,
+	// DefaultAuthFailBurst); a negative rate turns the limit off. A
+	// request carries a credential when it has an Authorization or
+	// X-API-Key header, the token cookie or ?token=, or, with UserAuth
+	// set, any cookie (what AuthURL forwards); a UserAuth that reads
+	// other headers is not limited.
+	AuthFailRate  float64
+	AuthFailBurst int
+	// AuthFailMaxAddrs bounds the addresses tracked; when it is reached
+	// the one charged least recently is forgotten. Default 65,536
+	// (DefaultAuthFailMaxAddrs).
+	AuthFailMaxAddrs int
+	// TrustedProxies are the proxies (e.g. 127.0.0.1/32 for an nginx on
+	// the same host) whose X-Forwarded-For, or X-Real-IP, names the
+	// client for AuthFailRate. Default none: the peer address is the
+	// client, and those headers are ignored.
+	TrustedProxies []netip.Prefix
+	// PublishRate limits each API key to this many POST
+	// /api/notifications requests per second, with a burst of
+	// PublishBurst; over it the answer is 429 rate_limited with
+	// Retry-After, and nothing is stored. Default 0: no limit.
+	// PublishBurst defaults to PublishRate rounded up (at least 1).
+	PublishRate  float64
+	PublishBurst int
+
 	// Demo enables the demo-only endpoints (the demo page's publish form).
 	Demo bool
 	// Assets, when set, serves the browser files under /assets/ and the
@@ -63,8 +95,9 @@ type Config struct {
 	Logger   *slog.Logger         // default slog.Default()
 	Registry *prometheus.Registry // metrics are registered here; nil: no /metrics
 
-	// Now is the clock that tokens are checked against, and that ends a
-	// goroutine-path stream when its token expires. Default time.Now.
+	// Now is the clock that tokens are checked against, that ends a
+	// goroutine-path stream when its token expires, and that refills the
+	// rate limits. Default time.Now.
 	// Write deadlines, heartbeats and a lean stream's expiry timer always
 	// use the real clock.
 	Now func() time.Time

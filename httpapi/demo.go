@@ -19,7 +19,7 @@ func (s *Server) demoRoutes() {
 	}
 	s.mux.Handle("GET /demo/token", s.handle(s.demoToken))
 	s.mux.Handle("POST /demo/token", s.handle(s.demoToken))
-	s.mux.Handle("POST /demo/notifications", s.handle(s.demoPublish))
+	s.mux.Handle("POST /demo/notifications", s.handle(s.limitAuth(s.demoPublish)))
 }
 
 // demoToken answers GET /demo/token?user=alice and POST /demo/token

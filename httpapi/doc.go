@@ -40,6 +40,18 @@
 // user's notification id: 404, as if it did not exist. MintToken makes
 // user tokens. Query tokens are logged as token=REDACTED.
 //
+// # Rate limits (ratelimit.go)
+//
+// Failed authentications are limited per client address (the peer, or
+// what a Config.TrustedProxies peer names in X-Forwarded-For; IPv6 per
+// /64): a token bucket of Config.AuthFailBurst (30) refilled at
+// Config.AuthFailRate (2/s). Only a 401 for a credential not recognized
+// cheaply is charged; once the bucket is empty, such credentials get 429
+// rate_limited with Retry-After unchecked, while a JWT signed with the
+// secret (expired or not) or an API key goes through. Config.PublishRate
+// limits each API key's publishes (off by default). Both are counted in
+// belfry_rate_limited_total{limit}.
+//
 // # Errors
 //
 // Every error is {"error": {"code": "…", "message": "…"}}. Handlers return

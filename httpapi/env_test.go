@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -56,6 +57,15 @@ type envOpts struct {
 	// hubStore, when set, wraps the store the Hub reads (the inbox keeps
 	// the real one).
 	hubStore func(belfry.Store) belfry.Store
+	// The rate limits' Config fields; extraKeys are API keys besides
+	// testAPIKey.
+	authFailRate     float64
+	authFailBurst    int
+	authFailMaxAddrs int
+	trustedProxies   []netip.Prefix
+	publishRate      float64
+	publishBurst     int
+	extraKeys        []string
 }
 
 // env is one belfry node for a test: a real SQLite store in t.TempDir(),
@@ -109,7 +119,9 @@ func newEnv(t testing.TB, o envOpts) *env {
 	e.inbox = &belfry.Inbox{Store: store, Broker: broker, Logger: log}
 	e.srv, err = httpapi.New(httpapi.Config{
 		Inbox: e.inbox, Hub: e.hub,
-		JWTSecret: testSecret, APIKeys: []string{testAPIKey}, UserAuth: o.userAuth,
+		JWTSecret: testSecret, APIKeys: append([]string{testAPIKey}, o.extraKeys...), UserAuth: o.userAuth,
+		AuthFailRate: o.authFailRate, AuthFailBurst: o.authFailBurst, AuthFailMaxAddrs: o.authFailMaxAddrs,
+		TrustedProxies: o.trustedProxies, PublishRate: o.publishRate, PublishBurst: o.publishBurst,
 		Heartbeat: o.heartbeat, WriteTimeout: o.writeTimeout, Retry: o.retry,
 		Logger: log, Registry: prometheus.NewRegistry(),
 		Now:  func() time.Time { return time.Now().Add(time.Duration(e.clockSkew.Load())) },

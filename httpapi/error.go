@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/belfry/belfry"
 )
@@ -49,8 +51,9 @@ type ErrorDetail struct {
 }
 
 // writeError renders err as the contract's error JSON with the status of
-// its code. Only the client-safe message is sent; the cause is kept on the
-// response writer for the access log.
+// its code, and Retry-After when a rate limit refused it. Only the
+// client-safe message is sent; the cause is kept on the response writer
+// for the access log.
 func (s *Server) writeError(w http.ResponseWriter, err error) {
 	code := belfry.ErrorCode(err)
 	if rw, ok := w.(*responseWriter); ok {
@@ -58,6 +61,10 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 	}
 	if code == belfry.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="belfry"`)
+	}
+	var ra *retryAfter
+	if errors.As(err, &ra) {
+		w.Header().Set("Retry-After", strconv.Itoa(ra.seconds()))
 	}
 	writeJSON(w, StatusOf(code), ErrorBody{Error: ErrorDetail{Code: code, Message: belfry.ErrorMessage(err)}})
 }

@@ -10,9 +10,13 @@ import (
 type metrics struct {
 	requests  *prometheus.CounterVec
 	published prometheus.Counter
+	// rateLimited counts 429 answers by limit: "auth" (failed
+	// authentications of an address) or "publish" (an API key's rate).
+	rateLimited  *prometheus.CounterVec
+	authFailures prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, hub *belfry.Hub, setupsWaiting func() float64) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, hub *belfry.Hub, setupsWaiting, authAddrs func() float64) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "belfry_http_requests_total",
@@ -22,8 +26,22 @@ func newMetrics(reg prometheus.Registerer, hub *belfry.Hub, setupsWaiting func()
 			Name: "belfry_notifications_published_total",
 			Help: "Notifications created through POST /api/notifications.",
 		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "belfry_rate_limited_total",
+			Help: "Requests refused with 429 rate_limited, by limit: auth (too many failed authentications from the address) or publish (the API key's publish rate).",
+		}, []string{"limit"}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "belfry_auth_failures_total",
+			Help: "Failed authentications charged to their client address (credentials belfry did not recognize).",
+		}),
 	}
-	cs := []prometheus.Collector{m.requests, m.published,
+	m.rateLimited.WithLabelValues("auth")
+	m.rateLimited.WithLabelValues("publish")
+	cs := []prometheus.Collector{m.requests, m.published, m.rateLimited, m.authFailures,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "belfry_auth_fail_addresses",
+			Help: "Client addresses (IPv6: /64 prefixes) whose failed authentications are being tracked.",
+		}, authAddrs),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "belfry_streams_open",
 			Help: "SSE streams open on this node.",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"log/slog"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -37,9 +38,13 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	jwt     *jwt.Parser
+	sigOnly *jwt.Parser         // checks a JWT's signature only (ratelimit.go)
 	keys    [][sha256.Size]byte // sha256 of each API key
 	csrf    *http.CrossOriginProtection
 	origins map[string]bool // Config.AllowOrigins, normalised
+
+	authLim    *authLimiter  // nil: failed authentications are not limited
+	publishLim publishLimits // nil: publishes are not limited
 
 	// setup holds a token per stream being set up (see enterSetup);
 	// setupWaiting counts the handlers waiting for one.
@@ -57,7 +62,7 @@ type Server struct {
 // New returns a Server for cfg. It registers the metrics on cfg.Registry.
 // Errors: EINVALID (Inbox, its Store or Broker, or Hub missing; a metric
 // already registered on the registry; an AllowOrigins entry that is not an
-// origin).
+// origin; a rate that is not a finite number).
 func New(cfg Config) (*Server, error) {
 	if cfg.Inbox == nil || cfg.Inbox.Store == nil || cfg.Inbox.Broker == nil {
 		return nil, belfry.Errorf(belfry.EINVALID, "httpapi: Config.Inbox with a Store and a Broker is required")
@@ -83,16 +88,33 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SetupConcurrency <= 0 {
 		cfg.SetupConcurrency = DefaultSetupConcurrency
 	}
+	if !finite(cfg.AuthFailRate) || !finite(cfg.PublishRate) {
+		return nil, belfry.Errorf(belfry.EINVALID, "httpapi: AuthFailRate and PublishRate must be finite numbers")
+	}
+	if cfg.AuthFailRate == 0 {
+		cfg.AuthFailRate = DefaultAuthFailRate
+	}
+	if cfg.AuthFailBurst <= 0 {
+		cfg.AuthFailBurst = DefaultAuthFailBurst
+	}
+	if cfg.AuthFailMaxAddrs <= 0 {
+		cfg.AuthFailMaxAddrs = DefaultAuthFailMaxAddrs
+	}
 	s := &Server{cfg: cfg, inbox: cfg.Inbox, hub: cfg.Hub, log: cfg.Logger, now: cfg.Now,
 		mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
 		setup: make(chan struct{}, cfg.SetupConcurrency)}
 	s.jwt = jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
+	s.sigOnly = jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithoutClaimsValidation())
 	for _, k := range cfg.APIKeys {
 		if k != "" {
 			s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 		}
 	}
+	if cfg.AuthFailRate > 0 {
+		s.authLim = newAuthLimiter(cfg.AuthFailRate, cfg.AuthFailBurst, cfg.AuthFailMaxAddrs)
+	}
+	s.publishLim = newPublishLimits(s.keys, cfg.PublishRate, cfg.PublishBurst)
 	if err := s.setupCORS(); err != nil {
 		return nil, err
 	}
@@ -100,7 +122,13 @@ func New(cfg Config) (*Server, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry() // counted, never served
 	}
-	m, err := newMetrics(reg, cfg.Hub, func() float64 { return float64(s.setupWaiting.Load()) })
+	m, err := newMetrics(reg, cfg.Hub, func() float64 { return float64(s.setupWaiting.Load()) },
+		func() float64 {
+			if s.authLim == nil {
+				return 0
+			}
+			return float64(s.authLim.size())
+		})
 	if err != nil {
 		return nil, &belfry.Error{Code: belfry.EINVALID, Message: "httpapi: registering metrics", Err: err}
 	}
@@ -110,15 +138,16 @@ func New(cfg Config) (*Server, error) {
 }
 
 // routes registers every endpoint. The patterns are the contract's table.
+// Every endpoint that authenticates its caller is wrapped in limitAuth.
 func (s *Server) routes() {
-	s.mux.Handle("POST /api/notifications", s.handle(s.publish))
-	s.mux.Handle("GET /notifications", s.handle(s.list))
-	s.mux.Handle("GET /notifications/stream", s.handle(s.stream))
-	s.mux.Handle("GET /notifications/unread-count", s.handle(s.unreadCount))
-	s.mux.Handle("POST /notifications/{id}/read", s.handle(s.markRead))
-	s.mux.Handle("POST /notifications/{id}/unread", s.handle(s.markUnread))
-	s.mux.Handle("POST /notifications/read-all", s.handle(s.readAll))
-	s.mux.Handle("DELETE /notifications/{id}", s.handle(s.delete))
+	s.mux.Handle("POST /api/notifications", s.handle(s.limitAuth(s.limitPublish(s.publish))))
+	s.mux.Handle("GET /notifications", s.handle(s.limitAuth(s.list)))
+	s.mux.Handle("GET /notifications/stream", s.handle(s.limitAuth(s.stream)))
+	s.mux.Handle("GET /notifications/unread-count", s.handle(s.limitAuth(s.unreadCount)))
+	s.mux.Handle("POST /notifications/{id}/read", s.handle(s.limitAuth(s.markRead)))
+	s.mux.Handle("POST /notifications/{id}/unread", s.handle(s.limitAuth(s.markUnread)))
+	s.mux.Handle("POST /notifications/read-all", s.handle(s.limitAuth(s.readAll)))
+	s.mux.Handle("DELETE /notifications/{id}", s.handle(s.limitAuth(s.delete)))
 	s.mux.Handle("GET /healthz", s.handle(s.healthz))
 	s.mux.Handle("GET /readyz", s.handle(s.readyz))
 	if s.cfg.Registry != nil {
@@ -160,6 +189,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 func (s *Server) isClosing() bool {
 	s.mu.Lock()

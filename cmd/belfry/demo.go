@@ -31,12 +31,18 @@ func (m *Main) printDemo(url string) {
 		token = "(could not mint: " + err.Error() + ")"
 	}
 	w := m.Stdout
+	where := ""
+	if m.demoLoopback {
+		where = `
+ It listens on 127.0.0.1 only: other machines cannot connect. To
+ listen on every interface, add --addr :8080 (or BELFRY_ADDR=:8080).`
+	}
 	fmt.Fprintf(w, `
 =====================================================================
  DEMO MODE - NOT FOR PRODUCTION
  No --jwt-secret or --api-key was set, so both were generated below.
  They change at every start. Set BELFRY_JWT_SECRET and BELFRY_API_KEY
- (or the flags) to run for real.
+ (or the flags) to run for real.%[7]s
 =====================================================================
 
 JWT secret:  %[2]s
@@ -60,5 +66,5 @@ Watch %[5]s's stream:
   curl -N -H 'Authorization: Bearer %[4]s' %[1]s/notifications/stream
   belfry tail --url %[1]s --token %[4]s
 
-`, url, m.JWTSecret, m.APIKeys[0], token, demoUser, strings.TrimSuffix(demoTokenTTL.String(), "0m0s"))
+`, url, m.JWTSecret, m.APIKeys[0], token, demoUser, strings.TrimSuffix(demoTokenTTL.String(), "0m0s"), where)
 }

@@ -204,7 +204,7 @@ type server struct {
 
 const (
 	testSecret = "test-secret-0123456789abcdef0123456789"
-	testAPIKey = "test-api-key"
+	testAPIKey = "test-api-key-0123456789"
 )
 
 // startServer runs `belfry serve` in process on 127.0.0.1:0 (unless args

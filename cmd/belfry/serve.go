@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +29,9 @@ import (
 // environment, Run serves until its context ends. Tests set the fields or
 // call ParseFlags, and start Run on 127.0.0.1:0.
 type Main struct {
-	Addr   string // listen address; default ":8080"
+	// Addr is the listen address; default ":8080", and "127.0.0.1:8080"
+	// in demo mode unless --addr or BELFRY_ADDR was given.
+	Addr   string
 	Store  string // store URL; default "sqlite:belfry.db"
 	Broker string // broker URL; default "memory"
 	// CommitInterval is the SQLite store's least time between two commits
@@ -50,15 +55,28 @@ type Main struct {
 	AuthURL       string
 	AuthUserField string
 	AuthCacheTTL  time.Duration
-	Heartbeat     time.Duration // SSE comment interval; default 20s
-	Retry         time.Duration // SSE retry: value; default 2s
-	WriteTimeout  time.Duration // bound on each write to a stream; default 10s
-	QueueSize     int           // events queued per stream before it is cut; default 256
+	// AuthFailRate and AuthFailBurst limit failed authentications per
+	// client address (httpapi.Config.AuthFailRate): default 2 per second
+	// and a burst of 30; a rate of 0 turns the limit off.
+	AuthFailRate  float64
+	AuthFailBurst int
+	// TrustedProxies are the proxies (CIDR or address) whose
+	// X-Forwarded-For or X-Real-IP names the client; default none.
+	TrustedProxies []string
+	// PublishRate limits each API key's publishes per second, with a
+	// burst of PublishBurst (default: PublishRate rounded up); default
+	// 0, no limit.
+	PublishRate  float64
+	PublishBurst int
+	Heartbeat    time.Duration // SSE comment interval; default 20s
+	Retry        time.Duration // SSE retry: value; default 2s
+	WriteTimeout time.Duration // bound on each write to a stream; default 10s
+	QueueSize    int           // events queued per stream before it is cut; default 256
 	// ReplaysPerUser bounds the replays of one user's resuming streams
 	// that run at once. Default belfry.DefaultReplaysPerUser.
 	ReplaysPerUser int
 	Lean           bool   // hijack HTTP/1.1 streams (no goroutine per stream); default true
-	Demo           bool   // serve the demo page's publish endpoint
+	Demo           bool   // the demo endpoints; only in demo mode (refused with a secret or key)
 	TLSCert        string // certificate file: serve HTTPS (HTTP/2 and HTTP/1.1)
 	TLSKey         string // key file of TLSCert
 	H2C            bool   // also accept HTTP/2 without TLS (behind a proxy)
@@ -78,6 +96,9 @@ type Main struct {
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
 	DemoMode bool
+	// demoLoopback is set when demo mode chose the loopback address
+	// because none was given.
+	demoLoopback bool
 
 	Stdout io.Writer // the banner; default io.Discard
 	Stderr io.Writer // logs; default io.Discard
@@ -94,13 +115,15 @@ func NewMain() *Main {
 		QueueSize: 256, ReplaysPerUser: belfry.DefaultReplaysPerUser, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		AuthCookie: httpapi.DefaultAuthCookie, AuthConcurrency: httpapi.DefaultAuthURLConcurrency,
+		AuthFailRate: httpapi.DefaultAuthFailRate, AuthFailBurst: httpapi.DefaultAuthFailBurst,
 		Stdout: io.Discard, Stderr: io.Discard}
 }
 
 // ParseFlags reads the serve flags from args and, for every flag not given
 // there, from its BELFRY_ environment variable (looked up with getenv).
 // With neither a JWT secret nor an API key it switches to demo mode and
-// generates both.
+// generates both; demo mode listens on 127.0.0.1:8080 unless an address
+// was given.
 func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs := newFlagSet("belfry serve", m.Stderr)
 	fs.StringVar(&m.Addr, "addr", m.Addr, "listen `address` (host:port; port 0 picks a free one)")
@@ -118,6 +141,12 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.AuthCookie, "auth-cookie", m.AuthCookie, "`name` of the app's session cookie: --auth-url answers are cached by it (and the Authorization header); a request with neither is refused without asking the app")
 	fs.DurationVar(&m.AuthCacheTTL, "auth-cache-ttl", m.AuthCacheTTL, "how long an --auth-url answer is cached (0: not at all)")
 	fs.IntVar(&m.AuthConcurrency, "auth-url-concurrency", m.AuthConcurrency, "`calls` to the --auth-url app in flight at once; further requests wait for a free place")
+	fs.Float64Var(&m.AuthFailRate, "auth-fail-rate", m.AuthFailRate, "failed authentications per second a client address gets back, after its --auth-fail-burst; then its unrecognized credentials get 429 (0: no limit)")
+	fs.IntVar(&m.AuthFailBurst, "auth-fail-burst", m.AuthFailBurst, "failed authentications a client address may make at once")
+	proxies := listFlag(m.TrustedProxies)
+	fs.Var(&proxies, "trusted-proxy", "`CIDR` or address of a proxy whose X-Forwarded-For/X-Real-IP names the client (repeatable, or a comma list; default none: the peer is the client)")
+	fs.Float64Var(&m.PublishRate, "publish-rate", m.PublishRate, "publishes per second allowed to each API key (0: no limit)")
+	fs.IntVar(&m.PublishBurst, "publish-burst", m.PublishBurst, "publishes an API key may make at once (0: --publish-rate rounded up)")
 	fs.DurationVar(&m.Heartbeat, "heartbeat", m.Heartbeat, "`interval` of the SSE heartbeat comment")
 	fs.DurationVar(&m.Retry, "retry", m.Retry, "reconnect `delay` sent to clients in the stream's retry: line")
 	fs.DurationVar(&m.WriteTimeout, "write-timeout", m.WriteTimeout, "bound on each write to a stream; a client that does not read is cut")
@@ -137,11 +166,19 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	}
 	m.APIKeys = keys
 	m.AllowOrigins = origins
-	return m.finish()
+	m.TrustedProxies = proxies
+	addrGiven := false
+	fs.Visit(func(f *flag.Flag) { addrGiven = addrGiven || f.Name == "addr" }) // the environment's too
+	return m.finish(addrGiven)
 }
 
-// finish checks the configuration and fills in demo mode.
-func (m *Main) finish() error {
+// minAPIKeyLen is the shortest API key serve accepts: 16 random bytes
+// cannot be guessed online, whatever the rate limit.
+const minAPIKeyLen = 16
+
+// finish checks the configuration and fills in demo mode. addrGiven says
+// whether --addr or BELFRY_ADDR was set.
+func (m *Main) finish(addrGiven bool) error {
 	if (m.TLSCert == "") != (m.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
@@ -165,11 +202,22 @@ func (m *Main) finish() error {
 			return fmt.Errorf("--redis-prefix: %s", belfry.ErrorMessage(err))
 		}
 	}
+	if err := m.checkLimits(); err != nil {
+		return err
+	}
+	if m.Demo && (m.JWTSecret != "" || len(m.APIKeys) > 0 || m.AuthURL != "") {
+		return errors.New("--demo hands a token for any user to anyone (/demo/token): it is refused with --jwt-secret, --api-key or --auth-url. " +
+			"For a demo, run belfry serve with none of them; in production, leave --demo off")
+	}
 	switch {
 	case m.JWTSecret == "" && len(m.APIKeys) == 0 && m.AuthURL == "":
 		m.DemoMode, m.Demo = true, true
 		m.JWTSecret = randomSecret(32)
 		m.APIKeys = []string{"demo_" + randomSecret(18)}
+		if !addrGiven {
+			// Demo endpoints give anyone a token: only this machine.
+			m.Addr, m.demoLoopback = "127.0.0.1:8080", true
+		}
 	case m.JWTSecret == "" && m.AuthURL == "":
 		return errors.New("--api-key is set but neither --jwt-secret nor --auth-url: users could not sign in (or set none of them for demo mode)")
 	case len(m.APIKeys) == 0:
@@ -178,7 +226,55 @@ func (m *Main) finish() error {
 	if m.JWTSecret != "" && len(m.JWTSecret) < 32 && !m.DemoMode {
 		return errors.New("--jwt-secret must be at least 32 bytes (e.g. openssl rand -base64 32)")
 	}
+	for i, k := range m.APIKeys {
+		if len(k) < minAPIKeyLen {
+			// The key itself is not shown: this message goes to logs.
+			return fmt.Errorf("--api-key must be at least %d bytes (e.g. openssl rand -hex 16); key %d of %d has %d",
+				minAPIKeyLen, i+1, len(m.APIKeys), len(k))
+		}
+	}
 	return nil
+}
+
+// checkLimits checks the rate limit flags.
+func (m *Main) checkLimits() error {
+	if !(m.AuthFailRate >= 0) || math.IsInf(m.AuthFailRate, 0) || !(m.PublishRate >= 0) || math.IsInf(m.PublishRate, 0) {
+		return errors.New("--auth-fail-rate and --publish-rate must be finite numbers, 0 or more")
+	}
+	if m.AuthFailRate > 0 && m.AuthFailBurst < 1 {
+		return errors.New("--auth-fail-burst must be at least 1")
+	}
+	if m.PublishBurst < 0 {
+		return errors.New("--publish-burst must not be negative")
+	}
+	_, err := parseProxies(m.TrustedProxies)
+	return err
+}
+
+// parseProxies reads --trusted-proxy values: CIDRs, or single addresses.
+func parseProxies(list []string) ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for _, v := range list {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return nil, fmt.Errorf("--trusted-proxy %q is neither a CIDR (10.0.0.0/8) nor an address", v)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		ps = append(ps, p.Masked())
+	}
+	return ps, nil
+}
+
+// authFailRate turns --auth-fail-rate into Config.AuthFailRate, where
+// zero means the default: on the command line "0" means no limit.
+func authFailRate(flag float64) float64 {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -268,9 +364,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		userAuth = a
 	}
+	proxies, err := parseProxies(m.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Inbox: inbox, Hub: hub,
 		JWTSecret: []byte(m.JWTSecret), APIKeys: m.APIKeys, UserAuth: userAuth, AllowOrigins: m.AllowOrigins,
+		AuthFailRate: authFailRate(m.AuthFailRate), AuthFailBurst: m.AuthFailBurst, TrustedProxies: proxies,
+		PublishRate: m.PublishRate, PublishBurst: m.PublishBurst,
 		Heartbeat: m.Heartbeat, Retry: m.Retry, WriteTimeout: m.WriteTimeout, DisableLean: !m.Lean,
 		Demo: m.Demo, Assets: web.Handler(),
 		Logger: log, Registry: reg,

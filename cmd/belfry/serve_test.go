@@ -112,10 +112,13 @@ func TestServeFromEnvironment(t *testing.T) {
 		"BELFRY_STORE":           "sqlite:/tmp/env.db",
 		"BELFRY_BROKER":          "memory",
 		"BELFRY_JWT_SECRET":      "env-secret-0123456789abcdef0123456789",
-		"BELFRY_API_KEY":         "k1, k2",
+		"BELFRY_API_KEY":         "key-one-0123456789, key-two-0123456789",
 		"BELFRY_HEARTBEAT":       "7s",
 		"BELFRY_QUEUE_SIZE":      "17",
-		"BELFRY_DEMO":            "true",
+		"BELFRY_LEAN":            "false",
+		"BELFRY_AUTH_FAIL_RATE":  "0.5",
+		"BELFRY_TRUSTED_PROXY":   "127.0.0.1, 10.0.0.0/8",
+		"BELFRY_PUBLISH_RATE":    "100",
 		"BELFRY_H2C":             "1",
 		"BELFRY_LOG_LEVEL":       "debug",
 		"BELFRY_WRITE_TIMEOUT":   "3s",
@@ -131,7 +134,8 @@ func TestServeFromEnvironment(t *testing.T) {
 		t.Errorf("the flag did not win: addr %q heartbeat %s", m.Addr, m.Heartbeat)
 	}
 	if m.Store != "sqlite:/tmp/env.db" || m.JWTSecret != env["BELFRY_JWT_SECRET"] ||
-		!slices.Equal(m.APIKeys, []string{"k1", "k2"}) || m.QueueSize != 17 || !m.Demo || !m.H2C ||
+		!slices.Equal(m.APIKeys, []string{"key-one-0123456789", "key-two-0123456789"}) || m.QueueSize != 17 || m.Lean || !m.H2C ||
+		m.AuthFailRate != 0.5 || m.PublishRate != 100 || !slices.Equal(m.TrustedProxies, []string{"127.0.0.1", "10.0.0.0/8"}) ||
 		m.LogLevel != "debug" || m.WriteTimeout != 3*time.Second || m.CommitInterval != 2*time.Millisecond ||
 		!slices.Equal(m.AllowOrigins, []string{"https://app.example.com", "http://localhost:5173"}) {
 		t.Errorf("not set from the environment: %+v", m)
