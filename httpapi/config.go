@@ -46,10 +46,10 @@ type Config struct {
 	DisableLean bool
 
 	// SetupConcurrency bounds how many streams are set up at once: the
-	// first store reads and the replay. A stream's credential is checked
-	// first, outside this bound (a UserAuth that is slow to answer holds
-	// no place); then the stream waits its turn, and holds its place only
-	// until it is live. Default 64 (DefaultSetupConcurrency). When every
+	// first store reads. A stream's credential is checked first, outside
+	// this bound (a UserAuth that is slow to answer holds no place); then
+	// the stream waits its turn, and holds its place only until its first
+	// write that can wait on the client. Default 64 (DefaultSetupConcurrency). When every
 	// client reconnects at once, an unbounded setup has each of thousands
 	// of handlers grow its goroutine stack in fresh memory and wait for
 	// the store with it; see docs/PERFORMANCE.md (storm).
