@@ -11,6 +11,9 @@ import (
 // corsMaxAge is how long a browser may cache a preflight answer, seconds.
 const corsMaxAge = "600"
 
+// assetsPrefix is where Config.Assets serves the browser files.
+const assetsPrefix = "/assets/"
+
 // setupCORS checks Config.AllowOrigins and trusts those origins for the
 // cookie-credential check too (a bell on an allowed origin may change read
 // state with the belfry_token cookie). Errors: EINVALID (not an origin).
@@ -36,7 +39,20 @@ func (s *Server) setupCORS() error {
 // preflight itself. It reports whether the request has been answered.
 // Requests from other origins get no CORS headers, so the browser keeps
 // their answers from the page.
+//
+// The asset files (Config.Assets, under /assets/) are the exception: they
+// are public and the same for everyone, so every answer says
+// "Access-Control-Allow-Origin: *" and nothing else, whatever the Origin.
+// Pages load them as module scripts, whose cross-origin requests carry no
+// credentials, so "*" is all they need; "*" must never come with
+// "Access-Control-Allow-Credentials: true" (browsers refuse the pair),
+// and one answer for all origins is what lets a shared cache (the assets
+// are "public, max-age=300") serve it to each of them without a Vary.
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	if s.cfg.Assets != nil && strings.HasPrefix(r.URL.Path, assetsPrefix) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		return false
+	}
 	origin := r.Header.Get("Origin")
 	if origin == "" || !s.origins[strings.ToLower(origin)] {
 		return false

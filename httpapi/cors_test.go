@@ -12,6 +12,7 @@ import (
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/httpapi"
+	"github.com/belfry/belfry/web"
 )
 
 const appOrigin = "https://app.example.com"
@@ -99,4 +100,49 @@ func TestCORSBadOrigin(t *testing.T) {
 			t.Errorf("%q: %v, want %s", o, err, belfry.EINVALID)
 		}
 	}
+}
+
+// The asset files answer every origin the same way: "*" and no
+// credentials (browsers refuse "*" with Access-Control-Allow-Credentials),
+// no Vary: Origin. The API keeps echoing an allowed origin with
+// credentials: never "*" with them.
+func TestCORSAssets(t *testing.T) {
+	e := newEnv(t, envOpts{allowOrigins: []string{appOrigin}, assets: web.Handler()})
+	check := func(what string, r reply, wantOrigin string, credentials bool) {
+		t.Helper()
+		h := r.header
+		if got := h.Get("Access-Control-Allow-Origin"); got != wantOrigin {
+			t.Errorf("%s: Access-Control-Allow-Origin %q, want %q", what, got, wantOrigin)
+		}
+		if got := h.Get("Access-Control-Allow-Credentials"); (got == "true") != credentials {
+			t.Errorf("%s: Access-Control-Allow-Credentials %q", what, got)
+		}
+		if h.Get("Access-Control-Allow-Origin") == "*" && h.Get("Access-Control-Allow-Credentials") != "" {
+			t.Errorf("%s: \"*\" with credentials", what)
+		}
+		if vary := strings.Join(h.Values("Vary"), ","); strings.Contains(vary, "Origin") != credentials {
+			t.Errorf("%s: Vary %q", what, vary)
+		}
+	}
+	for _, origin := range []string{appOrigin, "https://evil.example", ""} {
+		var opts []reqOpt
+		if origin != "" {
+			opts = append(opts, withHeader("Origin", origin))
+		}
+		r := e.do("GET", "/assets/notification-bell.js", opts...)
+		if r.status != http.StatusOK {
+			t.Fatalf("GET the bell from %q: %d", origin, r.status)
+		}
+		check("GET the bell from "+origin, r, "*", false)
+		etag := r.header.Get("ETag")
+		check("revalidation from "+origin, e.do("GET", "/assets/belfry-client.js",
+			append(opts, withHeader("If-None-Match", etag))...), "*", false)
+		check("HEAD from "+origin, e.do("HEAD", "/assets/vue2/NotificationBell.vue", opts...), "*", false)
+		check("a missing asset from "+origin, e.do("GET", "/assets/nope.js", opts...), "*", false)
+	}
+	// The API and the demo page, from the allowed origin: echoed, with
+	// credentials.
+	check("the API", e.do("GET", "/notifications/unread-count", withBearer(e.token("cors")),
+		withHeader("Origin", appOrigin)), appOrigin, true)
+	check("the demo page", e.do("GET", "/", withHeader("Origin", appOrigin)), appOrigin, true)
 }

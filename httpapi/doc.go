@@ -38,7 +38,8 @@
 // "Authorization: Bearer" or "X-API-Key", compared in constant time. No or a bad credential: 401. The wrong kind (a user token
 // on the publish endpoint, an API key on a user endpoint): 403. Another
 // user's notification id: 404, as if it did not exist. MintToken makes
-// user tokens. Query tokens are logged as token=REDACTED.
+// user tokens. Query tokens, and every other credential-like parameter
+// or JWT in the path or query, are logged as REDACTED (RedactedURI).
 //
 // # Rate limits (ratelimit.go)
 //

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/httpapi"
@@ -33,7 +34,10 @@ func checkAnswer(t *testing.T, rec *httptest.ResponseRecorder, want int) {
 	}
 }
 
-// FuzzPublish: any body gives 201 or a clean 4xx, never a 5xx or a panic.
+// FuzzPublish: any body gives 201 or a clean 4xx, never a 5xx or a panic;
+// a body that is not valid UTF-8 is never accepted, and an accepted one
+// has no U+FFFD in its answer that it did not send (a lone surrogate
+// escape repaired instead of refused).
 func FuzzPublish(f *testing.F) {
 	for _, s := range []string{
 		`{"user_id":"1","message":"hi"}`,
@@ -52,6 +56,9 @@ func FuzzPublish(f *testing.F) {
 		`{"user_id":"1","message":"m","title":null,"data":null}`,
 		`[]`, `null`, `"x"`, `{`, ``, "\xff\xfe",
 		`{"user_id":99999999999999999999999,"message":"m"}`,
+		"{\"user_id\":\"ab\xffcd\",\"message\":\"m\"}",
+		`{"user_id":"1","message":"\ud83d\ude00","data":{"k":"\\ud800"}}`,
+		`{"user_id":"1","message":"\ud83dx"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -64,8 +71,19 @@ func FuzzPublish(f *testing.F) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		checkAnswer(t, rec, http.StatusCreated)
-		if rec.Code == http.StatusCreated && !json.Valid(rec.Body.Bytes()) {
+		if rec.Code != http.StatusCreated {
+			return
+		}
+		if !json.Valid(rec.Body.Bytes()) {
 			t.Fatalf("201 with invalid JSON %q", rec.Body)
+		}
+		if !utf8.Valid(body) {
+			t.Fatalf("201 for a body that is not UTF-8: %q", body)
+		}
+		answer := strings.ToLower(rec.Body.String())
+		sent := strings.Contains(string(body), "\uFFFD") || strings.Contains(strings.ToLower(string(body)), `\ufffd`)
+		if !sent && (strings.Contains(answer, "\uFFFD") || strings.Contains(answer, `\ufffd`)) {
+			t.Fatalf("201 with a U+FFFD the body did not send: %q -> %q", body, rec.Body)
 		}
 	})
 }

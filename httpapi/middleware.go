@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -90,28 +88,6 @@ func (s *Server) logRequest(r *http.Request, rw *responseWriter, route string, d
 		attrs = append(attrs, slog.String("err", rw.err.Error()))
 	}
 	s.log.LogAttrs(r.Context(), level, "http request", attrs...)
-}
-
-// RedactedURI returns the request's path and query for logs, with the
-// value of every query parameter whose name contains "token" (any case)
-// replaced by REDACTED: EventSource sends the user's JWT as ?token=.
-func RedactedURI(u *url.URL) string {
-	p := u.EscapedPath()
-	if u.RawQuery == "" {
-		return p
-	}
-	parts := strings.Split(u.RawQuery, "&")
-	for i, part := range parts {
-		k, _, _ := strings.Cut(part, "=")
-		name, err := url.QueryUnescape(k)
-		if err != nil {
-			name = k
-		}
-		if strings.Contains(strings.ToLower(name), "token") {
-			parts[i] = k + "=REDACTED"
-		}
-	}
-	return p + "?" + strings.Join(parts, "&")
 }
 
 // responseWriter records the status, the bytes written and the error of a

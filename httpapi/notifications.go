@@ -69,8 +69,9 @@ func errTooLarge() error {
 }
 
 // decodeBody reads a JSON request body into v: Content-Type
-// application/json (415), at most belfry.MaxBodyBytes (413), one JSON
-// value with no unknown fields (400).
+// application/json (415), at most belfry.MaxBodyBytes (413), valid UTF-8
+// without unpaired surrogate escapes (400, see textReader), one JSON value
+// with no unknown fields (400).
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
@@ -81,22 +82,40 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	// The decoder reads the body itself, without a copy of it first; a
 	// read error, the size limit's included, comes out of Decode or Token.
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, belfry.MaxBodyBytes))
+	// The text check fails the read itself, so the decoder stops there.
+	tr := newTextReader(http.MaxBytesReader(w, r.Body, belfry.MaxBodyBytes))
+	defer tr.release()
+	dec := json.NewDecoder(tr)
 	dec.DisallowUnknownFields()
 	var mbe *http.MaxBytesError
 	if err := dec.Decode(v); err != nil {
 		if errors.As(err, &mbe) {
 			return errTooLarge()
 		}
+		if errors.Is(err, errBadText) {
+			return errBadBody(err)
+		}
 		return jsonError(err)
 	}
+	// Token reads up to the end, so every byte has been checked when it
+	// answers io.EOF.
 	if _, err := dec.Token(); err != io.EOF {
 		if errors.As(err, &mbe) {
 			return errTooLarge()
 		}
+		if errors.Is(err, errBadText) {
+			return errBadBody(err)
+		}
 		return belfry.Errorf(belfry.EINVALID, "the body must be a single JSON object")
 	}
 	return nil
+}
+
+// errBadBody is the answer to a body that is not valid UTF-8 or holds an
+// unpaired surrogate escape: refused, not repaired.
+func errBadBody(err error) error {
+	return &belfry.Error{Code: belfry.EINVALID, Err: err,
+		Message: `the body must be valid UTF-8, without unpaired surrogate escapes such as \ud800`}
 }
 
 // jsonError turns a decoding error into EINVALID with a message that says

@@ -39,6 +39,8 @@ type node struct {
 	dbPath   string
 	addr     string // host:port, fixed after the first start
 	userAuth httpapi.UserAuth
+	// allowOrigins goes to httpapi.Config.AllowOrigins (set before start).
+	allowOrigins []string
 
 	store  *sqlite.Store
 	hub    *belfry.Hub
@@ -79,6 +81,7 @@ func (n *node) start() {
 		Inbox: &belfry.Inbox{Store: store, Broker: broker, Logger: log}, Hub: hub,
 		JWTSecret: testSecret, APIKeys: []string{testAPIKey}, UserAuth: n.userAuth,
 		Demo: true, Assets: testAssets(), Retry: 300 * time.Millisecond, Heartbeat: time.Second, Logger: log,
+		AllowOrigins: n.allowOrigins,
 	})
 	if err != nil {
 		t.Fatal(err)

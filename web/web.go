@@ -25,7 +25,8 @@ type asset struct {
 
 // Handler serves the embedded files: GET /assets/<name> (the scripts and the
 // Vue 2 component, with a strong ETag, a short public max-age and CORS open
-// to every origin, since apps load the bell from belfry's origin) and GET /
+// to every origin without credentials, since apps load the bell from
+// belfry's origin) and GET /
 // (the demo page, revalidated on every load). Anything else is 404.
 //
 // The HTTP API routes / here only in demo mode.
