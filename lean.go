@@ -68,7 +68,9 @@ func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resu
 		busy: true, syncDue: true, nextBeat: time.Now().Add(o.Heartbeat),
 		setUp: o.SetUp, replayed: o.Replayed, head: o.Head}
 	h.wheel.start(h, o.Heartbeat)
-	h.attach(user, l)
+	if err := h.attach(user, l); err != nil {
+		return nil, err
+	}
 	h.lean.Add(1)
 	if h.closed.Load() {
 		l.cut(ErrShutdown)

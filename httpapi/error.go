@@ -29,9 +29,9 @@ func StatusOf(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case belfry.EMEDIATYPE:
 		return http.StatusUnsupportedMediaType
-	case belfry.ERATELIMIT:
+	case belfry.ERATELIMIT, belfry.ETOOMANYSTREAMS:
 		return http.StatusTooManyRequests
-	case belfry.EUNAVAILABLE:
+	case belfry.EUNAVAILABLE, belfry.ESERVERFULL:
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
@@ -51,9 +51,10 @@ type ErrorDetail struct {
 }
 
 // writeError renders err as the contract's error JSON with the status of
-// its code, and Retry-After when a rate limit refused it. Only the
-// client-safe message is sent; the cause is kept on the response writer
-// for the access log.
+// its code. Only the client-safe message is sent; the cause is kept on the
+// response writer for the access log. A 429 or 503 says when to try again
+// (Retry-After): a rate limit's own wait, else Config.RetryAfter unless the
+// handler set its own.
 func (s *Server) writeError(w http.ResponseWriter, err error) {
 	code := belfry.ErrorCode(err)
 	if rw, ok := w.(*responseWriter); ok {
@@ -62,11 +63,14 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 	if code == belfry.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="belfry"`)
 	}
+	status := StatusOf(code)
 	var ra *retryAfter
 	if errors.As(err, &ra) {
 		w.Header().Set("Retry-After", strconv.Itoa(ra.seconds()))
+	} else if (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", s.retryAfter)
 	}
-	writeJSON(w, StatusOf(code), ErrorBody{Error: ErrorDetail{Code: code, Message: belfry.ErrorMessage(err)}})
+	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: belfry.ErrorMessage(err)}})
 }
 
 // writeJSON writes v as the response body. Values here never fail to

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ const (
 	DefaultHeartbeat    = 20 * time.Second
 	DefaultRetry        = 2 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
+	DefaultRetryAfter   = 5 * time.Second
 	// DefaultSetupConcurrency is Config.SetupConcurrency's default.
 	DefaultSetupConcurrency = 64
 	// readyTimeout bounds the store and broker pings of GET /readyz.
@@ -42,6 +44,8 @@ type Server struct {
 	keys    [][sha256.Size]byte // sha256 of each API key
 	csrf    *http.CrossOriginProtection
 	origins map[string]bool // Config.AllowOrigins, normalised
+	// retryAfter is Config.RetryAfter as the header's value, in seconds.
+	retryAfter string
 
 	authLim    *authLimiter  // nil: failed authentications are not limited
 	publishLim publishLimits // nil: publishes are not limited
@@ -79,6 +83,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = DefaultRetryAfter
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -102,7 +109,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, inbox: cfg.Inbox, hub: cfg.Hub, log: cfg.Logger, now: cfg.Now,
 		mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
-		setup: make(chan struct{}, cfg.SetupConcurrency)}
+		setup:      make(chan struct{}, cfg.SetupConcurrency),
+		retryAfter: strconv.FormatInt(int64((cfg.RetryAfter+time.Second-1)/time.Second), 10)}
 	s.jwt = jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
 	s.sigOnly = jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithoutClaimsValidation())

@@ -48,6 +48,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	// read; this keeps that true whatever server serves the handler.
 	_ = rc.SetReadDeadline(time.Time{})
 
+	// A full node answers at once, before the request costs a credential
+	// check or waits for a place; the Hub decides again, exactly, when it
+	// attaches the stream.
+	if err := s.hub.CheckRoom(); err != nil {
+		return err
+	}
 	// The credential is checked before the wait for a setup place, which
 	// is for the store reads and the replay: an --auth-url app that is
 	// slow to answer must not hold the places of users with a JWT.

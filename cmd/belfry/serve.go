@@ -92,6 +92,13 @@ type Main struct {
 	// the calls to the app in flight (default 16).
 	AuthCookie      string
 	AuthConcurrency int
+	// MaxStreamsPerUser bounds one user's streams on this node; one more
+	// is refused with 429 too_many_streams. Default 32; 0: no limit.
+	MaxStreamsPerUser int
+	// MaxStreams bounds this node's streams; one more is refused with 503
+	// server_full. Default: the open-files limit minus max(64, a tenth of
+	// it) (maxStreamsFor); 0: no limit.
+	MaxStreams int
 
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
@@ -113,6 +120,7 @@ func NewMain() *Main {
 	return &Main{Addr: ":8080", Store: "sqlite:belfry.db", Broker: "memory",
 		Heartbeat: 20 * time.Second, Retry: 2 * time.Second, WriteTimeout: 10 * time.Second,
 		QueueSize: 256, ReplaysPerUser: belfry.DefaultReplaysPerUser, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		MaxStreamsPerUser: belfry.DefaultMaxStreamsPerUser, MaxStreams: defaultMaxStreams(),
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		AuthCookie: httpapi.DefaultAuthCookie, AuthConcurrency: httpapi.DefaultAuthURLConcurrency,
 		AuthFailRate: httpapi.DefaultAuthFailRate, AuthFailBurst: httpapi.DefaultAuthFailBurst,
@@ -152,6 +160,8 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.DurationVar(&m.WriteTimeout, "write-timeout", m.WriteTimeout, "bound on each write to a stream; a client that does not read is cut")
 	fs.IntVar(&m.QueueSize, "queue-size", m.QueueSize, "`events` queued per stream before a slow client is cut")
 	fs.IntVar(&m.ReplaysPerUser, "replays-per-user", m.ReplaysPerUser, "`streams` of one user that replay their backlog at once; more resumes of that user wait their turn")
+	fs.IntVar(&m.MaxStreamsPerUser, "max-streams-per-user", m.MaxStreamsPerUser, "most `streams` one user may hold open on this node; one more gets 429 too_many_streams (0: no limit)")
+	fs.IntVar(&m.MaxStreams, "max-streams", m.MaxStreams, "most `streams` this node holds open; one more gets 503 server_full (0: no limit; default: the open-files limit minus max(64, a tenth of it))")
 	fs.BoolVar(&m.Lean, "lean", m.Lean, "serve HTTP/1.1 streams on hijacked connections written by the publisher (--lean=false: a goroutine per stream)")
 	fs.BoolVar(&m.Demo, "demo", m.Demo, "enable the demo page's publish form (implied in demo mode)")
 	fs.StringVar(&m.TLSCert, "tls-cert", m.TLSCert, "certificate `file`: serve HTTPS with HTTP/2")
@@ -208,6 +218,9 @@ func (m *Main) finish(addrGiven bool) error {
 	if m.Demo && (m.JWTSecret != "" || len(m.APIKeys) > 0 || m.AuthURL != "") {
 		return errors.New("--demo hands a token for any user to anyone (/demo/token): it is refused with --jwt-secret, --api-key or --auth-url. " +
 			"For a demo, run belfry serve with none of them; in production, leave --demo off")
+	}
+	if m.MaxStreamsPerUser < 0 || m.MaxStreams < 0 {
+		return errors.New("--max-streams-per-user and --max-streams must be 0 (no limit) or positive")
 	}
 	switch {
 	case m.JWTSecret == "" && len(m.APIKeys) == 0 && m.AuthURL == "":
@@ -348,7 +361,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 
 	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker,
-		QueueSize: m.QueueSize, ReplaysPerUser: m.ReplaysPerUser, Logger: log})
+		QueueSize: m.QueueSize, ReplaysPerUser: m.ReplaysPerUser, MaxStreamsPerUser: noLimitIfZero(m.MaxStreamsPerUser),
+		MaxStreams: m.MaxStreams, Logger: log})
+	m.warnNofile(log)
 	inbox := &belfry.Inbox{Store: store, Broker: broker, Logger: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(),
@@ -429,7 +444,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 
 	log.Info("belfry listening", "url", url, "store", redactURL(m.Store),
-		"broker", redactURL(m.Broker), "tls", m.TLSCert != "", "h2c", m.H2C, "demo", m.Demo)
+		"broker", redactURL(m.Broker), "tls", m.TLSCert != "", "h2c", m.H2C, "demo", m.Demo,
+		"max_streams", m.MaxStreams, "max_streams_per_user", m.MaxStreamsPerUser)
 	fmt.Fprintf(m.Stdout, "belfry listening on %s\n", url)
 	if m.DemoMode {
 		m.printDemo(url)
