@@ -21,6 +21,17 @@ const (
 	EINTERNAL     = "internal"               // 500: a bug
 )
 
+// Error codes of the stream limits (see HubConfig). A client waits, at
+// least the answer's Retry-After, and tries again.
+const (
+	// ETOOMANYSTREAMS (429): the user already holds as many streams on
+	// this node as it allows one user (HubConfig.MaxStreamsPerUser).
+	ETOOMANYSTREAMS = "too_many_streams"
+	// ESERVERFULL (503): the node holds as many streams as it allows
+	// (HubConfig.MaxStreams); another node, or this one later, has room.
+	ESERVERFULL = "server_full"
+)
+
 // Error is belfry's one error type. Code is one of the E* constants; Message
 // is safe to show to the caller.
 type Error struct {

@@ -31,6 +31,14 @@ type HubConfig struct {
 	// would grow its stack in the database driver at the same moment.
 	// Default 64.
 	StoreReads int
+	// MaxStreamsPerUser bounds the streams one user holds open on this
+	// node; Open and OpenLean refuse one more with ErrTooManyStreams.
+	// Default 32 (DefaultMaxStreamsPerUser); negative: no limit.
+	MaxStreamsPerUser int
+	// MaxStreams bounds the streams open on this node; Open and OpenLean
+	// refuse one more with ErrServerFull. Default 0: no limit (belfry
+	// serve derives one from the process's open-files limit).
+	MaxStreams int
 	Logger     *slog.Logger // default: slog.Default()
 }
 
@@ -57,6 +65,12 @@ type Hub struct {
 
 	wheel  wheel       // heartbeats and dead-peer checks of lean streams
 	closed atomic.Bool // set by CloseAll: streams attached later are cut
+
+	// maxPerUser and maxStreams are the limits of admit; 0: none.
+	maxPerUser  int
+	maxStreams  int64
+	refusedUser atomic.Uint64
+	refusedNode atomic.Uint64
 
 	open      atomic.Int64
 	lean      atomic.Int64
@@ -103,9 +117,13 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.StoreReads <= 0 {
 		cfg.StoreReads = 64
 	}
+	if cfg.MaxStreamsPerUser == 0 {
+		cfg.MaxStreamsPerUser = DefaultMaxStreamsPerUser
+	}
 	h := &Hub{store: cfg.Store, broker: cfg.Broker, queueSize: cfg.QueueSize, storeOutage: cfg.StoreOutage,
 		log: cfg.Logger, seed: maphash.MakeSeed(), shards: make([]hubShard, cfg.Shards),
-		reads: make(chan struct{}, cfg.StoreReads)}
+		reads: make(chan struct{}, cfg.StoreReads), maxPerUser: max(cfg.MaxStreamsPerUser, 0),
+		maxStreams: int64(max(cfg.MaxStreams, 0))}
 	for i := range h.shards {
 		h.shards[i].users = make(map[string][]sink)
 	}
@@ -120,12 +138,17 @@ type HubStats struct {
 	Slow      uint64 // streams cut because their queue was full
 	Delivered uint64 // frames queued to streams
 	Blocked   uint64 // lean writes the socket did not take at once
+	// Opens refused: the user held MaxStreamsPerUser streams (RefusedUser),
+	// the node held MaxStreams (RefusedNode, CheckRoom's included).
+	RefusedUser uint64
+	RefusedNode uint64
 }
 
 // Stats returns the Hub's counters.
 func (h *Hub) Stats() HubStats {
 	return HubStats{Streams: h.open.Load(), Lean: h.lean.Load(), Users: h.users.Load(),
-		Slow: h.slow.Load(), Delivered: h.delivered.Load(), Blocked: h.blocked.Load()}
+		Slow: h.slow.Load(), Delivered: h.delivered.Load(), Blocked: h.blocked.Load(),
+		RefusedUser: h.refusedUser.Load(), RefusedNode: h.refusedNode.Load()}
 }
 
 func (h *Hub) shard(user string) *hubShard {
@@ -136,11 +159,14 @@ func (h *Hub) shard(user string) *hubShard {
 // first replays every notification after lastEventID, oldest first; then it
 // sends one sync event; then live events. The stream attaches before it
 // reads the store, so nothing committed meanwhile is missed, and it drops
-// duplicates by id. Call Close when done. Errors: EUNAVAILABLE, ErrShutdown
-// (after CloseAll).
+// duplicates by id. Call Close when done. Errors: ErrTooManyStreams and
+// ErrServerFull (the limits of HubConfig; nothing was read), EUNAVAILABLE,
+// ErrShutdown (after CloseAll).
 func (h *Hub) Open(ctx context.Context, user string, lastEventID int64, resume bool) (*Stream, error) {
 	s := newStream(h, user, h.queueSize)
-	h.attach(user, s)
+	if err := h.attach(user, s); err != nil {
+		return nil, err
+	}
 	if h.closed.Load() {
 		s.cut(ErrShutdown)
 		return nil, ErrShutdown
@@ -162,10 +188,16 @@ func (h *Hub) Open(ctx context.Context, user string, lastEventID int64, resume b
 	return s, nil
 }
 
-func (h *Hub) attach(user string, s sink) {
+// attach adds s to the user's streams, or refuses it when a limit is
+// reached (see admit): ErrTooManyStreams, ErrServerFull.
+func (h *Hub) attach(user string, s sink) error {
 	sh := h.shard(user)
 	sh.mu.Lock()
 	old := sh.users[user]
+	if err := h.admit(len(old)); err != nil {
+		sh.mu.Unlock()
+		return err
+	}
 	list := make([]sink, len(old)+1)
 	copy(list, old)
 	list[len(old)] = s
@@ -175,7 +207,7 @@ func (h *Hub) attach(user string, s sink) {
 		h.broker.Subscribe(user)
 	}
 	sh.mu.Unlock()
-	h.open.Add(1)
+	return nil
 }
 
 // detach removes s; it is a no-op if s is not attached.

@@ -62,7 +62,9 @@ func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resu
 	l := &LeanStream{hub: h, user: user, writeTimeout: o.WriteTimeout, expires: o.Expires,
 		busy: true, syncDue: true, nextBeat: time.Now().Add(o.Heartbeat)}
 	h.wheel.start(h, o.Heartbeat)
-	h.attach(user, l)
+	if err := h.attach(user, l); err != nil {
+		return nil, err
+	}
 	h.lean.Add(1)
 	if h.closed.Load() {
 		l.cut(ErrShutdown)

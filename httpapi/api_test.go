@@ -160,6 +160,7 @@ func TestStatusOf(t *testing.T) {
 		belfry.ENOTFOUND: 404, belfry.EMETHOD: 405, belfry.ECONFLICT: 409,
 		belfry.ETOOLARGE: 413, belfry.EMEDIATYPE: 415, belfry.ERATELIMIT: 429,
 		belfry.EINTERNAL: 500, belfry.EUNAVAILABLE: 503, "no such code": 500,
+		belfry.ETOOMANYSTREAMS: 429, belfry.ESERVERFULL: 503,
 	} {
 		if got := httpapi.StatusOf(code); got != status {
 			t.Errorf("StatusOf(%q) = %d, want %d", code, got, status)

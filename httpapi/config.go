@@ -27,6 +27,11 @@ type Config struct {
 	// Retry is the reconnect delay sent in the stream's retry: line.
 	// Default 2s.
 	Retry time.Duration
+	// RetryAfter is the Retry-After of 429 and 503 answers (a stream over
+	// a limit, the store unavailable) whose handler set none: how long
+	// the client should wait before it tries again. Rounded up to whole
+	// seconds. Default 5s (DefaultRetryAfter).
+	RetryAfter time.Duration
 	// WriteTimeout bounds each write to a stream. Default 10s.
 	WriteTimeout time.Duration
 

@@ -46,7 +46,8 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Credentials", "true")
 	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
-		h.Set("Access-Control-Expose-Headers", "Link")
+		// Retry-After: the browser client waits as long as a refusal says.
+		h.Set("Access-Control-Expose-Headers", "Link, Retry-After")
 		return false
 	}
 	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")

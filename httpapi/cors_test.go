@@ -32,7 +32,7 @@ func TestCORSAllowedOrigin(t *testing.T) {
 	e.publish("cors", "hi")
 	r := e.do("GET", "/notifications?limit=1", withBearer(tok), withHeader("Origin", appOrigin))
 	if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != appOrigin ||
-		!strings.Contains(r.header.Get("Vary"), "Origin") || r.header.Get("Access-Control-Expose-Headers") != "Link" {
+		!strings.Contains(r.header.Get("Vary"), "Origin") || r.header.Get("Access-Control-Expose-Headers") != "Link, Retry-After" {
 		t.Fatalf("GET from the allowed origin: %d %v", r.status, r.header)
 	}
 

@@ -53,6 +53,10 @@ type envOpts struct {
 	allowOrigins []string
 	// setupConcurrency goes to Config.SetupConcurrency.
 	setupConcurrency int
+	// maxStreamsPerUser and maxStreams go to HubConfig; retryAfter to
+	// Config.RetryAfter.
+	maxStreamsPerUser, maxStreams int
+	retryAfter                    time.Duration
 }
 
 // env is one belfry node for a test: a real SQLite store in t.TempDir(),
@@ -93,7 +97,8 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	e.store = store
 	broker := memory.New()
-	e.hub = belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker, QueueSize: o.queue, Logger: log})
+	e.hub = belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker, QueueSize: o.queue, Logger: log,
+		MaxStreamsPerUser: o.maxStreamsPerUser, MaxStreams: o.maxStreams})
 	brokerDone := make(chan struct{})
 	go func() {
 		defer close(brokerDone)
@@ -107,7 +112,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Logger: log, Registry: prometheus.NewRegistry(),
 		Now:  func() time.Time { return time.Now().Add(time.Duration(e.clockSkew.Load())) },
 		Demo: true, DisableLean: o.disableLean, AllowOrigins: o.allowOrigins, Assets: o.assets,
-		SetupConcurrency: o.setupConcurrency,
+		SetupConcurrency: o.setupConcurrency, RetryAfter: o.retryAfter,
 	})
 	if err != nil {
 		cancel()

@@ -27,9 +27,9 @@ func StatusOf(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case belfry.EMEDIATYPE:
 		return http.StatusUnsupportedMediaType
-	case belfry.ERATELIMIT:
+	case belfry.ERATELIMIT, belfry.ETOOMANYSTREAMS:
 		return http.StatusTooManyRequests
-	case belfry.EUNAVAILABLE:
+	case belfry.EUNAVAILABLE, belfry.ESERVERFULL:
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
@@ -50,7 +50,8 @@ type ErrorDetail struct {
 
 // writeError renders err as the contract's error JSON with the status of
 // its code. Only the client-safe message is sent; the cause is kept on the
-// response writer for the access log.
+// response writer for the access log. A 429 or 503 says when to try again
+// (Retry-After), Config.RetryAfter unless the handler set its own.
 func (s *Server) writeError(w http.ResponseWriter, err error) {
 	code := belfry.ErrorCode(err)
 	if rw, ok := w.(*responseWriter); ok {
@@ -59,7 +60,11 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 	if code == belfry.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="belfry"`)
 	}
-	writeJSON(w, StatusOf(code), ErrorBody{Error: ErrorDetail{Code: code, Message: belfry.ErrorMessage(err)}})
+	status := StatusOf(code)
+	if (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", s.retryAfter)
+	}
+	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: belfry.ErrorMessage(err)}})
 }
 
 // writeJSON writes v as the response body. Values here never fail to

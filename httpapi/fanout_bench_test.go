@@ -94,7 +94,7 @@ func leanStreams(b *testing.B, n int, user func(int) string) (*belfry.Inbox, *be
 	}
 	b.Cleanup(func() { st.Close() })
 	br := memory.New()
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: br, QueueSize: 1 << 16})
+	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: br, QueueSize: 1 << 16, MaxStreamsPerUser: -1})
 	runCtx, cancel := context.WithCancel(ctx)
 	go br.Run(runCtx, hub)
 	b.Cleanup(func() { cancel(); hub.CloseAll() })

@@ -45,6 +45,16 @@ func newMetrics(reg prometheus.Registerer, hub *belfry.Hub, setupsWaiting func()
 			Help: "Streams cut because they could not keep up (their queue was full).",
 		}, func() float64 { return float64(hub.Stats().Slow) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "belfry_streams_refused_total",
+			Help:        "Streams refused by a limit, by reason: too_many_streams (the user's, 429), server_full (the node's, 503).",
+			ConstLabels: prometheus.Labels{"reason": belfry.ETOOMANYSTREAMS},
+		}, func() float64 { return float64(hub.Stats().RefusedUser) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "belfry_streams_refused_total",
+			Help:        "Streams refused by a limit, by reason: too_many_streams (the user's, 429), server_full (the node's, 503).",
+			ConstLabels: prometheus.Labels{"reason": belfry.ESERVERFULL},
+		}, func() float64 { return float64(hub.Stats().RefusedNode) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "belfry_events_delivered_total",
 			Help: "Events queued to this node's streams.",
 		}, func() float64 { return float64(hub.Stats().Delivered) }),

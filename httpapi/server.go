@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ const (
 	DefaultHeartbeat    = 20 * time.Second
 	DefaultRetry        = 2 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
+	DefaultRetryAfter   = 5 * time.Second
 	// DefaultSetupConcurrency is Config.SetupConcurrency's default.
 	DefaultSetupConcurrency = 64
 	// readyTimeout bounds the store and broker pings of GET /readyz.
@@ -40,6 +42,8 @@ type Server struct {
 	keys    [][sha256.Size]byte // sha256 of each API key
 	csrf    *http.CrossOriginProtection
 	origins map[string]bool // Config.AllowOrigins, normalised
+	// retryAfter is Config.RetryAfter as the header's value, in seconds.
+	retryAfter string
 
 	// setup holds a token per stream being set up (see enterSetup);
 	// setupWaiting counts the handlers waiting for one.
@@ -74,6 +78,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = DefaultRetryAfter
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -85,7 +92,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, inbox: cfg.Inbox, hub: cfg.Hub, log: cfg.Logger, now: cfg.Now,
 		mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
-		setup: make(chan struct{}, cfg.SetupConcurrency)}
+		setup:      make(chan struct{}, cfg.SetupConcurrency),
+		retryAfter: strconv.FormatInt(int64((cfg.RetryAfter+time.Second-1)/time.Second), 10)}
 	s.jwt = jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
 	for _, k := range cfg.APIKeys {

@@ -47,6 +47,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	// read; this keeps that true whatever server serves the handler.
 	_ = rc.SetReadDeadline(time.Time{})
 
+	// A full node answers at once, before the request waits for a setup
+	// place or costs a credential check; the Hub decides again, exactly,
+	// when it attaches the stream.
+	if err := s.hub.CheckRoom(); err != nil {
+		return err
+	}
 	if err := s.enterSetup(r.Context()); err != nil {
 		return err
 	}

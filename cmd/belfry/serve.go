@@ -63,6 +63,13 @@ type Main struct {
 	// PprofAddr, when set, serves Go's profiler (/debug/pprof/) on its
 	// own listener at this address. Default off.
 	PprofAddr string
+	// MaxStreamsPerUser bounds one user's streams on this node; one more
+	// is refused with 429 too_many_streams. Default 32; 0: no limit.
+	MaxStreamsPerUser int
+	// MaxStreams bounds this node's streams; one more is refused with 503
+	// server_full. Default: the open-files limit minus max(64, a tenth of
+	// it) (maxStreamsFor); 0: no limit.
+	MaxStreams int
 
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
@@ -81,6 +88,7 @@ func NewMain() *Main {
 	return &Main{Addr: ":8080", Store: "sqlite:belfry.db", Broker: "memory",
 		Heartbeat: 20 * time.Second, Retry: 2 * time.Second, WriteTimeout: 10 * time.Second,
 		QueueSize: 256, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		MaxStreamsPerUser: belfry.DefaultMaxStreamsPerUser, MaxStreams: defaultMaxStreams(),
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		Stdout: io.Discard, Stderr: io.Discard}
 }
@@ -108,6 +116,8 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.DurationVar(&m.Retry, "retry", m.Retry, "reconnect `delay` sent to clients in the stream's retry: line")
 	fs.DurationVar(&m.WriteTimeout, "write-timeout", m.WriteTimeout, "bound on each write to a stream; a client that does not read is cut")
 	fs.IntVar(&m.QueueSize, "queue-size", m.QueueSize, "`events` queued per stream before a slow client is cut")
+	fs.IntVar(&m.MaxStreamsPerUser, "max-streams-per-user", m.MaxStreamsPerUser, "most `streams` one user may hold open on this node; one more gets 429 too_many_streams (0: no limit)")
+	fs.IntVar(&m.MaxStreams, "max-streams", m.MaxStreams, "most `streams` this node holds open; one more gets 503 server_full (0: no limit; default: the open-files limit minus max(64, a tenth of it))")
 	fs.BoolVar(&m.Lean, "lean", m.Lean, "serve HTTP/1.1 streams on hijacked connections written by the publisher (--lean=false: a goroutine per stream)")
 	fs.BoolVar(&m.Demo, "demo", m.Demo, "enable the demo page's publish form (implied in demo mode)")
 	fs.StringVar(&m.TLSCert, "tls-cert", m.TLSCert, "certificate `file`: serve HTTPS with HTTP/2")
@@ -141,6 +151,9 @@ func (m *Main) finish() error {
 	}
 	if m.QueueSize <= 0 {
 		return errors.New("--queue-size must be positive")
+	}
+	if m.MaxStreamsPerUser < 0 || m.MaxStreams < 0 {
+		return errors.New("--max-streams-per-user and --max-streams must be 0 (no limit) or positive")
 	}
 	switch {
 	case m.JWTSecret == "" && len(m.APIKeys) == 0 && m.AuthURL == "":
@@ -229,7 +242,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 
 	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker,
-		QueueSize: m.QueueSize, Logger: log})
+		QueueSize: m.QueueSize, MaxStreamsPerUser: noLimitIfZero(m.MaxStreamsPerUser),
+		MaxStreams: m.MaxStreams, Logger: log})
+	m.warnNofile(log)
 	inbox := &belfry.Inbox{Store: store, Broker: broker, Logger: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(),
@@ -303,7 +318,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 
 	log.Info("belfry listening", "url", url, "store", redactURL(m.Store),
-		"broker", redactURL(m.Broker), "tls", m.TLSCert != "", "h2c", m.H2C, "demo", m.Demo)
+		"broker", redactURL(m.Broker), "tls", m.TLSCert != "", "h2c", m.H2C, "demo", m.Demo,
+		"max_streams", m.MaxStreams, "max_streams_per_user", m.MaxStreamsPerUser)
 	fmt.Fprintf(m.Stdout, "belfry listening on %s\n", url)
 	if m.DemoMode {
 		m.printDemo(url)

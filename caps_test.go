@@ -1,0 +1,173 @@
+package belfry_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/memory"
+	"github.com/belfry/belfry/sqlite"
+)
+
+// cappedHub is a Hub on a real SQLite store (counting its reads per user)
+// and the memory broker, with the stream limits of cfg.
+func cappedHub(t *testing.T, cfg belfry.HubConfig) (*belfry.Hub, *gatedStore) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := &gatedStore{Store: st, gate: make(chan struct{}), reads: map[string]int{}}
+	br := memory.New()
+	cfg.Store, cfg.Broker = gs, br
+	hub := belfry.NewHub(cfg)
+	t.Cleanup(func() { hub.CloseAll(); br.Close(); st.Close() })
+	return hub, gs
+}
+
+// opener opens one stream of a user, the goroutine way or the lean way,
+// and returns its Close.
+type opener func(h *belfry.Hub, user string) (func(), error)
+
+var openers = map[string]opener{
+	"Open": func(h *belfry.Hub, user string) (func(), error) {
+		s, err := h.Open(context.Background(), user, 0, false)
+		if err != nil {
+			return nil, err
+		}
+		return s.Close, nil
+	},
+	"OpenLean": func(h *belfry.Hub, user string) (func(), error) {
+		l, err := h.OpenLean(context.Background(), user, 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
+		if err != nil {
+			return nil, err
+		}
+		return l.Close, nil
+	},
+}
+
+// TestStreamLimitsUnderConcurrency: many opens at once never hold more
+// streams than the limits allow, whichever shards the users fall in; each
+// refusal is the limit's error, counted; a closed stream frees its place.
+func TestStreamLimitsUnderConcurrency(t *testing.T) {
+	for name, open := range openers {
+		t.Run(name+"/one user", func(t *testing.T) {
+			const limit, tries = 5, 64
+			hub, store := cappedHub(t, belfry.HubConfig{MaxStreamsPerUser: limit})
+			closers := openAtOnce(t, hub, open, tries, func(int) string { return "alice" })
+			if len(closers) != limit {
+				t.Fatalf("%d of %d concurrent opens of one user succeeded, want the limit %d", len(closers), tries, limit)
+			}
+			if s := hub.Stats(); s.Streams != limit || s.RefusedUser != tries-limit || s.RefusedNode != 0 {
+				t.Fatalf("stats %+v, want %d streams and %d refused for the user's limit", s, limit, tries-limit)
+			}
+			if n := store.readsOf("alice"); n != limit {
+				t.Fatalf("the store was read %d times, want %d: a refused open must read nothing", n, limit)
+			}
+			// Another user is not held back by alice's limit.
+			bob, err := open(hub, "bob")
+			if err != nil {
+				t.Fatalf("bob: %v", err)
+			}
+			bob()
+			closers[0]()
+			again, err := open(hub, "alice")
+			if err != nil {
+				t.Fatalf("after one of alice's streams closed: %v", err)
+			}
+			again()
+		})
+		t.Run(name+"/node", func(t *testing.T) {
+			const limit, tries = 7, 64
+			hub, _ := cappedHub(t, belfry.HubConfig{MaxStreams: limit, Shards: 16})
+			closers := openAtOnce(t, hub, open, tries, func(i int) string { return "u" + strconv.Itoa(i) })
+			if len(closers) != limit {
+				t.Fatalf("%d of %d concurrent opens succeeded, want the node's limit %d", len(closers), tries, limit)
+			}
+			if s := hub.Stats(); s.Streams != limit || s.RefusedNode != tries-limit || s.RefusedUser != 0 {
+				t.Fatalf("stats %+v, want %d streams and %d refused for the node's limit", s, limit, tries-limit)
+			}
+			if err := hub.CheckRoom(); !errors.Is(err, belfry.ErrServerFull) {
+				t.Fatalf("CheckRoom on a full node: %v", err)
+			}
+			closers[0]()
+			if err := hub.CheckRoom(); err != nil {
+				t.Fatalf("CheckRoom with a place free: %v", err)
+			}
+			again, err := open(hub, "late")
+			if err != nil {
+				t.Fatalf("after one stream closed: %v", err)
+			}
+			again()
+		})
+	}
+}
+
+// openAtOnce opens n streams from n goroutines released together, user(i)
+// for the i-th, and returns the Close of those that opened. Every refusal
+// must be ErrTooManyStreams or ErrServerFull, with its code.
+func openAtOnce(t *testing.T, hub *belfry.Hub, open opener, n int, user func(int) string) []func() {
+	t.Helper()
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		closers []func()
+		start   = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			c, err := open(hub, user(i))
+			if err != nil {
+				if !errors.Is(err, belfry.ErrTooManyStreams) && !errors.Is(err, belfry.ErrServerFull) {
+					t.Errorf("open %d: %v, want a limit's refusal", i, err)
+				}
+				if code := belfry.ErrorCode(err); code != belfry.ETOOMANYSTREAMS && code != belfry.ESERVERFULL {
+					t.Errorf("open %d: code %q", i, code)
+				}
+				return
+			}
+			mu.Lock()
+			closers = append(closers, c)
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, c := range closers {
+			c()
+		}
+	})
+	return closers
+}
+
+// TestStreamLimitDefaults: a zero HubConfig allows one user 32 streams and
+// the node any number; a negative MaxStreamsPerUser lifts the user's limit.
+func TestStreamLimitDefaults(t *testing.T) {
+	for _, c := range []struct {
+		perUser, want int
+	}{{0, belfry.DefaultMaxStreamsPerUser}, {-1, 100}} {
+		hub, _ := cappedHub(t, belfry.HubConfig{MaxStreamsPerUser: c.perUser})
+		got := 0
+		for got < 100 {
+			s, err := hub.Open(context.Background(), "carol", 0, false)
+			if err != nil {
+				if !errors.Is(err, belfry.ErrTooManyStreams) {
+					t.Fatalf("MaxStreamsPerUser %d: open %d: %v", c.perUser, got+1, err)
+				}
+				break
+			}
+			t.Cleanup(s.Close)
+			got++
+		}
+		if got != c.want {
+			t.Fatalf("MaxStreamsPerUser %d: %d streams opened, want %d", c.perUser, got, c.want)
+		}
+	}
+}
