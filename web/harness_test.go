@@ -39,6 +39,7 @@ type node struct {
 	dbPath   string
 	addr     string // host:port, fixed after the first start
 	userAuth httpapi.UserAuth
+	limits   limits
 
 	store  *sqlite.Store
 	hub    *belfry.Hub
@@ -50,7 +51,19 @@ type node struct {
 
 func startNode(t *testing.T, userAuth httpapi.UserAuth) *node {
 	t.Helper()
-	n := &node{t: t, dbPath: filepath.Join(t.TempDir(), "belfry.db"), addr: "127.0.0.1:0", userAuth: userAuth}
+	return startNodeLimited(t, userAuth, limits{})
+}
+
+// limits are a node's stream limits (HubConfig) and the Retry-After of its
+// refusals (Config.RetryAfter); zero values take belfry's defaults.
+type limits struct {
+	perUser, node int
+	retryAfter    time.Duration
+}
+
+func startNodeLimited(t *testing.T, userAuth httpapi.UserAuth, l limits) *node {
+	t.Helper()
+	n := &node{t: t, dbPath: filepath.Join(t.TempDir(), "belfry.db"), addr: "127.0.0.1:0", userAuth: userAuth, limits: l}
 	n.start()
 	t.Cleanup(n.stop)
 	return n
@@ -65,7 +78,8 @@ func (n *node) start() {
 		t.Fatal(err)
 	}
 	broker := memory.New()
-	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker})
+	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker,
+		MaxStreamsPerUser: n.limits.perUser, MaxStreams: n.limits.node})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -79,6 +93,7 @@ func (n *node) start() {
 		Inbox: &belfry.Inbox{Store: store, Broker: broker, Logger: log}, Hub: hub,
 		JWTSecret: testSecret, APIKeys: []string{testAPIKey}, UserAuth: n.userAuth,
 		Demo: true, Assets: testAssets(), Retry: 300 * time.Millisecond, Heartbeat: time.Second, Logger: log,
+		RetryAfter: n.limits.retryAfter,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -68,6 +68,8 @@ const BELL_SVG = `<svg part="icon" viewBox="0 0 24 24" aria-hidden="true" focusa
 <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"/></svg>`;
 
 const STATUS_TEXT = { connecting: "Connecting…", reconnecting: "Reconnecting…", closed: "Offline", live: "" };
+// While the server refuses the stream (client.refusal); cleared once live.
+const REFUSAL_TEXT = { "too-many-streams": "Too many open tabs — retrying", busy: "Server busy — retrying" };
 
 let seq = 0;
 
@@ -199,7 +201,13 @@ ${BELL_SVG}<span class="badge" part="badge" hidden></span><span class="dot" part
     this._button.setAttribute("aria-label", label);
     this.setAttribute("data-status", s.status);
     this.setAttribute("data-unread", String(s.unread));
-    this._status.textContent = STATUS_TEXT[s.status] || "";
+    if (s.refusal) this.setAttribute("data-refusal", s.refusal);
+    else this.removeAttribute("data-refusal");
+    const statusText = REFUSAL_TEXT[s.refusal] || STATUS_TEXT[s.status] || "";
+    this._status.textContent = statusText;
+    // The hint is in the closed panel too, as the bell's tooltip.
+    if (statusText) this._button.title = statusText;
+    else this._button.removeAttribute("title");
     this._dot.hidden = s.status === "live" || s.status === "connecting";
     this._markAll.disabled = s.unread === 0;
     if (this.hasAttribute("title-count")) {
