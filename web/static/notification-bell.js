@@ -40,9 +40,10 @@ button { font: inherit; }
   border: 1px solid var(--belfry-border-color, #d0d7de); border-radius: var(--belfry-radius, 8px);
   box-shadow: 0 8px 24px rgba(140,149,159,.2); overflow: hidden; }
 .panel[hidden] { display: none; }
-.header { display: flex; align-items: center; gap: 8px; padding: 8px 12px; border-bottom: 1px solid var(--belfry-border-color, #d0d7de); }
+.header { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 8px; padding: 8px 12px; border-bottom: 1px solid var(--belfry-border-color, #d0d7de); }
 .heading { font-weight: 600; flex: 1; }
 .status { font-size: 12px; color: var(--belfry-muted-color, #656d76); }
+:host([data-refusal]) .status { order: 1; flex-basis: 100%; } /* the longer refusal hint: a line of its own */
 .action { border: 0; background: none; color: var(--belfry-accent-color, #0969da); cursor: pointer; padding: 2px 4px; font-size: 12px; }
 .action:disabled { color: var(--belfry-muted-color, #656d76); cursor: default; }
 .list { list-style: none; margin: 0; padding: 0; max-height: var(--belfry-list-height, 360px); overflow-y: auto; }
