@@ -8,14 +8,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/belfry/belfry/internal/cputime"
 )
-
-// rusageThread is RUSAGE_THREAD: getrusage for the calling thread only.
-const rusageThread = 1
 
 // runFloor measures the kernel floor of fan-out: one goroutine, locked to
 // its thread, writes one pre-encoded frame to each of Streams loopback
@@ -162,12 +158,4 @@ func floorFrame(size int) []byte {
 	tail := `","title":null,"link":null,"category":null,"data":null,"read_at":null,"created_at":"2026-11-23T17:42:24.123Z"}` + "\n\n"
 	pad := max(size-len(head)-len(tail), 1)
 	return []byte(head + strings.Repeat("x", pad) + tail)
-}
-
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -70,7 +70,7 @@ type httpConn struct {
 func newHTTPConn(ctx context.Context, t *httpTarget) *httpConn {
 	c := &httpConn{ctx: ctx, t: t, timeout: requestTimeout, msg: make([]byte, 0, msgKeep)}
 	c.peekFn = func(fd uintptr) bool {
-		c.peekN, _, c.peekErr = syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		c.peekN, c.peekErr = peekFD(fd, c.peekBuf[:])
 		return true
 	}
 	return c

@@ -47,7 +47,8 @@ type Config struct {
 	// DisableLean serves HTTP/1.1 streams the ordinary way (a goroutine
 	// and net/http's buffers per stream) instead of hijacking the
 	// connection and handing it to the Hub. HTTP/2 and TLS streams always
-	// take the ordinary way. Default false: lean.
+	// take the ordinary way, and so does every stream on systems other
+	// than Unix. Default false: lean.
 	DisableLean bool
 
 	// SetupConcurrency bounds how many streams are set up at once: the

@@ -64,6 +64,8 @@ func (s *Server) logRequest(r *http.Request, rw *responseWriter, route string, d
 	level := slog.LevelInfo
 	status := rw.statusCode()
 	switch {
+	case belfry.ErrorCode(rw.err) == belfry.ESERVERFULL:
+		level = slog.LevelWarn // a limit reached, not a failure (counted in belfry_streams_refused_total)
 	case status >= 500:
 		level = slog.LevelError
 	case rw.err != nil && status < 400:

@@ -107,6 +107,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AuthFailMaxAddrs <= 0 {
 		cfg.AuthFailMaxAddrs = DefaultAuthFailMaxAddrs
 	}
+	if !leanSupported {
+		cfg.DisableLean = true
+	}
 	s := &Server{cfg: cfg, inbox: cfg.Inbox, hub: cfg.Hub, log: cfg.Logger, now: cfg.Now,
 		mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
 		setup:      make(chan struct{}, cfg.SetupConcurrency),

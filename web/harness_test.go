@@ -41,6 +41,7 @@ type node struct {
 	userAuth httpapi.UserAuth
 	// allowOrigins goes to httpapi.Config.AllowOrigins (set before start).
 	allowOrigins []string
+	limits       limits
 
 	store  *sqlite.Store
 	hub    *belfry.Hub
@@ -52,7 +53,19 @@ type node struct {
 
 func startNode(t *testing.T, userAuth httpapi.UserAuth) *node {
 	t.Helper()
-	n := &node{t: t, dbPath: filepath.Join(t.TempDir(), "belfry.db"), addr: "127.0.0.1:0", userAuth: userAuth}
+	return startNodeLimited(t, userAuth, limits{})
+}
+
+// limits are a node's stream limits (HubConfig) and the Retry-After of its
+// refusals (Config.RetryAfter); zero values take belfry's defaults.
+type limits struct {
+	perUser, node int
+	retryAfter    time.Duration
+}
+
+func startNodeLimited(t *testing.T, userAuth httpapi.UserAuth, l limits) *node {
+	t.Helper()
+	n := &node{t: t, dbPath: filepath.Join(t.TempDir(), "belfry.db"), addr: "127.0.0.1:0", userAuth: userAuth, limits: l}
 	n.start()
 	t.Cleanup(n.stop)
 	return n
@@ -67,7 +80,8 @@ func (n *node) start() {
 		t.Fatal(err)
 	}
 	broker := memory.New()
-	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker})
+	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker,
+		MaxStreamsPerUser: n.limits.perUser, MaxStreams: n.limits.node})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -82,6 +96,7 @@ func (n *node) start() {
 		JWTSecret: testSecret, APIKeys: []string{testAPIKey}, UserAuth: n.userAuth,
 		Demo: true, Assets: testAssets(), Retry: 300 * time.Millisecond, Heartbeat: time.Second, Logger: log,
 		AllowOrigins: n.allowOrigins,
+		RetryAfter:   n.limits.retryAfter,
 	})
 	if err != nil {
 		t.Fatal(err)

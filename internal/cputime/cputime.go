@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package cputime reads the CPU time the process has used, the figure the
 // benchmarks report per operation: on a shared machine other jobs move it
 // far less than they move throughput.

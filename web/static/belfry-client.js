@@ -17,10 +17,15 @@
 //   "status"        the connection status changed; detail is the status
 //   "error"         a request failed; detail is {error}
 //
-// Status: "connecting", "live", "reconnecting", "closed".
+// Status: "connecting", "live", "reconnecting", "closed". While the server
+// refuses the stream over a limit, the status is "reconnecting" and
+// client.refusal says why: "too-many-streams" (429: this user holds as many
+// streams as the server allows one user) or "busy" (503: the server is
+// full, or cannot reach its store); "" otherwise.
 
 const EVENTS = ["sync", "new-notification", "read-state", "notification-deleted", "token-expired"];
 const MAX_BACKOFF_MS = 30000;
+const MAX_RETRY_AFTER_MS = 300000; // a Retry-After beyond 5 minutes is taken as 5
 
 export class BelfryClient extends EventTarget {
   /**
@@ -42,6 +47,7 @@ export class BelfryClient extends EventTarget {
     this.items = [];            // newest first
     this.unread = 0;
     this.status = "connecting";
+    this.refusal = "";          // why the server refuses the stream: "", "too-many-streams" or "busy"
     this.hasMore = false;
     this.loading = false;
     this.role = "none";         // "leader", "follower" or "solo"
@@ -56,6 +62,7 @@ export class BelfryClient extends EventTarget {
     this._es = null;
     this._attempt = 0;
     this._timer = 0;
+    this._probe = null;         // the HEAD request in flight after a refused stream
     this._started = false;
     this._channel = null;
     this._lockAbort = null;
@@ -65,7 +72,7 @@ export class BelfryClient extends EventTarget {
 
   /** The current state, a snapshot for rendering. */
   get state() {
-    return { items: this.items, unread: this.unread, status: this.status,
+    return { items: this.items, unread: this.unread, status: this.status, refusal: this.refusal,
       hasMore: this.hasMore, loading: this.loading, role: this.role };
   }
 
@@ -88,6 +95,7 @@ export class BelfryClient extends EventTarget {
     this._started = false;
     window.removeEventListener("online", this._onOnline);
     clearTimeout(this._timer);
+    this._probe = null;
     this._closeStream();
     if (this._lockAbort) this._lockAbort.abort();
     if (this._releaseLock) this._releaseLock();
@@ -261,12 +269,16 @@ export class BelfryClient extends EventTarget {
 
   _changed() { this.dispatchEvent(new CustomEvent("change", { detail: this.state })); }
 
-  _setStatus(s) {
-    if (this.status === s) return;
+  // Sets the status and the refusal that goes with it ("" but while a
+  // refused stream is retried), relayed to the other tabs by the leader.
+  _setStatus(s, refusal = "") {
+    if (this.status === s && this.refusal === refusal) return;
+    const changed = this.status !== s;
     this.status = s;
-    this.dispatchEvent(new CustomEvent("status", { detail: s }));
+    this.refusal = refusal;
+    if (changed) this.dispatchEvent(new CustomEvent("status", { detail: s }));
     this._changed();
-    if (this.role === "leader" && this._channel) this._channel.postMessage({ t: "status", status: s });
+    if (this.role === "leader" && this._channel) this._channel.postMessage({ t: "status", status: s, refusal });
   }
 
   /** Applies one stream event (from our own stream or relayed by the leader). */
@@ -370,7 +382,7 @@ export class BelfryClient extends EventTarget {
   _onRelay(m) {
     if (!m || typeof m !== "object") return;
     if (this.role === "leader") {
-      if (m.t === "hello") this._channel.postMessage({ t: "status", status: this.status, unread: this.unread, cursor: this._cursor });
+      if (m.t === "hello") this._channel.postMessage({ t: "status", status: this.status, refusal: this.refusal, unread: this.unread, cursor: this._cursor });
       return;
     }
     if (this.role !== "follower") return;
@@ -379,7 +391,7 @@ export class BelfryClient extends EventTarget {
     } else if (m.t === "status") {
       if (typeof m.cursor === "number" && m.cursor > this._cursor) this._cursor = m.cursor;
       if (typeof m.unread === "number") this.unread = m.unread;
-      this._setStatus(m.status);
+      this._setStatus(m.status, typeof m.refusal === "string" ? m.refusal : "");
     }
   }
 
@@ -388,7 +400,9 @@ export class BelfryClient extends EventTarget {
   _openStream() {
     if (!this._started) return;
     this._closeStream();
-    this._setStatus(this._attempt > 0 ? "reconnecting" : "connecting");
+    this._probe = null;
+    // A refusal stays shown until the stream is live again.
+    this._setStatus(this._attempt > 0 ? "reconnecting" : "connecting", this.refusal);
     const u = new URL(this._url("/notifications/stream"), location.href);
     if (this.token) u.searchParams.set("token", this.token);
     if (this._cursor > 0 || this._synced) u.searchParams.set("last_event_id", String(this._cursor));
@@ -411,8 +425,9 @@ export class BelfryClient extends EventTarget {
       if (this._es !== es) return;
       if (es.readyState === EventSource.CLOSED) {
         // The browser gave up (an HTTP error, or a response that is not an
-        // event stream): reconnect ourselves, with backoff and jitter.
-        this._scheduleReconnect();
+        // event stream): learn why, then reconnect ourselves, with backoff
+        // and jitter.
+        this._probeAndReconnect(u.href);
       } else if (!resumes && this._synced) {
         // The browser would retry as a fresh stream (only a sync came, and
         // a sync has no id): what is published meanwhile would never be
@@ -429,12 +444,40 @@ export class BelfryClient extends EventTarget {
     if (this._es) { this._es.onerror = null; this._es.close(); this._es = null; }
   }
 
-  _scheduleReconnect() {
+  // EventSource hides the status of a failed request. HEAD on the same URL
+  // shows it: the server answers it as it would the GET (a refused stream
+  // costs it nothing), and a 429 or 503 says how long to wait in
+  // Retry-After.
+  async _probeAndReconnect(url) {
     this._closeStream();
-    this._setStatus("reconnecting");
+    this._setStatus("reconnecting", this.refusal);
+    const probe = {};
+    this._probe = probe;
+    let refusal = "";
+    let waitMs = 0;
+    try {
+      const res = await fetch(url, { method: "HEAD", cache: "no-store",
+        credentials: this.token ? "same-origin" : "include" });
+      if (res.status === 429) refusal = "too-many-streams";
+      else if (res.status === 503) refusal = "busy";
+      if (refusal) waitMs = retryAfterMs(res.headers.get("Retry-After"));
+    } catch (_) { /* no answer at all: a plain backoff */ }
+    if (this._probe !== probe) return; // stopped, or reconnected meanwhile
+    this._probe = null;
+    if (!this._started || !this._streaming()) return;
+    this._scheduleReconnect(refusal, waitMs);
+  }
+
+  // Reconnects after a backoff: 0.5–1 s, doubling up to 30 s, jittered so
+  // that the clients of a restarted or full server do not come back
+  // together; never sooner than a refusal's Retry-After (waitMs).
+  _scheduleReconnect(refusal = "", waitMs = 0) {
+    this._closeStream();
+    this._setStatus("reconnecting", refusal);
     clearTimeout(this._timer);
     const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this._attempt, 5));
-    const delay = base / 2 + Math.random() * base / 2;
+    let delay = base / 2 + Math.random() * base / 2;
+    if (waitMs > 0) delay = Math.max(delay, waitMs + Math.random() * waitMs / 2);
     this._attempt++;
     this._timer = setTimeout(() => this._reconnectNow(), delay);
   }
@@ -442,8 +485,9 @@ export class BelfryClient extends EventTarget {
   async _reconnectNow() {
     clearTimeout(this._timer);
     if (!this._started || !this._streaming()) return;
-    if (this.tokenUrl && this._attempt > 0) {
-      // The failure may have been a 401 for an expired token.
+    if (this.tokenUrl && this._attempt > 0 && this.refusal !== "too-many-streams") {
+      // The failure may have been a 401 for an expired token (a 429 came
+      // after the token was accepted).
       try { await this._fetchToken(); } catch (err) { this._fail(err); this._scheduleReconnect(); return; }
     }
     this._openStream();
@@ -464,6 +508,14 @@ export class BelfryClient extends EventTarget {
       this._scheduleReconnect();
     }
   }
+}
+
+/** Milliseconds of a Retry-After header (seconds, or an HTTP date); 0 without one. */
+export function retryAfterMs(v, now = Date.now()) {
+  if (v == null || v === "") return 0;
+  const ms = /^\s*\d+\s*$/.test(v) ? parseInt(v, 10) * 1000 : Date.parse(v) - now;
+  if (!(ms > 0)) return 0;
+  return Math.min(ms, MAX_RETRY_AFTER_MS);
 }
 
 function hasNext(res, got, limit) {

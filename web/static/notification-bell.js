@@ -40,9 +40,10 @@ button { font: inherit; }
   border: 1px solid var(--belfry-border-color, #d0d7de); border-radius: var(--belfry-radius, 8px);
   box-shadow: 0 8px 24px rgba(140,149,159,.2); overflow: hidden; }
 .panel[hidden] { display: none; }
-.header { display: flex; align-items: center; gap: 8px; padding: 8px 12px; border-bottom: 1px solid var(--belfry-border-color, #d0d7de); }
+.header { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 8px; padding: 8px 12px; border-bottom: 1px solid var(--belfry-border-color, #d0d7de); }
 .heading { font-weight: 600; flex: 1; }
 .status { font-size: 12px; color: var(--belfry-muted-color, #656d76); }
+:host([data-refusal]) .status { order: 1; flex-basis: 100%; } /* the longer refusal hint: a line of its own */
 .action { border: 0; background: none; color: var(--belfry-accent-color, #0969da); cursor: pointer; padding: 2px 4px; font-size: 12px; }
 .action:disabled { color: var(--belfry-muted-color, #656d76); cursor: default; }
 .list { list-style: none; margin: 0; padding: 0; max-height: var(--belfry-list-height, 360px); overflow-y: auto; }
@@ -68,6 +69,8 @@ const BELL_SVG = `<svg part="icon" viewBox="0 0 24 24" aria-hidden="true" focusa
 <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"/></svg>`;
 
 const STATUS_TEXT = { connecting: "Connecting…", reconnecting: "Reconnecting…", closed: "Offline", live: "" };
+// While the server refuses the stream (client.refusal); cleared once live.
+const REFUSAL_TEXT = { "too-many-streams": "Too many open tabs — retrying", busy: "Server busy — retrying" };
 
 let seq = 0;
 
@@ -199,7 +202,13 @@ ${BELL_SVG}<span class="badge" part="badge" hidden></span><span class="dot" part
     this._button.setAttribute("aria-label", label);
     this.setAttribute("data-status", s.status);
     this.setAttribute("data-unread", String(s.unread));
-    this._status.textContent = STATUS_TEXT[s.status] || "";
+    if (s.refusal) this.setAttribute("data-refusal", s.refusal);
+    else this.removeAttribute("data-refusal");
+    const statusText = REFUSAL_TEXT[s.refusal] || STATUS_TEXT[s.status] || "";
+    this._status.textContent = statusText;
+    // The hint is in the closed panel too, as the bell's tooltip.
+    if (statusText) this._button.title = statusText;
+    else this._button.removeAttribute("title");
     this._dot.hidden = s.status === "live" || s.status === "connecting";
     this._markAll.disabled = s.unread === 0;
     if (this.hasAttribute("title-count")) {
