@@ -8,7 +8,9 @@
 // command in cmd/belfry wires them together.
 //
 // Data flows one way. Publish: Inbox.Create → Store.Create (assigns the id,
-// durable) → Broker.Publish → Hub.Deliver on every node with a stream of that
-// user → each Stream's bounded queue → the SSE writer. The store is the truth;
-// the broker is only a doorbell.
+// durable) → Broker.Publish → Hub.Receive on every node with a stream of that
+// user → each stream: a LeanStream writes the event to its socket at once
+// (or queues it while the socket is busy), a Stream's bounded queue feeds
+// its SSE writer. A stream that cannot keep up is cut, never waited for.
+// The store is the truth; the broker is only a doorbell.
 package belfry

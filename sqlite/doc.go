@@ -24,7 +24,7 @@
 // (newest first), List with Before, and After (oldest first) walk to find
 // exactly the rows they return, at any inbox size. (Until schema version 2
 // the table was WITHOUT ROWID, a user's rows stored together; see Page size
-// and layout for why that changed.) A partial index on (user_id, id) WHERE
+// and layout.) A partial index on (user_id, id) WHERE
 // read_at IS NULL serves List with UnreadOnly. user_counters holds, per
 // user, the last id handed out and the unread count; the writer updates it
 // in the same transaction as the rows, so ids are contiguous and in commit
@@ -55,11 +55,11 @@
 // calls, the file locks, one fsync), and at a steady few thousand calls a
 // second without it the writer commits one or two calls at a time. A
 // batch of one call after a commit of one call is never held, so a lone
-// caller that waits for each answer keeps its pace. With 1ms, at 5,000
-// publishes/s, the server's CPU per publish fell from 177 to 97 µs and the
-// median latency rose from 0.7 to 2.2 ms (docs/PERFORMANCE.md). Go's
-// timers sleep in whole milliseconds when nothing else wakes the process,
-// so an interval below 1ms mostly acts as 1ms on a quiet server.
+// caller that waits for each answer keeps its pace. It trades latency for
+// CPU: fewer, larger commits cost less per notification, but each caller
+// waits up to the interval longer (docs/PERFORMANCE.md has the figures).
+// Go's timers sleep in whole milliseconds when nothing else wakes the
+// process, so an interval below 1ms mostly acts as 1ms on a quiet server.
 //
 // Consecutive Creates of a batch are applied together: one counter UPSERT
 // row per distinct user (bumped by the user's total), then the
@@ -78,8 +78,8 @@
 // 131,072 users it wrote for, and forgets them all when a transaction
 // rolls back or when PRAGMA data_version, read by the first Create of
 // every transaction, says another connection (another process or Store on the
-// file) has committed since. Reading the rows back cost as much CPU as
-// inserting the notifications.
+// file) has committed since. Reading the counters back, one row per user
+// through the driver, costs about as much as inserting the notifications.
 //
 // A call that fails with a database error is answered with EUNAVAILABLE
 // and the transaction is redone without it, so one bad call does not fail
@@ -101,8 +101,8 @@
 // again). The default is therefore synchronous=FULL: the WAL is fsynced
 // before COMMIT returns, so "acknowledged" means "on disk". Group commit is
 // what makes FULL affordable: the fsync is paid once per batch, not per
-// notification (see the benchmarks). Config.Synchronous "NORMAL" trades the
-// power-loss guarantee for less disk work on slow disks.
+// notification. Config.Synchronous "NORMAL" trades the power-loss
+// guarantee for less disk work on slow disks.
 //
 // The write connection checkpoints the WAL into the database file once 16
 // MiB of it has grown (wal_autocheckpoint: 1,024 pages of 16 KiB, or 4,096
@@ -111,40 +111,28 @@
 // fsync is paid less often. When the writer has answered a batch and finds
 // nobody waiting, it runs a PASSIVE checkpoint after every 1,000 writes, so
 // that a store with quiet moments rarely checkpoints inside a caller's
-// commit. (At 64 publishers, back to back, that idle checkpoint made no
-// measurable difference to throughput or CPU; the raised autocheckpoint
-// took the CPU per create from about 17 to 15 µs.)
+// commit.
 //
 // # Page size and layout
 //
 // A database this package creates has 16 KiB pages, not SQLite's 4 KiB.
 // A batch of creates for many users touches a leaf per user in each index
-// keyed by user (and, before schema version 2, in the table itself, whose
-// rows were kept together by user), and every page it touches is written
-// whole to the WAL, with a frame header and two write(2) calls, and later
-// copied back by a checkpoint. Larger pages hold more users each, so the
-// same batch writes fewer pages and makes fewer system calls. Measured
-// with BenchmarkCreateBatch (64 callers, 100 notifications per call for
-// consecutive users among 10,000, 1,000 calls, 2-core machine): about
-// 10-12 µs of CPU per notification with 16 KiB pages against 14-15 µs
-// with 4 KiB, runs interleaved. BenchmarkRead and BenchmarkCreate with
-// synchronous FULL did not change beyond noise. One case got worse: a
-// single caller with synchronous NORMAL, one notification per commit, took
-// about 100 µs of CPU per create instead of 75, as each commit writes whole
-// 16 KiB pages and there is no fsync to hide that cost behind.
+// keyed by user, and every page it touches is written whole to the WAL,
+// with a frame header and two write(2) calls, and later copied back by a
+// checkpoint. Larger pages hold more users each, so the same batch writes
+// fewer pages and makes fewer system calls. The cost falls on a lone
+// caller with synchronous NORMAL, whose every commit writes whole 16 KiB
+// pages with no fsync to hide that behind.
 //
-// With the table WITHOUT ROWID (schema version 1) the cost grew with the
-// rows each user already had, because a user's newest rows then filled a
-// table leaf of their own, written whole per notification:
-// BenchmarkCreateBatch/prefill=50 (50 rows per user before the timed
-// calls) took 32 µs of CPU per notification against 12 on an empty store.
-// Schema version 2 stores the rows in insertion order: new rows fill the
-// table's last pages, and what a notification dirties per user is an
-// index entry of about 25 bytes. The same benchmark takes about 21 µs at
-// 50 rows per user and 10-11 µs on an empty store. The price is on reads:
-// a user's rows are spread over the file, and BenchmarkRead's After of 100
-// rows took 230-250 µs instead of 190 (its List reads were unchanged, and
-// mapping the file for the readers, mmap_size, did not help them).
+// Schema version 2 stores the rows in insertion order (a rowid table).
+// With the rows of a user kept together (WITHOUT ROWID, version 1), the
+// cost of a create grew with the rows the user already had: the user's
+// newest rows filled a table leaf of their own, written whole per
+// notification. Now new rows fill the table's last pages, and what a
+// notification dirties per user is an index entry of about 25 bytes. The
+// price is on reads: a user's rows are spread over the file, so reading a
+// page of them touches more pages than before. docs/PERFORMANCE.md has the
+// figures of both choices.
 //
 // SQLite fixes the page size when the file is first written, so a database
 // created by an older belfry keeps its 4 KiB pages and works as before. To
@@ -169,23 +157,10 @@
 //
 // go test -bench . -run '^$' ./sqlite/ reports notifications/s and the
 // process CPU time per create (cpu-ns/op, the figure that other jobs on a
-// shared machine move least). On the 2-core shared VM of 2026-11-23 (load
-// average 5 to 9 from other jobs), durable creates (synchronous=FULL) from
-// 64 concurrent publishers, run back to back against the previous writer
-// (one UPSERT and one INSERT per notification, default checkpoints), six
-// pairs: 12,700 to 39,600/s, median 34,000/s, at 14.6 to 18.3 µs of CPU
-// per create (median 15.3), against 14,600 to 41,300/s, median 29,000/s,
-// at 18.2 to 24.5 µs (median 20.2). The CPU gain (a quarter) is steady;
-// the throughput gain is within the noise, because the fsync sets the pace:
-// with P publishers that each wait for their answer, throughput cannot
-// exceed P / (fsync latency + P × CPU per create), and the fsync (1 to 5
-// ms here) varies with the other jobs' disk use far more than our CPU. Under
-// heavier load (load average 9 to 27) the previous writer ran at 6,000 to
-// 23,000/s. A single publisher is one fsync per call (300 to 1,200/s). More
-// concurrent publishers (HTTP requests in flight) raise the ceiling. What
-// is left of the writer's time is mostly COMMIT: the WAL frames (each
-// notification dirties a leaf of the table and of the unread index, one
-// per user) and the fsync. After(100) and List(10) at a user with
-// 100,000 rows take 0.1 to 0.5 ms, Stats 20 to 50 µs, independent of the
-// inbox size.
+// shared machine move least). Durable throughput is set by the fsync: with
+// P publishers that each wait for their answer it cannot exceed
+// P / (fsync latency + P × CPU per create), so a single publisher is one
+// fsync per call and more concurrent publishers (HTTP requests in flight)
+// raise the ceiling. List, After and Stats cost the same at any inbox
+// size. docs/PERFORMANCE.md has the figures and how they were measured.
 package sqlite

@@ -35,9 +35,8 @@ type Config struct {
 	// the bound is only checked between calls. Default 4000, four calls
 	// of belfry.MaxUsersPerCall. A commit dirties about one index leaf
 	// per user it names, up to every leaf of the per-user indexes, so
-	// fewer, larger commits write fewer pages per notification: against
-	// 1000, BenchmarkCreateBatch is about 10 % faster and the 100-per-
-	// request bench case writes 13 % fewer bytes (docs/PERFORMANCE.md).
+	// fewer, larger commits write fewer pages per notification
+	// (docs/PERFORMANCE.md).
 	MaxBatch int
 
 	// CommitInterval, when above zero, is the least time between the
@@ -46,9 +45,9 @@ type Config struct {
 	// that a steady stream of calls shares fewer commits (see hold.go). A
 	// lone caller, or a call that finds the store quiet for longer, is
 	// committed at once. Default 0: every batch is committed as soon as
-	// the queue is empty. At 5,000 publishes/s, 1ms took the server's CPU
-	// per publish from 176 to 97 µs and the median publish-to-delivery
-	// latency from 0.7 to 2.2 ms (docs/PERFORMANCE.md).
+	// the queue is empty. It trades latency for CPU: each caller may wait
+	// up to the interval longer, and each commit's fixed cost is shared by
+	// more calls (docs/PERFORMANCE.md has the figures).
 	CommitInterval time.Duration
 
 	// QueueSize is how many write calls may wait for the writer before

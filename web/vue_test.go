@@ -74,7 +74,7 @@ func TestVue2Bell(t *testing.T) {
 	waitJS(t, a, "Refresh to show the stored notification", vueJS(`[...b.querySelectorAll(".belfry-item .belfry-message")].some((e) => e.textContent === "Stored quietly")`))
 }
 
-// TestOriginalVue2Component runs the seed design's Vue 2 component, as it
+// TestOriginalVue2Component runs the original app's Vue 2 component, as it
 // was written (testdata/OriginalNotificationBell.vue, with axios and a bare
 // EventSource on the app's session cookie), against belfry in --auth-url
 // mode: a stand-in for the Laravel app answers /api/user from its cookie.
