@@ -88,6 +88,8 @@ type Hub struct {
 	blocked   atomic.Uint64
 	// replaysWaiting counts EnterReplay calls waiting for a place.
 	replaysWaiting atomic.Int64
+	ends           [numEndReasons]atomic.Uint64 // streams ended, by EndReason
+	lastStreamID   atomic.Uint64                // the id of the newest stream
 }
 
 type hubShard struct {
@@ -160,11 +162,17 @@ type HubStats struct {
 	// the node held MaxStreams (RefusedNode, CheckRoom's included).
 	RefusedUser uint64
 	RefusedNode uint64
+	// Ends counts the streams that ended, indexed by EndReason.
+	Ends [numEndReasons]uint64
 }
 
 // Stats returns the Hub's counters.
 func (h *Hub) Stats() HubStats {
-	return HubStats{Streams: h.open.Load(), Lean: h.lean.Load(), Users: h.users.Load(),
+	var ends [numEndReasons]uint64
+	for i := range ends {
+		ends[i] = h.ends[i].Load()
+	}
+	return HubStats{Ends: ends, Streams: h.open.Load(), Lean: h.lean.Load(), Users: h.users.Load(),
 		Slow: h.slow.Load(), Delivered: h.delivered.Load(), Blocked: h.blocked.Load(),
 		ReplaysWaiting: h.replaysWaiting.Load(),
 		RefusedUser:    h.refusedUser.Load(), RefusedNode: h.refusedNode.Load()}
@@ -183,6 +191,7 @@ func (h *Hub) shard(user string) *hubShard {
 // ErrShutdown (after CloseAll).
 func (h *Hub) Open(ctx context.Context, user string, lastEventID int64, resume bool) (*Stream, error) {
 	s := newStream(h, user, h.queueSize)
+	s.id = h.lastStreamID.Add(1)
 	if err := h.attach(user, s); err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ var heartbeatFrame = &Frame{Bytes: []byte(HeartbeatComment)}
 type LeanStream struct {
 	hub          *Hub
 	user         string
+	id           uint64 // unique on the node, for the logs
 	writeTimeout time.Duration
 	expires      time.Time
 
@@ -66,7 +67,7 @@ func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resu
 	}
 	l := &LeanStream{hub: h, user: user, writeTimeout: o.WriteTimeout, expires: o.Expires,
 		busy: true, syncDue: true, nextBeat: time.Now().Add(o.Heartbeat),
-		setUp: o.SetUp, replayed: o.Replayed, head: o.Head}
+		setUp: o.SetUp, replayed: o.Replayed, head: o.Head, id: h.lastStreamID.Add(1)}
 	h.wheel.start(h, o.Heartbeat)
 	if err := h.attach(user, l); err != nil {
 		return nil, err
@@ -129,6 +130,10 @@ func (l *LeanStream) Start(conn Conn) {
 
 // Close ends the stream; its connection, if started, is closed.
 func (l *LeanStream) Close() { l.cut(ErrStreamClosed) }
+
+// End ends the stream for reason (ErrClientGone, say), counted and logged
+// as its end. Only the first of End, Close or a cut counts.
+func (l *LeanStream) End(reason error) { l.cut(reason) }
 
 // offer writes f at once if the socket takes it, else queues it for the
 // worker. It never blocks on the client.
@@ -251,7 +256,6 @@ func (l *LeanStream) cut(reason error) {
 	setUp, replayed := l.setUp, l.replayed
 	l.setUp, l.replayed = nil, nil
 	l.mu.Unlock()
-	_ = reason // the Hub counts slow cuts; the others need no record
 	if setUp != nil {
 		setUp()
 	}
@@ -263,6 +267,7 @@ func (l *LeanStream) cut(reason error) {
 	}
 	l.hub.detach(l.user, l)
 	l.hub.lean.Add(-1)
+	l.hub.ended(l.user, l.id, reason)
 }
 
 // beat writes a heartbeat when one is due, after checking that the peer is
@@ -276,7 +281,7 @@ func (l *LeanStream) beat(now time.Time, every time.Duration) {
 	l.nextBeat = now.Add(every)
 	var err error
 	if !l.conn.Alive() {
-		err = ErrStreamClosed
+		err = ErrClientGone
 	} else {
 		err = l.write(heartbeatFrame.Bytes)
 	}
@@ -308,7 +313,7 @@ func (l *LeanStream) work() {
 			finishing := l.finishing
 			l.mu.Unlock()
 			if finishing {
-				l.cut(ErrStreamClosed)
+				l.cut(ErrTokenExpired)
 			}
 			return
 		}

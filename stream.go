@@ -29,6 +29,7 @@ const maxBatch = 64 << 10
 type Stream struct {
 	hub  *Hub
 	user string
+	id   uint64 // unique on the node, for the logs
 
 	queue    chan *Frame   // live events, bounded
 	resync   chan struct{} // capacity 1: catch up from the store
@@ -80,6 +81,11 @@ func (s *Stream) Done() <-chan struct{} { return s.done }
 // Close detaches the stream. Safe to call more than once.
 func (s *Stream) Close() { s.cut(ErrStreamClosed) }
 
+// End detaches the stream for reason (ErrClientGone, ErrTokenExpired, a
+// write's error…), counted and logged as its end. Only the first of End,
+// Close or a cut by the Hub counts.
+func (s *Stream) End(reason error) { s.cut(reason) }
+
 func (s *Stream) offer(f *Frame) bool {
 	select {
 	case s.queue <- f:
@@ -104,6 +110,7 @@ func (s *Stream) cut(reason error) {
 		s.reason = reason
 		close(s.done)
 		s.hub.detach(s.user, s)
+		s.hub.ended(s.user, s.id, reason)
 	})
 }
 

@@ -85,6 +85,13 @@ func newMetrics(reg prometheus.Registerer, hub *belfry.Hub, setupsWaiting, authA
 			Help: "Writes to lean streams that the socket did not take at once (a worker then wrote the rest).",
 		}, func() float64 { return float64(hub.Stats().Blocked) }),
 	}
+	for _, r := range belfry.EndReasons() {
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "belfry_streams_ended_total",
+			Help:        "SSE streams ended, by reason: closed, client_gone, slow (queue full or write timeout), token_expired, shutdown, store_unavailable.",
+			ConstLabels: prometheus.Labels{"reason": r.String()},
+		}, func() float64 { return float64(hub.Stats().Ends[r]) }))
+	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -139,4 +139,5 @@ func TestStalledReplayIsCutAsSlow(t *testing.T) {
 		s := e.hub.Stats()
 		return s.Slow == 1 && s.Streams == 0
 	})
+	e.endedFor(t, belfry.EndSlow, 1)
 }

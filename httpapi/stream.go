@@ -102,7 +102,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return openError(err)
 	}
-	defer st.Close()
+	// end is why the stream ends, counted by the Hub (a cut by the Hub,
+	// slow or shutdown, has already counted its own).
+	end := belfry.ErrStreamClosed
+	defer func() { st.End(end) }()
 	if s.isClosing() { // Shutdown's CloseAll may have run before Open attached
 		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
 	}
@@ -118,12 +121,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	}
 	retry := "retry: " + strconv.FormatInt(s.cfg.Retry.Milliseconds(), 10) + "\n\n"
 	if err := s.write(w, rc, []byte(retry)); err != nil {
+		end = err
 		return err
 	}
 
 	nextBeat := time.Now().Add(s.cfg.Heartbeat)
 	for {
 		if !p.expires.IsZero() && !s.now().Before(p.expires) {
+			end = belfry.ErrTokenExpired
 			return s.write(w, rc, belfry.EncodeTokenExpired().Bytes)
 		}
 		idle := time.Until(nextBeat)
@@ -134,6 +139,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		if idle > 0 {
 			b, err = st.Next(ctx, idle)
 			if err != nil {
+				end = err
 				return streamEnd(err)
 			}
 		}
@@ -144,6 +150,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 			b = heartbeat
 		}
 		if err := s.write(w, rc, b); err != nil {
+			end = err
 			return err
 		}
 		if !st.Replaying() {

@@ -339,6 +339,7 @@ func testTokenExpiryEndsStream(t *testing.T, lean bool) {
 		break
 	}
 	s.ended(t)
+	e.endedFor(t, belfry.EndTokenExpired, 1)
 	if r := e.do("GET", "/notifications/unread-count", withBearer(tok)); r.status != http.StatusUnauthorized {
 		t.Fatalf("expired token: %d", r.status)
 	}

@@ -56,7 +56,7 @@ func (s *Server) streamLean(w http.ResponseWriter, r *http.Request, p principal,
 	// Before Start, while nothing else has the connection: a hangup
 	// reported at once (the client already left) closes the stream,
 	// whose Start then closes the connection.
-	c.watchHangup(ls.Close)
+	c.watchHangup(func() { ls.End(belfry.ErrClientGone) })
 	ls.Start(c)
 	return true, nil
 }
