@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,8 +58,9 @@ func procKiB(t *testing.T, pid int, field string) int64 {
 // Many clients that resume a large backlog and stop reading cost the node
 // a small constant each, whatever the backlog: 100 resumers of a 50 MB
 // backlog, all replaying at once, reading 1 MB each and then nothing, keep
-// the node's peak RSS within tens of MiB of where it was, and another
-// user's stream still reaches its sync meanwhile.
+// the node's peak RSS within tens of MiB of where it was. Meanwhile 200
+// requests with unknown session cookies wait on an --auth-url app that
+// does not answer, and another user's stream still reaches its sync.
 func TestStalledResumersOfALargeBacklog(t *testing.T) {
 	if testing.Short() {
 		t.Skip("publishes a 50 MB backlog")
@@ -73,10 +75,23 @@ func TestStalledResumersOfALargeBacklog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The app behind --auth-url answers no one until the test ends.
+	stuck := make(chan struct{})
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-stuck:
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(app.Close)
+	t.Cleanup(func() { close(stuck) })
+
 	saved := belfryBin
 	belfryBin = bin
 	n := startNode(t, "backlog", "--store", "sqlite:"+filepath.Join(t.TempDir(), "b.db"),
-		"--replays-per-user", strconv.Itoa(resumers), "--write-timeout", "10m")
+		"--replays-per-user", strconv.Itoa(resumers), "--max-streams-per-user", "0",
+		"--write-timeout", "10m", "--auth-url", app.URL)
 	belfryBin = saved
 
 	data := `{"blob":"` + strings.Repeat("d", 16<<10-16) + `"}`
@@ -127,13 +142,47 @@ func TestStalledResumersOfALargeBacklog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	for i := range 200 {
+		go func() {
+			req, _ := http.NewRequestWithContext(ctx, "GET", n.url+"/notifications/stream", nil)
+			req.Header.Set("Cookie", fmt.Sprintf("laravel_session=unknown-%d", i))
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	waitFor(t, time.Minute, "200 cookie requests wait on the app", func() bool {
+		return metric(t, n.url, "belfry_auth_url_waiting")+metric(t, n.url, "belfry_auth_url_calls_in_flight") >= 200
+	})
+	start := time.Now()
 	syncWithin(t, n.url, "other")
+	t.Logf("another user's stream reached its sync in %v", time.Since(start))
 	peak := procKiB(t, pid, "VmHWM")
 	t.Logf("RSS before %d MiB; peak with %d stalled resumers %d MiB (+%d MiB)",
 		before>>10, resumers, peak>>10, (peak-before)>>10)
 	if (peak-before)>>10 > limitMiB {
 		t.Fatalf("peak RSS grew by %d MiB, want at most %d", (peak-before)>>10, limitMiB)
 	}
+}
+
+// metric reads one sample of the node's /metrics, 0 when absent.
+func metric(t *testing.T, url, sample string) float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), sample+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }
 
 // stalledResume resumes user big after id 0 on a connection with a small
