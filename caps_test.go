@@ -24,7 +24,7 @@ func cappedHub(t *testing.T, cfg belfry.HubConfig) (*belfry.Hub, *gatedStore) {
 	}
 	gs := &gatedStore{Store: st, gate: make(chan struct{}), reads: map[string]int{}}
 	br := memory.New()
-	cfg.Store, cfg.Broker = gs, br
+	cfg.Store, cfg.Broker, cfg.Heartbeat = gs, br, time.Hour
 	hub := belfry.NewHub(cfg)
 	t.Cleanup(func() { hub.CloseAll(); br.Close(); st.Close() })
 	return hub, gs
@@ -43,7 +43,7 @@ var openers = map[string]opener{
 		return s.Close, nil
 	},
 	"OpenLean": func(h *belfry.Hub, user string) (func(), error) {
-		l, err := h.OpenLean(context.Background(), user, 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
+		l, err := h.OpenLean(context.Background(), user, 0, false, belfry.LeanOptions{})
 		if err != nil {
 			return nil, err
 		}

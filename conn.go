@@ -24,12 +24,6 @@ type LeanOptions struct {
 	// Expires is when the stream's credential expires; the stream then
 	// gets a token-expired event and ends. Zero: never.
 	Expires time.Time
-	// Heartbeat is the interval of heartbeat comments. The first lean
-	// stream's value sets the Hub's wheel. Default 20s.
-	Heartbeat time.Duration
-	// WriteTimeout bounds a blocking write of a backed-up stream.
-	// Default 10s.
-	WriteTimeout time.Duration
 	// Head, when set, is written first (the response head): at once as
 	// far as the socket takes it, the rest by the stream's first write
 	// that may wait, after SetUp. A connection that carried earlier

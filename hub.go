@@ -9,30 +9,45 @@ import (
 	"time"
 )
 
-// DefaultReplaysPerUser is HubConfig.ReplaysPerUser's default.
-const DefaultReplaysPerUser = 4
+// The defaults of the node-wide stream settings (HubConfig), in one place:
+// cmd/belfry's flags and httpapi use them too.
+const (
+	DefaultHeartbeat      = 20 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultQueueSize      = 256
+	DefaultStoreReads     = 64
+	DefaultStoreOutage    = 60 * time.Second
+	DefaultReplaysPerUser = 4
+)
 
 // HubConfig configures a Hub. Zero values take the defaults noted.
 type HubConfig struct {
 	Store  Store  // required: replay, gap fill and catch-up read from it
 	Broker Broker // required: the Hub subscribes users on it
+	// Heartbeat is the interval of the streams' heartbeat comments.
+	// Default 20s (DefaultHeartbeat).
+	Heartbeat time.Duration
+	// WriteTimeout bounds a write to a stream that waits on its client;
+	// past it the stream is cut as slow. Default 10s (DefaultWriteTimeout).
+	WriteTimeout time.Duration
 	// QueueSize bounds each stream's queue of undelivered events; a stream
 	// whose queue is full is disconnected (it resumes from its last id).
-	// Default 256.
+	// Default 256 (DefaultQueueSize).
 	QueueSize int
 	// Shards is the number of lock shards of the user table. Default 64.
 	Shards int
 	// StoreOutage is how long a stream that must read the store (the
 	// replay, a gap in ids, a broker resync) keeps retrying while the store
 	// fails, holding the events that came meanwhile, before it is cut (the
-	// client then resumes from its last id). Default 60s.
+	// client then resumes from its last id). Default 60s
+	// (DefaultStoreOutage).
 	StoreOutage time.Duration
 	// StoreReads bounds the lean streams' store reads in flight at once
 	// (a resync's snapshot, a catch-up, a gap fill); the others wait their
 	// turn, still sent heartbeats. After a broker resync every stream of
 	// the node reads the store: unbounded, each of thousands of workers
 	// would grow its stack in the database driver at the same moment.
-	// Default 64.
+	// Default 64 (DefaultStoreReads).
 	StoreReads int
 	// ReplaysPerUser bounds the replays of one user's resuming streams that
 	// run at once (Hub.EnterReplay). Default 4 (DefaultReplaysPerUser).
@@ -61,6 +76,8 @@ type Hub struct {
 	store     Store
 	broker    Broker
 	queueSize int
+	// heartbeat and writeTimeout: HubConfig's, for every stream.
+	heartbeat, writeTimeout time.Duration
 	// storeOutage: how long a lean stream retries a failing store read.
 	storeOutage time.Duration
 	// reads holds a token per lean store read in flight (HubConfig.StoreReads).
@@ -116,8 +133,14 @@ type sink interface {
 
 // NewHub returns a Hub. Run the broker with the Hub as its Receiver.
 func NewHub(cfg HubConfig) *Hub {
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
 	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 256
+		cfg.QueueSize = DefaultQueueSize
 	}
 	if cfg.Shards <= 0 {
 		cfg.Shards = 64
@@ -126,10 +149,10 @@ func NewHub(cfg HubConfig) *Hub {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.StoreOutage <= 0 {
-		cfg.StoreOutage = 60 * time.Second
+		cfg.StoreOutage = DefaultStoreOutage
 	}
 	if cfg.StoreReads <= 0 {
-		cfg.StoreReads = 64
+		cfg.StoreReads = DefaultStoreReads
 	}
 	if cfg.ReplaysPerUser <= 0 {
 		cfg.ReplaysPerUser = DefaultReplaysPerUser
@@ -138,6 +161,7 @@ func NewHub(cfg HubConfig) *Hub {
 		cfg.MaxStreamsPerUser = DefaultMaxStreamsPerUser
 	}
 	h := &Hub{store: cfg.Store, broker: cfg.Broker, queueSize: cfg.QueueSize, storeOutage: cfg.StoreOutage,
+		heartbeat: cfg.Heartbeat, writeTimeout: cfg.WriteTimeout,
 		log: cfg.Logger, seed: maphash.MakeSeed(), shards: make([]hubShard, cfg.Shards),
 		reads: make(chan struct{}, cfg.StoreReads), replaysPerUser: cfg.ReplaysPerUser,
 		maxPerUser: max(cfg.MaxStreamsPerUser, 0), maxStreams: int64(max(cfg.MaxStreams, 0))}
@@ -146,6 +170,13 @@ func NewHub(cfg HubConfig) *Hub {
 	}
 	return h
 }
+
+// Heartbeat returns the streams' heartbeat interval (HubConfig.Heartbeat).
+func (h *Hub) Heartbeat() time.Duration { return h.heartbeat }
+
+// WriteTimeout returns the bound on a stream's write that waits on its
+// client (HubConfig.WriteTimeout).
+func (h *Hub) WriteTimeout() time.Duration { return h.writeTimeout }
 
 // HubStats are the Hub's counters, for metrics.
 type HubStats struct {

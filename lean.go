@@ -59,16 +59,10 @@ type LeanStream struct {
 // Then either Start the stream on its connection, or Close it.
 // Errors: EUNAVAILABLE, ErrShutdown.
 func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resume bool, o LeanOptions) (*LeanStream, error) {
-	if o.Heartbeat <= 0 {
-		o.Heartbeat = 20 * time.Second
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = 10 * time.Second
-	}
-	l := &LeanStream{hub: h, user: user, writeTimeout: o.WriteTimeout, expires: o.Expires,
-		busy: true, syncDue: true, nextBeat: time.Now().Add(o.Heartbeat),
+	l := &LeanStream{hub: h, user: user, writeTimeout: h.writeTimeout, expires: o.Expires,
+		busy: true, syncDue: true, nextBeat: time.Now().Add(h.heartbeat),
 		setUp: o.SetUp, replayed: o.Replayed, head: o.Head, id: h.lastStreamID.Add(1)}
-	h.wheel.start(h, o.Heartbeat)
+	h.wheel.start(h, h.heartbeat)
 	if err := h.attach(user, l); err != nil {
 		return nil, err
 	}

@@ -119,8 +119,9 @@ func strike(t *testing.T, e *env, st *outageStore, hub *belfry.Hub, hang bool) {
 // startOutage opens a lean stream of u and strikes.
 func startOutage(t *testing.T, cfg belfry.HubConfig, hang bool) (*outageStore, *belfry.Hub, *memConn) {
 	t.Helper()
+	cfg.Heartbeat = 100 * time.Millisecond
 	e, st, hub := newOutageHub(t, cfg)
-	l, err := hub.OpenLean(t.Context(), "u", 0, false, belfry.LeanOptions{Heartbeat: 100 * time.Millisecond})
+	l, err := hub.OpenLean(t.Context(), "u", 0, false, belfry.LeanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

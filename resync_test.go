@@ -76,10 +76,10 @@ func gatedLeanStreams(t *testing.T, n, reads int) gatedNode {
 	t.Helper()
 	e := newEnv(t, 0)
 	st := &gatedStore{Store: e.store, gate: make(chan struct{}), reads: map[string]int{}}
-	g := gatedNode{e: e, st: st, hub: belfry.NewHub(belfry.HubConfig{Store: st, Broker: e.broker, StoreReads: reads})}
+	g := gatedNode{e: e, st: st, hub: belfry.NewHub(belfry.HubConfig{Store: st, Broker: e.broker, StoreReads: reads, Heartbeat: time.Hour})}
 	t.Cleanup(g.hub.CloseAll)
 	for i := range n {
-		l, err := g.hub.OpenLean(t.Context(), fmt.Sprint("u", i), 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
+		l, err := g.hub.OpenLean(t.Context(), fmt.Sprint("u", i), 0, false, belfry.LeanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

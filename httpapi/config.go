@@ -25,8 +25,9 @@ type Config struct {
 	// stream holds no setup place while it runs.
 	UserAuth UserAuth
 
-	// Heartbeat is the interval of SSE comment lines. Default 20s.
-	Heartbeat time.Duration
+	// The heartbeat interval and the write timeout of streams are the
+	// Hub's (HubConfig.Heartbeat, HubConfig.WriteTimeout).
+
 	// Retry is the reconnect delay sent in the stream's retry: line.
 	// Default 2s.
 	Retry time.Duration
@@ -35,8 +36,6 @@ type Config struct {
 	// the client should wait before it tries again. Rounded up to whole
 	// seconds. Default 5s (DefaultRetryAfter).
 	RetryAfter time.Duration
-	// WriteTimeout bounds each write to a stream. Default 10s.
-	WriteTimeout time.Duration
 
 	// AllowOrigins are the web origins (scheme://host[:port]) allowed to
 	// call the API from a browser on another origin (CORS, credentials

@@ -115,6 +115,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		hubStore = o.hubStore(store)
 	}
 	e.hub = belfry.NewHub(belfry.HubConfig{Store: hubStore, Broker: broker, QueueSize: o.queue, Logger: log,
+		Heartbeat: o.heartbeat, WriteTimeout: o.writeTimeout,
 		MaxStreamsPerUser: o.maxStreamsPerUser, MaxStreams: o.maxStreams})
 	brokerDone := make(chan struct{})
 	go func() {
@@ -127,7 +128,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		JWTSecret: testSecret, APIKeys: append([]string{testAPIKey}, o.extraKeys...), UserAuth: o.userAuth,
 		AuthFailRate: o.authFailRate, AuthFailBurst: o.authFailBurst, AuthFailMaxAddrs: o.authFailMaxAddrs,
 		TrustedProxies: o.trustedProxies, PublishRate: o.publishRate, PublishBurst: o.publishBurst,
-		Heartbeat: o.heartbeat, WriteTimeout: o.writeTimeout, Retry: o.retry,
+		Retry:  o.retry,
 		Logger: log, Registry: prometheus.NewRegistry(),
 		Now:  func() time.Time { return time.Now().Add(time.Duration(e.clockSkew.Load())) },
 		Demo: true, DisableLean: o.disableLean, AllowOrigins: o.allowOrigins, Assets: o.assets,

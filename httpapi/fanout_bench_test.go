@@ -94,7 +94,7 @@ func leanStreams(b *testing.B, n int, user func(int) string) (*belfry.Inbox, *be
 	}
 	b.Cleanup(func() { st.Close() })
 	br := memory.New()
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: br, QueueSize: 1 << 16, MaxStreamsPerUser: -1})
+	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: br, QueueSize: 1 << 16, MaxStreamsPerUser: -1, Heartbeat: time.Hour})
 	runCtx, cancel := context.WithCancel(ctx)
 	go br.Run(runCtx, hub)
 	b.Cleanup(func() { cancel(); hub.CloseAll() })
@@ -102,7 +102,7 @@ func leanStreams(b *testing.B, n int, user func(int) string) (*belfry.Inbox, *be
 	for i := range n {
 		c, tc := sockets.pair()
 		go io.Copy(io.Discard, c)
-		ls, err := hub.OpenLean(ctx, user(i), 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
+		ls, err := hub.OpenLean(ctx, user(i), 0, false, belfry.LeanOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

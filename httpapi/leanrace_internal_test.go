@@ -26,12 +26,12 @@ func TestLeanCloseConcurrentWithStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: memory.New()})
+	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: memory.New(), Heartbeat: time.Hour})
 	t.Cleanup(hub.CloseAll)
 	sockets := newSocketPairs(t)
 	for range 50 {
 		c, tc := sockets.pair()
-		ls, err := hub.OpenLean(ctx, "alice", 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
+		ls, err := hub.OpenLean(ctx, "alice", 0, false, belfry.LeanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func TestLeanResyncDuringOpenTakesNewSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: memory.New()})
+	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: memory.New(), Heartbeat: time.Hour})
 	t.Cleanup(hub.CloseAll)
 	inbox := &belfry.Inbox{Store: st, Broker: memory.New()}
 	for range 3 {
@@ -78,7 +78,7 @@ func TestLeanResyncDuringOpenTakesNewSnapshot(t *testing.T) {
 		}
 	}
 	c, tc := newSocketPairs(t).pair()
-	ls, err := hub.OpenLean(ctx, "alice", 0, false, belfry.LeanOptions{Heartbeat: time.Hour})
+	ls, err := hub.OpenLean(ctx, "alice", 0, false, belfry.LeanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

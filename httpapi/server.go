@@ -19,10 +19,8 @@ import (
 
 // Defaults of the Config fields that have one.
 const (
-	DefaultHeartbeat    = 20 * time.Second
-	DefaultRetry        = 2 * time.Second
-	DefaultWriteTimeout = 10 * time.Second
-	DefaultRetryAfter   = 5 * time.Second
+	DefaultRetry      = 2 * time.Second
+	DefaultRetryAfter = 5 * time.Second
 	// DefaultSetupConcurrency is Config.SetupConcurrency's default.
 	DefaultSetupConcurrency = 64
 	// readyTimeout bounds the store and broker pings of GET /readyz.
@@ -74,14 +72,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Hub == nil {
 		return nil, belfry.Errorf(belfry.EINVALID, "httpapi: Config.Hub is required")
 	}
-	if cfg.Heartbeat <= 0 {
-		cfg.Heartbeat = DefaultHeartbeat
-	}
 	if cfg.Retry <= 0 {
 		cfg.Retry = DefaultRetry
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = DefaultRetryAfter

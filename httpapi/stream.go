@@ -125,7 +125,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	nextBeat := time.Now().Add(s.cfg.Heartbeat)
+	nextBeat := time.Now().Add(s.hub.Heartbeat())
 	for {
 		if !p.expires.IsZero() && !s.now().Before(p.expires) {
 			end = belfry.ErrTokenExpired
@@ -156,7 +156,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		if !st.Replaying() {
 			replayed()
 		}
-		nextBeat = time.Now().Add(s.cfg.Heartbeat)
+		nextBeat = time.Now().Add(s.hub.Heartbeat())
 	}
 }
 
@@ -213,7 +213,7 @@ func streamEnd(err error) error {
 // the deadline again (HTTP/2 resets a stream whose deadline passes even
 // while it is idle).
 func (s *Server) write(w http.ResponseWriter, rc *http.ResponseController, b []byte) error {
-	if err := rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	if err := rc.SetWriteDeadline(time.Now().Add(s.hub.WriteTimeout())); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
 	if _, err := w.Write(b); err != nil {

@@ -26,8 +26,7 @@ func (s *Server) streamLean(w http.ResponseWriter, r *http.Request, p principal,
 	}
 	rc := http.NewResponseController(w)
 	ls, err := s.hub.OpenLean(r.Context(), p.user, lastID, resume, belfry.LeanOptions{
-		Expires: p.expires, Heartbeat: s.cfg.Heartbeat, WriteTimeout: s.cfg.WriteTimeout,
-		SetUp: setUp, Replayed: replayed, Head: s.leanHead(w.Header().Clone())})
+		Expires: p.expires, SetUp: setUp, Replayed: replayed, Head: s.leanHead(w.Header().Clone())})
 	if err != nil {
 		return true, err
 	}

@@ -81,7 +81,7 @@ func (n *node) start() {
 	}
 	broker := memory.New()
 	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker,
-		MaxStreamsPerUser: n.limits.perUser, MaxStreams: n.limits.node})
+		MaxStreamsPerUser: n.limits.perUser, MaxStreams: n.limits.node, Heartbeat: time.Second})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -94,7 +94,7 @@ func (n *node) start() {
 	api, err := httpapi.New(httpapi.Config{
 		Inbox: &belfry.Inbox{Store: store, Broker: broker, Logger: log}, Hub: hub,
 		JWTSecret: testSecret, APIKeys: []string{testAPIKey}, UserAuth: n.userAuth,
-		Demo: true, Assets: testAssets(), Retry: 300 * time.Millisecond, Heartbeat: time.Second, Logger: log,
+		Demo: true, Assets: testAssets(), Retry: 300 * time.Millisecond, Logger: log,
 		AllowOrigins: n.allowOrigins,
 		RetryAfter:   n.limits.retryAfter,
 	})

@@ -118,8 +118,8 @@ type Main struct {
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
 	return &Main{Addr: ":8080", Store: "sqlite:belfry.db", Broker: "memory",
-		Heartbeat: 20 * time.Second, Retry: 2 * time.Second, WriteTimeout: 10 * time.Second,
-		QueueSize: 256, ReplaysPerUser: belfry.DefaultReplaysPerUser, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		Heartbeat: belfry.DefaultHeartbeat, Retry: httpapi.DefaultRetry, WriteTimeout: belfry.DefaultWriteTimeout,
+		QueueSize: belfry.DefaultQueueSize, ReplaysPerUser: belfry.DefaultReplaysPerUser, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
 		MaxStreamsPerUser: belfry.DefaultMaxStreamsPerUser, MaxStreams: defaultMaxStreams(),
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		AuthCookie: httpapi.DefaultAuthCookie, AuthConcurrency: httpapi.DefaultAuthURLConcurrency,
@@ -361,6 +361,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 
 	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker,
+		Heartbeat: m.Heartbeat, WriteTimeout: m.WriteTimeout,
 		QueueSize: m.QueueSize, ReplaysPerUser: m.ReplaysPerUser, MaxStreamsPerUser: noLimitIfZero(m.MaxStreamsPerUser),
 		MaxStreams: m.MaxStreams, Logger: log})
 	m.warnNofile(log)
@@ -388,7 +389,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		JWTSecret: []byte(m.JWTSecret), APIKeys: m.APIKeys, UserAuth: userAuth, AllowOrigins: m.AllowOrigins,
 		AuthFailRate: authFailRate(m.AuthFailRate), AuthFailBurst: m.AuthFailBurst, TrustedProxies: proxies,
 		PublishRate: m.PublishRate, PublishBurst: m.PublishBurst,
-		Heartbeat: m.Heartbeat, Retry: m.Retry, WriteTimeout: m.WriteTimeout, DisableLean: !m.Lean,
+		Retry: m.Retry, DisableLean: !m.Lean,
 		Demo: m.Demo, Assets: web.Handler(),
 		Logger: log, Registry: reg,
 	})
