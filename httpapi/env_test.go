@@ -35,8 +35,8 @@ var testSecret = []byte("test-secret-0123456789abcdef0123")
 // envOpts tune newEnv; zero values keep the server's defaults.
 type envOpts struct {
 	queue        int           // HubConfig.QueueSize
-	heartbeat    time.Duration // Config.Heartbeat
-	writeTimeout time.Duration // Config.WriteTimeout
+	heartbeat    time.Duration // HubConfig.Heartbeat
+	writeTimeout time.Duration // HubConfig.WriteTimeout
 	retry        time.Duration // Config.Retry
 	// readTimeout and httpWriteTimeout go to NewHTTPServer: streams must
 	// outlive them.
