@@ -129,6 +129,13 @@ type sink interface {
 	wake(withSync bool)
 	// cut ends the sink for the given reason; safe to call more than once.
 	cut(reason error)
+	// resyncNow asks for a new snapshot, a catch-up from the store and a
+	// sync event, doing the work on the calling goroutine when the sink has
+	// no goroutine of its own at work (Hub.Resync runs it on a few).
+	resyncNow()
+	// beat writes a heartbeat when one is due (the wheel); a sink whose
+	// own goroutine writes heartbeats ignores it.
+	beat(now time.Time, every time.Duration)
 }
 
 // NewHub returns a Hub. Run the broker with the Hub as its Receiver.
@@ -319,34 +326,23 @@ func (h *Hub) Receive(m Message) {
 
 // Resync asks every stream to catch up from the store and send a fresh sync
 // event: the broker may have dropped messages, state changes included. It
-// returns at once; lean streams are done on a few goroutines (resyncLean).
+// returns at once; the streams are done on a few goroutines (resyncAll).
 func (h *Hub) Resync() {
-	var lean []*LeanStream
+	var all []sink
 	for i := range h.shards {
-		sh := &h.shards[i]
-		sh.mu.RLock()
-		for _, list := range sh.users {
-			for _, s := range list {
-				if l, ok := s.(*LeanStream); ok {
-					lean = append(lean, l)
-				} else {
-					s.wake(true)
-				}
-			}
-		}
-		sh.mu.RUnlock()
+		all = h.shards[i].streams(all)
 	}
-	h.resyncLean(lean)
+	h.resyncAll(all)
 }
 
-// resyncLean resyncs lean streams on at most StoreReads goroutines, each
+// resyncAll resyncs the streams on at most StoreReads goroutines, each
 // doing one stream's work after another, and returns at once. A goroutine
 // per stream would start thousands at once, each with the runtime's
 // current starting stack (the average of the last GC's scan, which the
 // streams' setups may have made large), only to wait for a read turn.
 // The price: a goroutine writing to a client that does not read holds up
 // the streams after it for up to that stream's write timeout.
-func (h *Hub) resyncLean(streams []*LeanStream) {
+func (h *Hub) resyncAll(streams []sink) {
 	var next atomic.Int64
 	for range min(len(streams), cap(h.reads)) {
 		go func() {
@@ -355,7 +351,7 @@ func (h *Hub) resyncLean(streams []*LeanStream) {
 				if i >= int64(len(streams)) {
 					return
 				}
-				streams[i].resyncHere()
+				streams[i].resyncNow()
 			}
 		}()
 	}

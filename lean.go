@@ -204,10 +204,10 @@ func (l *LeanStream) wake(withSync bool) {
 	l.mu.Unlock()
 }
 
-// resyncHere asks the stream for a new snapshot and a catch-up, as wake
-// does, and unless its worker is already running (it will see the
-// request), does the work on the calling goroutine (Hub.resyncLean).
-func (l *LeanStream) resyncHere() {
+// resyncNow asks the stream for a new snapshot and a catch-up, as wake does,
+// and unless its worker is already running (it will see the request), does
+// the work on the calling goroutine (Hub.resyncAll).
+func (l *LeanStream) resyncNow() {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()

@@ -105,6 +105,12 @@ func (s *Stream) wake(withSync bool) {
 	}
 }
 
+// resyncNow only asks: the stream's own goroutine reads the store in Next.
+func (s *Stream) resyncNow() { s.wake(true) }
+
+// beat does nothing: the caller of Next writes the heartbeats.
+func (s *Stream) beat(time.Time, time.Duration) {}
+
 func (s *Stream) cut(reason error) {
 	s.once.Do(func() {
 		s.reason = reason

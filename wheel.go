@@ -28,14 +28,14 @@ func (w *wheel) start(h *Hub, every time.Duration) {
 func (w *wheel) run(h *Hub) {
 	t := time.NewTicker(max(w.every/4, time.Millisecond))
 	defer t.Stop()
-	var batch []*LeanStream
+	var batch []sink
 	for {
 		select {
 		case <-w.stop:
 			return
 		case now := <-t.C:
 			for i := range h.shards {
-				batch = h.shards[i].leanStreams(batch[:0])
+				batch = h.shards[i].streams(batch[:0])
 				for _, l := range batch {
 					l.beat(now, w.every)
 				}
@@ -45,14 +45,11 @@ func (w *wheel) run(h *Hub) {
 	}
 }
 
-func (sh *hubShard) leanStreams(out []*LeanStream) []*LeanStream {
+// streams appends the shard's streams to out.
+func (sh *hubShard) streams(out []sink) []sink {
 	sh.mu.RLock()
 	for _, list := range sh.users {
-		for _, s := range list {
-			if l, ok := s.(*LeanStream); ok {
-				out = append(out, l)
-			}
-		}
+		out = append(out, list...)
 	}
 	sh.mu.RUnlock()
 	return out
