@@ -92,3 +92,36 @@ func FuzzSSEReader(f *testing.F) {
 		t.Fatal("more events than bytes")
 	})
 }
+
+// BenchmarkSSEReader is one event read by belfry tail.
+func BenchmarkSSEReader(b *testing.B) {
+	frame := []byte("id: 12345\nevent: new-notification\ndata: " +
+		`{"id":12345,"user_id":"u123","message":"seq=123 t=1700000000123456789",` +
+		`"link":"https://example.com/n/12345","read_at":null,"created_at":"2026-11-24T05:41:00.123Z"}` +
+		"\n\n")
+	p := newSSEReader(&loopReader{frame: frame}, "")
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ev, err := p.Next()
+		if err != nil || ev.Data == "" {
+			b.Fatal(ev, err)
+		}
+	}
+}
+
+// loopReader returns frame over and over, without end, filling each read.
+type loopReader struct {
+	frame []byte
+	off   int
+}
+
+func (l *loopReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k := copy(p[n:], l.frame[l.off:])
+		n += k
+		l.off = (l.off + k) % len(l.frame)
+	}
+	return n, nil
+}
