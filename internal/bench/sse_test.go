@@ -79,7 +79,7 @@ func checkEvents(t *testing.T, got []gotEvent) {
 	}
 }
 
-func TestEventReader(t *testing.T) {
+func TestSSEEventReader(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		resp string
@@ -108,8 +108,8 @@ func TestEventReader(t *testing.T) {
 			}
 			got, er := readAll(t, r, tc.buf)
 			checkEvents(t, got)
-			if er.Comments != 1 || er.Retry != 1500 {
-				t.Errorf("comments %d, retry %d", er.Comments, er.Retry)
+			if retry, _ := er.p.Retry(); er.p.Comments() != 1 || retry != 1500*time.Millisecond {
+				t.Errorf("comments %d, retry %v", er.p.Comments(), retry)
 			}
 		})
 	}
@@ -130,7 +130,7 @@ func (s *splitReader) Read(p []byte) (int, error) {
 	return s.r.Read(p)
 }
 
-func TestEventReaderErrors(t *testing.T) {
+func TestSSEEventReaderErrors(t *testing.T) {
 	for _, tc := range []struct{ name, resp string }{
 		{"bad chunk size", chunkedHead + "zz\r\ndata: x\n\n\r\n"},
 		{"chunk without CRLF after the data", chunkedHead + "3\r\nabcXY"},
