@@ -4,7 +4,7 @@
 //	belfry send     publish a notification through a running server
 //	belfry tail     print a user's live stream, resuming after every break
 //	belfry token    mint a user token (JWT) for testing
-//	belfry bench    load generator (package bench)
+//	belfry bench    load generator (package internal/bench)
 //	belfry version  print the version
 //
 // Every flag of every subcommand can also be set in the environment as

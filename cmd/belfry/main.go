@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/belfry/belfry/bench"
 	"github.com/belfry/belfry/httpapi"
+	"github.com/belfry/belfry/internal/bench"
 )
 
 func main() {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/belfry/belfry/internal/sse"
 )
 
 var listeningRE = regexp.MustCompile(`^belfry listening on (http://127\.0\.0\.1:\d+)$`)
@@ -236,8 +237,8 @@ func TestSubcommands(t *testing.T) {
 
 // sseResult is one event of a stream opened by openStream, or its end.
 type sseResult struct {
-	sseEvent
-	err error
+	Event, Data string
+	err         error
 }
 
 // openStream opens a user's stream and delivers its events on the channel
@@ -259,10 +260,10 @@ func openStream(t *testing.T, ctx context.Context, url, token, lastID string) <-
 	ch := make(chan sseResult, 100)
 	go func() {
 		defer resp.Body.Close()
-		p := newSSEReader(bufio.NewReader(resp.Body), lastID)
+		p := sse.NewReader(resp.Body)
 		for {
 			ev, err := p.Next()
-			ch <- sseResult{ev, err}
+			ch <- sseResult{Event: string(ev.Type), Data: string(ev.Data), err: err}
 			if err != nil {
 				close(ch)
 				return
@@ -272,7 +273,7 @@ func openStream(t *testing.T, ctx context.Context, url, token, lastID string) <-
 	return ch
 }
 
-func waitEvent(t *testing.T, ch <-chan sseResult, event string) sseEvent {
+func waitEvent(t *testing.T, ch <-chan sseResult, event string) sseResult {
 	t.Helper()
 	timeout := time.After(30 * time.Second)
 	for {
@@ -282,7 +283,7 @@ func waitEvent(t *testing.T, ch <-chan sseResult, event string) sseEvent {
 				t.Fatalf("the stream ended before a %s event: %v", event, r.err)
 			}
 			if r.Event == event {
-				return r.sseEvent
+				return r
 			}
 		case <-timeout:
 			t.Fatalf("no %s event", event)

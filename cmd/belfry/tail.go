@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/belfry/belfry/httpapi"
+	"github.com/belfry/belfry/internal/sse"
 )
 
 // Tail prints one user's stream, one line per event, and reconnects after
@@ -170,10 +172,10 @@ func (t *Tail) once(ctx context.Context) (got bool, retry time.Duration, err err
 	}
 	t.Logger.Info("connected", "url", req.URL.Redacted(), "last_event_id", t.LastEventID)
 
-	p := newSSEReader(resp.Body, t.LastEventID)
-	p.onLine = func() { idle.Reset(t.IdleTimeout) }
+	p := sse.NewReader(&activityReader{r: resp.Body, touch: func() { idle.Reset(t.IdleTimeout) }})
 	for {
 		ev, err := p.Next()
+		retry, _ = p.Retry()
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
 				err = cause
@@ -181,28 +183,27 @@ func (t *Tail) once(ctx context.Context) (got bool, retry time.Duration, err err
 			if errors.Is(err, io.EOF) {
 				err = errors.New("the server ended the stream")
 			}
-			return true, p.retry, err
+			return true, retry, err
 		}
 		if ev.HasID {
-			t.LastEventID = ev.ID
+			t.LastEventID = string(ev.ID)
 		}
-		if ev.Event == "sync" && t.LastEventID == "" {
+		if string(ev.Type) == "sync" && t.LastEventID == "" {
 			// A fresh stream: resume from where the server says the user
 			// is, so what is published while disconnected is not missed.
 			var s struct {
 				LastID int64 `json:"last_id"`
 			}
-			if json.Unmarshal([]byte(ev.Data), &s) == nil {
+			if json.Unmarshal(ev.Data, &s) == nil {
 				t.LastEventID = strconv.FormatInt(s.LastID, 10)
-				p.lastID = t.LastEventID
 			}
 		}
 		if err := t.print(ev); err != nil {
-			return true, p.retry, errFatal{err}
+			return true, retry, errFatal{err}
 		}
-		if ev.Event == "token-expired" {
+		if string(ev.Type) == "token-expired" {
 			if t.Secret == "" {
-				return true, p.retry, errFatal{errTokenExpired}
+				return true, retry, errFatal{errTokenExpired}
 			}
 			t.Token = "" // Run mints a new one
 			return true, 0, errors.New("token expired; minting a new one")
@@ -210,15 +211,31 @@ func (t *Tail) once(ctx context.Context) (got bool, retry time.Duration, err err
 	}
 }
 
-// print writes one event as "ID EVENT DATA" ("-" when the event has no id),
-// with newlines in the data shown as \n so an event stays on one line.
-func (t *Tail) print(ev sseEvent) error {
-	id := "-"
+// print writes one event as "ID EVENT DATA" ("-" when no id: line came
+// with it), with newlines in the data shown as \n so an event stays on one
+// line.
+func (t *Tail) print(ev sse.Event) error {
+	id := []byte("-")
 	if ev.HasID {
 		id = ev.ID
 	}
-	_, err := fmt.Fprintf(t.Out, "%s %s %s\n", id, ev.Event, strings.ReplaceAll(ev.Data, "\n", `\n`))
+	_, err := fmt.Fprintf(t.Out, "%s %s %s\n", id, ev.Type, bytes.ReplaceAll(ev.Data, []byte("\n"), []byte(`\n`)))
 	return err
+}
+
+// activityReader calls touch after every read that returned bytes: the
+// stream is alive while anything arrives, heartbeats included.
+type activityReader struct {
+	r     io.Reader
+	touch func()
+}
+
+func (a *activityReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 {
+		a.touch()
+	}
+	return n, err
 }
 
 // checkStreamResponse accepts a 200 text/event-stream. Credentials and

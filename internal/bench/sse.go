@@ -6,43 +6,34 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/belfry/belfry/internal/sse"
 )
 
-// maxLine bounds one line of a response head or of the event stream; a
-// longer line is an error rather than unbounded memory.
+// maxLine bounds one line of a response head; a longer line is an error
+// rather than unbounded memory. (sse.MaxLine bounds the stream's lines.)
 const maxLine = 1 << 20
 
 // errChunk reports a malformed chunked body.
 var errChunk = errors.New("malformed chunked encoding")
 
-// Event is one dispatched Server-Sent Event. Its slices point into the
-// reader's buffers and are valid until the next call to Next.
-type Event struct {
-	Type []byte // "message" when the event had no event: line
-	Data []byte // data lines joined with "\n"
-	ID   []byte // the last event id at dispatch (the id: line of this or an earlier event)
-}
-
 // eventReader reads an HTTP/1.1 response head and then the SSE stream of
 // its body from one small buffer. Chunked transfer encoding is undone in
-// place as bytes arrive, so no second buffer is needed. Line endings may
-// be CRLF, LF or CR, as the SSE specification allows.
+// place as bytes arrive, so no second buffer is needed; the body's bytes
+// go to an sse.Parser, which copies only what an event keeps.
 type eventReader struct {
 	rd   io.Reader
 	buf  []byte
 	r, w int
+	lim  int // buf[r:lim] is whole lines, for the parser; 0 after a fill
 
 	chunked bool
 	cs      chunkState
 	bodyEnd bool // the last chunk was read
 
-	skipLF    bool   // the previous line ended in CR: drop a following LF
-	long      []byte // a line longer than buf, assembled here
-	started   bool   // a body line was read (the BOM is checked on the first)
-	data, typ []byte
-	lastID    []byte
-	Comments  int // comment lines seen (heartbeats)
-	Retry     int // the last retry: value in milliseconds, 0 if none
+	skipLF bool   // the previous head line ended in CR: drop a following LF
+	long   []byte // a head line longer than buf, assembled here
+	p      sse.Parser
 }
 
 // newEventReader returns a reader of rd with a buffer of size bytes.
@@ -110,66 +101,51 @@ func (e *eventReader) readHead() (status int, contentType string, err error) {
 	return status, contentType, nil
 }
 
-// Next returns the next dispatched event. Comments are counted, retry:
-// values kept. Errors: io.EOF when the stream ended, or the connection's
+// Next returns the next dispatched event; its slices are valid until the
+// next call. The parser counts comments and keeps retry: values. Errors:
+// io.EOF when the stream ended, sse.ErrLineTooLong, or the connection's
 // error.
-func (e *eventReader) Next() (Event, error) {
-	e.data = e.data[:0]
-	e.typ = e.typ[:0]
-	hasData := false
+func (e *eventReader) Next() (sse.Event, error) {
 	for {
-		line, err := e.readLine()
-		if err != nil {
-			return Event{}, err
-		}
-		if !e.started {
-			e.started = true
-			line = bytes.TrimPrefix(line, []byte("\xEF\xBB\xBF"))
-		}
-		if len(line) == 0 {
-			if !hasData { // nothing to dispatch; the event type resets too
-				e.typ = e.typ[:0]
-				continue
+		if e.lim <= e.r && e.r < e.w {
+			// The parser is given whole lines only: the start of an
+			// unfinished line stays in buf, where fill moves it to the
+			// front, so the parser keeps no copy of it (no second buffer
+			// per stream) unless a line outgrows buf.
+			e.lim = e.w
+			if e.r > 0 || e.w < len(e.buf) {
+				e.lim = e.r + lastEOL(e.buf[e.r:e.w]) + 1
 			}
-			ev := Event{Type: e.typ, Data: e.data, ID: e.lastID}
-			if len(ev.Type) == 0 {
-				ev.Type = messageType
-			}
-			return ev, nil
 		}
-		if line[0] == ':' {
-			e.Comments++
+		if e.r < e.lim {
+			n, ev, ok, err := e.p.Parse(e.buf[e.r:e.lim])
+			e.r += n
+			if err != nil {
+				return sse.Event{}, err
+			}
+			if ok {
+				return ev, nil
+			}
 			continue
 		}
-		field, value, found := bytes.Cut(line, []byte(":"))
-		if found && len(value) > 0 && value[0] == ' ' {
-			value = value[1:]
-		}
-		switch string(field) { // no allocation: the compiler special-cases this
-		case "data":
-			if hasData {
-				e.data = append(e.data, '\n')
-			}
-			e.data = append(e.data, value...)
-			hasData = true
-		case "event":
-			e.typ = append(e.typ[:0], value...)
-		case "id":
-			if bytes.IndexByte(value, 0) < 0 {
-				e.lastID = append(e.lastID[:0], value...)
-			}
-		case "retry":
-			if n, err := strconv.Atoi(string(value)); err == nil && n >= 0 {
-				e.Retry = n
-			}
+		if err := e.fill(); err != nil {
+			return sse.Event{}, err
 		}
 	}
 }
 
-var messageType = []byte("message")
+// lastEOL returns the index of the last CR or LF in b, or -1.
+func lastEOL(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '\n' || b[i] == '\r' {
+			return i
+		}
+	}
+	return -1
+}
 
-// readLine returns the next line without its ending. The slice is valid
-// until the next call.
+// readLine returns the next line of the response head without its
+// ending. The slice is valid until the next call.
 func (e *eventReader) readLine() ([]byte, error) {
 	e.long = e.long[:0]
 	for {
@@ -216,6 +192,7 @@ func indexEOL(b []byte) int {
 
 // fill moves unread bytes to the front and reads more.
 func (e *eventReader) fill() error {
+	e.lim = 0
 	if e.r > 0 {
 		e.w = copy(e.buf, e.buf[e.r:e.w])
 		e.r = 0

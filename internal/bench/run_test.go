@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/belfry/belfry/bench"
 	"github.com/belfry/belfry/httpapi"
+	"github.com/belfry/belfry/internal/bench"
 )
 
 func TestIdle(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/belfry/belfry/bench"
+	"github.com/belfry/belfry/internal/bench"
 )
 
 func main() {

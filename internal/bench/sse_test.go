@@ -79,7 +79,7 @@ func checkEvents(t *testing.T, got []gotEvent) {
 	}
 }
 
-func TestEventReader(t *testing.T) {
+func TestSSEEventReader(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		resp string
@@ -108,8 +108,8 @@ func TestEventReader(t *testing.T) {
 			}
 			got, er := readAll(t, r, tc.buf)
 			checkEvents(t, got)
-			if er.Comments != 1 || er.Retry != 1500 {
-				t.Errorf("comments %d, retry %d", er.Comments, er.Retry)
+			if retry, _ := er.p.Retry(); er.p.Comments() != 1 || retry != 1500*time.Millisecond {
+				t.Errorf("comments %d, retry %v", er.p.Comments(), retry)
 			}
 		})
 	}
@@ -130,7 +130,7 @@ func (s *splitReader) Read(p []byte) (int, error) {
 	return s.r.Read(p)
 }
 
-func TestEventReaderErrors(t *testing.T) {
+func TestSSEEventReaderErrors(t *testing.T) {
 	for _, tc := range []struct{ name, resp string }{
 		{"bad chunk size", chunkedHead + "zz\r\ndata: x\n\n\r\n"},
 		{"chunk without CRLF after the data", chunkedHead + "3\r\nabcXY"},
@@ -255,5 +255,66 @@ func TestHist(t *testing.T) {
 				t.Errorf("value of bucket of %d: %d", v, mid)
 			}
 		}
+	}
+}
+
+// benchFrame is a new-notification event as belfry writes it, with the
+// payload the bench publishes.
+const benchFrame = "id: 12345\nevent: new-notification\ndata: " +
+	`{"id":12345,"user_id":"u123","message":"seq=123 t=1700000000123456789",` +
+	`"link":"https://example.com/n/12345","read_at":null,"created_at":"2026-11-24T05:41:00.123Z"}` +
+	"\n\n"
+
+// loopReader returns frame over and over, without end. whole: a read
+// stops at the end of the frame (each event arrives in a read of its own,
+// as on an idle loopback stream); else a read fills p (a burst: events
+// split across reads).
+type loopReader struct {
+	frame []byte
+	off   int
+	whole bool
+}
+
+func (l *loopReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k := copy(p[n:], l.frame[l.off:])
+		n += k
+		l.off = (l.off + k) % len(l.frame)
+		if l.whole && l.off == 0 {
+			break
+		}
+	}
+	return n, nil
+}
+
+// BenchmarkEventReader is one event read from a stream by a bench client,
+// with the default 2 KiB buffer.
+func BenchmarkEventReader(b *testing.B) {
+	chunked := fmt.Sprintf("%x\r\n%s\r\n", len(benchFrame), benchFrame)
+	for _, bc := range []struct {
+		name, head, frame string
+		whole             bool
+	}{
+		{"plain/event-per-read", plainHead, benchFrame, true},
+		{"plain/full-reads", plainHead, benchFrame, false},
+		{"chunked/event-per-read", chunkedHead, chunked, true},
+		{"chunked/full-reads", chunkedHead, chunked, false},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			body := &loopReader{frame: []byte(bc.frame), whole: bc.whole}
+			er := newEventReader(io.MultiReader(strings.NewReader(bc.head), body), 2048)
+			if _, _, err := er.readHead(); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(benchFrame)))
+			b.ReportAllocs()
+			for b.Loop() {
+				ev, err := er.Next()
+				if err != nil || len(ev.Data) == 0 {
+					b.Fatal(ev, err)
+				}
+			}
+		})
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/belfry/belfry/bench"
+	"github.com/belfry/belfry/internal/bench"
 )
 
 // faultySSE is another SSE server, not belfry: streams at /events?user=U

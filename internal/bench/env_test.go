@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/belfry/belfry"
-	"github.com/belfry/belfry/bench"
 	"github.com/belfry/belfry/httpapi"
+	"github.com/belfry/belfry/internal/bench"
 	"github.com/belfry/belfry/memory"
 	"github.com/belfry/belfry/sqlite"
 )
