@@ -226,16 +226,13 @@ window.vm = new Vue({ el: "#app" });
 	})
 	mux.Handle("GET /assets/test/node_modules/", http.StripPrefix("/assets/test/node_modules/",
 		http.FileServer(http.Dir("node_modules"))))
-	mux.HandleFunc("GET /assets/test/sfc/vue2/belfry-client.js", func(w http.ResponseWriter, r *http.Request) {
-		b, err := os.ReadFile("static/belfry-client.js")
-		if err != nil {
-			http.Error(w, err.Error(), 500)
+	mux.HandleFunc("GET /assets/test/sfc/{dir}/{file}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("dir") == "vue2" && !strings.HasSuffix(r.PathValue("file"), ".vue.js") {
+			// The component imports ./belfry-client.js, which imports its
+			// modules beside it: an app copies them next to the .vue file.
+			serveStatic(w, r, r.PathValue("file"))
 			return
 		}
-		w.Header().Set("Content-Type", "text/javascript")
-		w.Write(b)
-	})
-	mux.HandleFunc("GET /assets/test/sfc/{dir}/{file}", func(w http.ResponseWriter, r *http.Request) {
 		dir, file := r.PathValue("dir"), strings.TrimSuffix(r.PathValue("file"), ".js")
 		if (dir != "vue2" && dir != "testdata") || !strings.HasSuffix(file, ".vue") {
 			http.NotFound(w, r)
@@ -255,6 +252,21 @@ window.vm = new Vue({ el: "#app" });
 		w.Write([]byte(mod))
 	})
 	return mux
+}
+
+// serveStatic answers with static/<name>, a JavaScript module.
+func serveStatic(w http.ResponseWriter, r *http.Request, name string) {
+	if !strings.HasSuffix(name, ".js") || strings.ContainsAny(name, "/\\") {
+		http.NotFound(w, r)
+		return
+	}
+	b, err := os.ReadFile(filepath.Join("static", name))
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/javascript")
+	w.Write(b)
 }
 
 // importMap resolves the bare imports of the Vue components to the pinned

@@ -23,11 +23,11 @@ type asset struct {
 	ctype string
 }
 
-// Handler serves the embedded files: GET /assets/<name> (the scripts and the
-// Vue 2 component, with a strong ETag, a short public max-age and CORS open
-// to every origin without credentials, since apps load the bell from
-// belfry's origin) and GET /
-// (the demo page, revalidated on every load). Anything else is 404.
+// Handler serves the embedded files: GET /assets/<name> (the scripts, their
+// .d.ts types and the Vue 2 component, with a strong ETag, a short public
+// max-age and CORS open to every origin without credentials, since apps
+// load the bell from belfry's origin) and GET / (the demo page, revalidated
+// on every load). Anything else is 404.
 //
 // The HTTP API routes / here only in demo mode.
 func Handler() http.Handler {
@@ -45,7 +45,9 @@ func Handler() http.Handler {
 		switch path.Ext(p) {
 		case ".js":
 			ct = "text/javascript; charset=utf-8"
-		case ".vue":
+		case ".vue", ".ts":
+			// Source to copy into an app (the .vue component, the .d.ts
+			// types), not to run: mime's ".ts" is an MPEG stream.
 			ct = "text/plain; charset=utf-8"
 		case "":
 			ct = "application/octet-stream"

@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -28,6 +30,10 @@ func TestHandlerAssets(t *testing.T) {
 	}{
 		{"/assets/belfry-client.js", "text/javascript; charset=utf-8", "export class BelfryClient"},
 		{"/assets/notification-bell.js", "text/javascript; charset=utf-8", `customElements.define("notification-bell"`},
+		{"/assets/belfry-state.js", "text/javascript; charset=utf-8", "export class InboxState"},
+		{"/assets/belfry-tabs.js", "text/javascript; charset=utf-8", "export class TabGroup"},
+		{"/assets/belfry-client.d.ts", "text/plain; charset=utf-8", "export class BelfryClient extends EventTarget"},
+		{"/assets/notification-bell.d.ts", "text/plain; charset=utf-8", `"notification-bell": NotificationBell`},
 		{"/assets/demo.js", "text/javascript; charset=utf-8", "/demo/notifications"},
 		{"/assets/vue2/NotificationBell.vue", "text/plain; charset=utf-8", "name: 'NotificationBell'"},
 		{"/", "text/html; charset=utf-8", `<script type="module" src="/assets/demo.js">`},
@@ -88,5 +94,47 @@ func TestHandlerRefusals(t *testing.T) {
 	res := get(t, h, "HEAD", "/assets/belfry-client.js")
 	if b, _ := io.ReadAll(res.Body); res.StatusCode != 200 || len(b) != 0 {
 		t.Errorf("HEAD: %d with %d bytes", res.StatusCode, len(b))
+	}
+}
+
+// relativeImport matches the relative module specifiers of static imports
+// and re-exports: import … from "./x.js", import "./x.js", export … from.
+var relativeImport = regexp.MustCompile(`(?m)^\s*(?:import|export)\b[^;"']*?["'](\.{1,2}/[^"']+)["']`)
+
+// Every module an entry point imports, transitively, is served beside it:
+// a file missing from the embed would break every page that loads the bell.
+func TestHandlerServesEveryImportedModule(t *testing.T) {
+	h := web.Handler()
+	queue := []string{"notification-bell.js", "demo.js", "vue2/NotificationBell.vue", "notification-bell.d.ts"}
+	seen := map[string]bool{}
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		res := get(t, h, "GET", "/assets/"+name)
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("GET /assets/%s: %d (imported, so it must be served)", name, res.StatusCode)
+			continue
+		}
+		dir := path.Dir(name)
+		if strings.HasSuffix(name, ".vue") {
+			dir = "." // an app copies the component next to belfry-client.js and its modules
+		}
+		for _, m := range relativeImport.FindAllStringSubmatch(string(body), -1) {
+			dep := path.Join(dir, m[1])
+			if strings.HasSuffix(name, ".d.ts") {
+				dep = strings.TrimSuffix(dep, ".js") + ".d.ts" // TypeScript resolves x.js to x.d.ts
+			}
+			queue = append(queue, dep)
+		}
+	}
+	for _, want := range []string{"belfry-client.js", "belfry-state.js", "belfry-tabs.js", "belfry-client.d.ts"} {
+		if !seen[want] {
+			t.Errorf("%s is not reached from the entry points: %v", want, seen)
+		}
 	}
 }

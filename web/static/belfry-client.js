@@ -3,13 +3,21 @@
 // It keeps one user's notification state (items newest first, unread count,
 // connection status) in step with a belfry server: it fetches the list over
 // HTTP and applies the SSE stream's sync, new-notification, read-state and
-// notification-deleted events. No dependencies, no build step.
+// notification-deleted events. No dependencies, no build step. Types:
+// belfry-client.d.ts.
 //
-// One stream per browser: the tabs of one user elect a leader with the Web
-// Locks API; only the leader opens an EventSource and relays every event to
-// the other tabs over a BroadcastChannel. When the leader tab closes, the
-// lock passes to another tab, which resumes the stream from the last id it
-// saw. Where either API is missing, every tab opens its own stream.
+// This file is the facade and does the I/O (fetch, EventSource, reconnect
+// timers, tokens). The rules live in two modules beside it:
+//   belfry-state.js  the inbox: how events, list answers and the user's own
+//                    changes move the items, the count and the resume point
+//                    (pure, unit-tested in Node)
+//   belfry-tabs.js   one stream per browser: the tabs of one user elect a
+//                    leader with the Web Locks API; only the leader opens an
+//                    EventSource and relays every event to the other tabs
+//                    over a BroadcastChannel. When the leader tab closes, the
+//                    lock passes to another tab, which resumes the stream
+//                    from the last id it saw. Where either API is missing,
+//                    every tab opens its own stream.
 //
 // Events dispatched on the client (an EventTarget):
 //   "change"        the state changed; detail is client.state
@@ -22,6 +30,9 @@
 // client.refusal says why: "too-many-streams" (429: this user holds as many
 // streams as the server allows one user) or "busy" (503: the server is
 // full, or cannot reach its store); "" otherwise.
+
+import { InboxState, hasNextPage } from "./belfry-state.js";
+import { TabGroup, groupKey } from "./belfry-tabs.js";
 
 const EVENTS = ["sync", "new-notification", "read-state", "notification-deleted", "token-expired"];
 const MAX_BACKOFF_MS = 30000;
@@ -44,31 +55,38 @@ export class BelfryClient extends EventTarget {
     this.limit = Math.min(Math.max(parseInt(opts.limit, 10) || 10, 1), 100);
     this.shared = opts.shared !== false;
 
-    this.items = [];            // newest first
-    this.unread = 0;
     this.status = "connecting";
     this.refusal = "";          // why the server refuses the stream: "", "too-many-streams" or "busy"
-    this.hasMore = false;
     this.loading = false;
-    this.role = "none";         // "leader", "follower" or "solo"
 
-    this._byId = new Map();
-    this._cursor = 0;           // the highest id known to be delivered: the resume point
-    this._seenMax = 0;          // the highest id held or covered by a list fetch
-    this._syncedTo = 0;         // last_id of the last sync: counted in its unread_count
-    this._unannounced = new Set(); // ids a list brought before their live event
-    this._synced = false;       // a sync came: _cursor is a resume point, even at 0
-    this._gen = 0;              // counts applied stream events (stale-answer check)
+    this._inbox = new InboxState();
+    this._group = null;         // the tab group while sharing a stream
+    this._solo = false;         // started without a group: this tab streams alone
     this._es = null;
     this._attempt = 0;
     this._timer = 0;
     this._probe = null;         // the HEAD request in flight after a refused stream
     this._started = false;
-    this._channel = null;
-    this._lockAbort = null;
-    this._releaseLock = null;
     this._onOnline = () => { if (this.status !== "live" && this._streaming()) this._reconnectNow(); };
   }
+
+  /** The notifications held, newest first (the objects the API returned). */
+  get items() { return this._inbox.items; }
+
+  /** The unread count. */
+  get unread() { return this._inbox.unread; }
+
+  /** Whether older notifications can be loaded (loadOlder). */
+  get hasMore() { return this._inbox.hasMore; }
+
+  /** "leader" or "follower" while sharing a stream, "solo" with a stream of its own, "none" when stopped. */
+  get role() {
+    if (this._group) return this._group.leading ? "leader" : "follower";
+    return this._solo ? "solo" : "none";
+  }
+
+  // The resume point (read by the browser tests).
+  get _cursor() { return this._inbox.cursor; }
 
   /** The current state, a snapshot for rendering. */
   get state() {
@@ -97,11 +115,9 @@ export class BelfryClient extends EventTarget {
     clearTimeout(this._timer);
     this._probe = null;
     this._closeStream();
-    if (this._lockAbort) this._lockAbort.abort();
-    if (this._releaseLock) this._releaseLock();
-    if (this._channel) this._channel.close();
-    this._channel = null;
-    this.role = "none";
+    if (this._group) this._group.leave();
+    this._group = null;
+    this._solo = false;
     this._setStatus("closed");
   }
 
@@ -141,30 +157,23 @@ export class BelfryClient extends EventTarget {
     this.dispatchEvent(new CustomEvent("error", { detail: { error: err } }));
   }
 
+  async _page(query) {
+    const res = await this._request("GET", "/notifications?limit=" + this.limit + query);
+    const page = await res.json();
+    return { page, hasMore: hasNextPage(res.headers.get("Link"), page.length, this.limit) };
+  }
+
   /** Reloads the newest page and the unread count (the "Refresh" button). */
   async refresh() {
     this.loading = true;
     this._changed();
     try {
-      // The answer covers every id delivered so far: a held one it lacks
-      // was deleted meanwhile (its event missed while disconnected).
-      const known = this._cursor;
-      const res = await this._request("GET", "/notifications?limit=" + this.limit);
-      const page = await res.json();
-      // Keep what arrived live while the page was in flight (newer than
-      // anything in it); replace the rest with the page.
-      const top = Math.max(page.length > 0 ? page[0].id : 0, known);
-      const live = this.items.filter((n) => n.id > top);
-      const held = this._byId;
-      this.items = [];
-      this._byId = new Map();
-      for (const n of live) this._put(n);
-      for (const n of page) if (this._put(n) && !held.has(n.id)) this._countListed(n);
-      this.hasMore = hasNext(res, page.length, this.limit);
-      const gen = this._gen;
+      const known = this._inbox.cursor;
+      const { page, hasMore } = await this._page("");
+      this._inbox.replaceNewest(page, known, hasMore);
+      const gen = this._inbox.gen;
       const c = await (await this._request("GET", "/notifications/unread-count")).json();
-      // A stream event applied meanwhile carries a newer count than this answer.
-      if (typeof c.unread === "number" && gen === this._gen) this.unread = c.unread;
+      this._inbox.applyCount(c.unread, gen);
     } catch (err) {
       this._fail(err);
       throw err;
@@ -176,15 +185,13 @@ export class BelfryClient extends EventTarget {
 
   /** Loads the page older than the oldest item held. */
   async loadOlder() {
-    if (this.loading || !this.hasMore || this.items.length === 0) return;
+    const items = this._inbox.items;
+    if (this.loading || !this.hasMore || items.length === 0) return;
     this.loading = true;
     this._changed();
     try {
-      const oldest = this.items[this.items.length - 1].id;
-      const res = await this._request("GET", "/notifications?limit=" + this.limit + "&before=" + oldest);
-      const page = await res.json();
-      for (const n of page) this._put(n);
-      this.hasMore = hasNext(res, page.length, this.limit);
+      const { page, hasMore } = await this._page("&before=" + items[items.length - 1].id);
+      this._inbox.appendOlder(page, hasMore);
     } catch (err) {
       this._fail(err);
     } finally {
@@ -200,12 +207,7 @@ export class BelfryClient extends EventTarget {
   async markUnread(id) { return this._setRead(id, false); }
 
   async _setRead(id, read) {
-    const n = this._byId.get(id);
-    if (n && (n.read_at == null) === read) {
-      n.read_at = read ? new Date().toISOString() : null;
-      this.unread = Math.max(0, this.unread + (read ? -1 : 1));
-      this._changed();
-    }
+    if (this._inbox.setRead(id, read, new Date().toISOString())) this._changed();
     try {
       await this._request("POST", "/notifications/" + encodeURIComponent(id) + (read ? "/read" : "/unread"));
     } catch (err) {
@@ -215,9 +217,7 @@ export class BelfryClient extends EventTarget {
 
   /** Marks every notification read. */
   async markAllRead() {
-    const now = new Date().toISOString();
-    for (const n of this.items) if (n.read_at == null) n.read_at = now;
-    this.unread = 0;
+    this._inbox.markAllRead(new Date().toISOString());
     this._changed();
     try {
       await this._request("POST", "/notifications/read-all");
@@ -228,8 +228,7 @@ export class BelfryClient extends EventTarget {
 
   /** Deletes one notification. */
   async remove(id) {
-    const n = this._byId.get(id);
-    if (n) this._drop(id);
+    this._inbox.remove(id);
     this._changed();
     try {
       await this._request("DELETE", "/notifications/" + encodeURIComponent(id));
@@ -239,33 +238,6 @@ export class BelfryClient extends EventTarget {
   }
 
   // ---- state ----
-
-  _put(n) {
-    if (!n || typeof n.id !== "number") return false;
-    const had = this._byId.get(n.id);
-    if (had) { Object.assign(had, n); return false; }
-    this._byId.set(n.id, n);
-    let i = 0;
-    while (i < this.items.length && this.items[i].id > n.id) i++;
-    this.items.splice(i, 0, n);
-    if (n.id > this._seenMax) this._seenMax = n.id;
-    return true;
-  }
-
-  // A list fetch brought n before the stream did. If neither the last sync
-  // nor the stream has counted it, count it now: when it arrives on the
-  // stream, _put finds it held and does not count it again. It is still
-  // news, so it is announced when its live event comes.
-  _countListed(n) {
-    if (n.id <= this._syncedTo || n.id <= this._cursor) return;
-    if (n.read_at == null) this.unread++;
-    this._unannounced.add(n.id);
-  }
-
-  _drop(id) {
-    this._byId.delete(id);
-    this.items = this.items.filter((n) => n.id !== id);
-  }
 
   _changed() { this.dispatchEvent(new CustomEvent("change", { detail: this.state })); }
 
@@ -278,68 +250,28 @@ export class BelfryClient extends EventTarget {
     this.refusal = refusal;
     if (changed) this.dispatchEvent(new CustomEvent("status", { detail: s }));
     this._changed();
-    if (this.role === "leader" && this._channel) this._channel.postMessage({ t: "status", status: s, refusal });
+    if (this._group) this._group.status(s, refusal);
   }
 
   /** Applies one stream event (from our own stream or relayed by the leader). */
   _apply(name, data) {
     let d;
     try { d = JSON.parse(data); } catch (_) { return; }
-    this._gen++;
-    switch (name) {
-      case "sync":
-        this.unread = d.unread_count;
-        this._syncedTo = d.last_id;
-        this._synced = true;
-        if (d.last_id > this._cursor) this._cursor = d.last_id;
-        this._attempt = 0;
-        if (d.last_id > this._seenMax) {
-          // Published before this stream attached but after our list
-          // fetch: reload the newest page (merged, deduplicated by id).
-          this._seenMax = d.last_id;
-          this._mergeNewest();
-        }
-        if (this.role !== "follower") this._setStatus("live");
-        break;
-      case "new-notification":
-        if (d.id > this._cursor) this._cursor = d.id;
-        if (this._put(d)) {
-          // The sync's count already includes every id up to its last_id,
-          // and one of those may still arrive just after the sync.
-          if (d.read_at == null && d.id > this._syncedTo) this.unread++;
-          this.dispatchEvent(new CustomEvent("notification", { detail: d }));
-        } else if (this._unannounced.delete(d.id)) {
-          this.dispatchEvent(new CustomEvent("notification", { detail: this._byId.get(d.id) || d }));
-        }
-        break;
-      case "read-state":
-        if (d.all) {
-          for (const n of this.items) if (n.id <= d.up_to_id && n.read_at == null) n.read_at = d.read_at;
-        } else {
-          const n = this._byId.get(d.id);
-          if (n) n.read_at = d.read ? d.read_at : null;
-        }
-        this.unread = d.unread_count;
-        break;
-      case "notification-deleted":
-        this._drop(d.id);
-        this.unread = d.unread_count;
-        break;
-      default:
-        return;
+    const fx = this._inbox.apply(name, d);
+    if (!fx) return;
+    if (fx.synced) {
+      this._attempt = 0;
+      if (fx.fetchNewest) this._mergeNewest();
+      if (this.role !== "follower") this._setStatus("live");
     }
+    if (fx.announce) this.dispatchEvent(new CustomEvent("notification", { detail: fx.announce }));
     this._changed();
   }
 
   async _mergeNewest() {
     try {
-      const res = await this._request("GET", "/notifications?limit=" + this.limit);
-      const page = await res.json();
-      let added = false;
-      for (const n of page) {
-        if (this._put(n)) { this._countListed(n); added = true; }
-      }
-      if (added) this._changed();
+      const { page } = await this._page("");
+      if (this._inbox.mergeNewest(page)) this._changed();
     } catch (err) {
       this._fail(err);
     }
@@ -347,52 +279,24 @@ export class BelfryClient extends EventTarget {
 
   // ---- one stream per browser ----
 
-  _groupKey() {
-    let who = "session";
-    const sub = jwtSubject(this.token);
-    if (sub) who = "user:" + sub;
-    const base = new URL(this.endpoint || "/", location.href).href;
-    return "belfry:" + base + ":" + who;
-  }
-
   _join() {
-    const canShare = this.shared && typeof BroadcastChannel === "function" &&
-      typeof navigator !== "undefined" && navigator.locks && typeof navigator.locks.request === "function";
-    if (!canShare) {
-      this.role = "solo";
+    if (!this.shared || !TabGroup.supported()) {
+      this._solo = true;
       this._openStream();
       return;
     }
-    const key = this._groupKey();
-    this._channel = new BroadcastChannel(key);
-    this._channel.onmessage = (e) => this._onRelay(e.data);
-    this.role = "follower";
+    const group = new TabGroup(groupKey(this.endpoint, this.token, location.href), {
+      lead: () => this._openStream(),
+      frame: (name, data) => this._apply(name, data),
+      status: (m) => {
+        this._inbox.adopt(m.cursor, m.unread);
+        this._setStatus(m.status, m.refusal);
+      },
+      snapshot: () => ({ status: this.status, refusal: this.refusal, unread: this.unread, cursor: this._inbox.cursor }),
+    });
+    this._group = group;
     this._setStatus("connecting");
-    this._channel.postMessage({ t: "hello" });
-    this._lockAbort = new AbortController();
-    navigator.locks.request(key, { signal: this._lockAbort.signal }, () => {
-      if (!this._started) return undefined;
-      this.role = "leader";
-      this._openStream();
-      // Hold the lock until stop() or the tab goes away.
-      return new Promise((resolve) => { this._releaseLock = resolve; });
-    }).catch(() => { /* aborted by stop() */ });
-  }
-
-  _onRelay(m) {
-    if (!m || typeof m !== "object") return;
-    if (this.role === "leader") {
-      if (m.t === "hello") this._channel.postMessage({ t: "status", status: this.status, refusal: this.refusal, unread: this.unread, cursor: this._cursor });
-      return;
-    }
-    if (this.role !== "follower") return;
-    if (m.t === "frame") {
-      this._apply(m.name, m.data);
-    } else if (m.t === "status") {
-      if (typeof m.cursor === "number" && m.cursor > this._cursor) this._cursor = m.cursor;
-      if (typeof m.unread === "number") this.unread = m.unread;
-      this._setStatus(m.status, typeof m.refusal === "string" ? m.refusal : "");
-    }
+    group.join();
   }
 
   _streaming() { return this.role === "leader" || this.role === "solo"; }
@@ -405,20 +309,21 @@ export class BelfryClient extends EventTarget {
     this._setStatus(this._attempt > 0 ? "reconnecting" : "connecting", this.refusal);
     const u = new URL(this._url("/notifications/stream"), location.href);
     if (this.token) u.searchParams.set("token", this.token);
-    if (this._cursor > 0 || this._synced) u.searchParams.set("last_event_id", String(this._cursor));
+    const from = this._inbox.resumeId();
+    if (from >= 0) u.searchParams.set("last_event_id", String(from));
     const crossOrigin = u.origin !== location.origin;
     const es = new EventSource(u.href, { withCredentials: crossOrigin && !this.token });
     this._es = es;
     // Whether the browser's own retry resumes: its URL has a resume
     // point, or an id: line came (the browser then sends Last-Event-ID).
-    let resumes = this._cursor > 0 || this._synced;
+    let resumes = from >= 0;
     for (const name of EVENTS) {
       es.addEventListener(name, (e) => {
         if (this._es !== es) return;
         if (e.lastEventId) resumes = true;
         if (name === "token-expired") { this._tokenExpired(); return; }
         this._apply(name, e.data);
-        if (this.role === "leader" && this._channel) this._channel.postMessage({ t: "frame", name, data: e.data });
+        if (this._group) this._group.frame(name, e.data);
       });
     }
     es.onerror = () => {
@@ -428,7 +333,7 @@ export class BelfryClient extends EventTarget {
         // event stream): learn why, then reconnect ourselves, with backoff
         // and jitter.
         this._probeAndReconnect(u.href);
-      } else if (!resumes && this._synced) {
+      } else if (!resumes && this._inbox.synced) {
         // The browser would retry as a fresh stream (only a sync came, and
         // a sync has no id): what is published meanwhile would never be
         // replayed. Reconnect ourselves from the sync's last_id.
@@ -516,26 +421,6 @@ export function retryAfterMs(v, now = Date.now()) {
   const ms = /^\s*\d+\s*$/.test(v) ? parseInt(v, 10) * 1000 : Date.parse(v) - now;
   if (!(ms > 0)) return 0;
   return Math.min(ms, MAX_RETRY_AFTER_MS);
-}
-
-function hasNext(res, got, limit) {
-  const link = res.headers.get("Link");
-  if (link != null) return /rel="?next"?/.test(link);
-  return got >= limit;
-}
-
-/** The unverified sub claim of a JWT, only to group the tabs of one user. */
-function jwtSubject(token) {
-  if (!token) return "";
-  const part = token.split(".")[1];
-  if (!part) return "";
-  try {
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
-    const sub = JSON.parse(json).sub;
-    return sub == null ? "" : String(sub);
-  } catch (_) {
-    return "";
-  }
 }
 
 /** The short relative time of an ISO timestamp, e.g. "3 minutes ago". */

@@ -13,6 +13,7 @@
 //
 // Events (bubbling, composed): "belfry-change", "belfry-notification",
 // "belfry-status", "belfry-error", each with the client's detail.
+// Types: notification-bell.d.ts.
 
 import { BelfryClient, relativeTime, badgeText } from "./belfry-client.js";
 
