@@ -127,35 +127,3 @@ func TestDraftValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-func TestEncodeEvents(t *testing.T) {
-	n := &belfry.Notification{ID: 3, UserID: "u", Message: "m", CreatedAt: time.Unix(0, 0)}
-	if got := string(belfry.EncodeNew(n).Bytes); !strings.HasPrefix(got, "id: 3\nevent: new-notification\ndata: {") || !strings.HasSuffix(got, "}\n\n") {
-		t.Fatalf("new: %q", got)
-	}
-	at := "2026-11-23T17:42:24.123Z"
-	got := string(belfry.EncodeState(belfry.KindRead, &belfry.StateChange{ID: 3, Read: true, ReadAt: &at, Unread: 2}).Bytes)
-	if want := "event: read-state\ndata: {\"id\":3,\"read\":true,\"read_at\":\"" + at + "\",\"unread_count\":2}\n\n"; got != want {
-		t.Fatalf("read-state: %q", got)
-	}
-	got = string(belfry.EncodeState(belfry.KindRead, &belfry.StateChange{All: true, UpTo: 9, Read: true, ReadAt: &at}).Bytes)
-	if want := "event: read-state\ndata: {\"all\":true,\"up_to_id\":9,\"read\":true,\"read_at\":\"" + at + "\",\"unread_count\":0}\n\n"; got != want {
-		t.Fatalf("read-all: %q", got)
-	}
-	got = string(belfry.EncodeState(belfry.KindDeleted, &belfry.StateChange{ID: 3, Unread: 1}).Bytes)
-	if want := "event: notification-deleted\ndata: {\"id\":3,\"unread_count\":1}\n\n"; got != want {
-		t.Fatalf("deleted: %q", got)
-	}
-	if got := string(belfry.EncodeSync(belfry.Stats{Unread: 4, LastID: 12}).Bytes); got != "event: sync\ndata: {\"unread_count\":4,\"last_id\":12}\n\n" {
-		t.Fatalf("sync: %q", got)
-	}
-}
-
-func BenchmarkEncodeNew(b *testing.B) {
-	n := &belfry.Notification{ID: 123456, UserID: "user-42", Message: "Your order #1234 has shipped",
-		Link: "/orders/1234", Data: json.RawMessage(`{"order":1234}`), CreatedAt: time.Now()}
-	b.ReportAllocs()
-	for b.Loop() {
-		belfry.EncodeNew(n)
-	}
-}

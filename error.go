@@ -21,14 +21,14 @@ const (
 	EINTERNAL     = "internal"               // 500: a bug
 )
 
-// Error codes of the stream limits (see HubConfig). A client waits, at
+// Error codes of the stream limits (see hub.Config). A client waits, at
 // least the answer's Retry-After, and tries again.
 const (
 	// ETOOMANYSTREAMS (429): the user already holds as many streams on
-	// this node as it allows one user (HubConfig.MaxStreamsPerUser).
+	// this node as it allows one user (hub.Config.MaxStreamsPerUser).
 	ETOOMANYSTREAMS = "too_many_streams"
 	// ESERVERFULL (503): the node holds as many streams as it allows
-	// (HubConfig.MaxStreams); another node, or this one later, has room.
+	// (hub.Config.MaxStreams); another node, or this one later, has room.
 	ESERVERFULL = "server_full"
 )
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 )
 
@@ -86,7 +88,7 @@ func testStreamsPerUserLimit(t *testing.T, lean bool) {
 	e := newEnv(t, envOpts{disableLean: !lean, allowOrigins: []string{appOrigin}})
 	alice := withBearer(e.token("alice"))
 	var open []attempt
-	for i := range belfry.DefaultMaxStreamsPerUser {
+	for i := range hub.DefaultMaxStreamsPerUser {
 		a := e.tryStream(alice)
 		if a.status != http.StatusOK {
 			t.Fatalf("stream %d of alice: %d %s", i+1, a.status, a.body)
@@ -109,8 +111,8 @@ func testStreamsPerUserLimit(t *testing.T, lean bool) {
 	if h := e.do("HEAD", "/notifications/stream", alice); h.status != http.StatusTooManyRequests || h.header.Get("Retry-After") == "" {
 		t.Fatalf("HEAD at the limit: %d, Retry-After %q", h.status, h.header.Get("Retry-After"))
 	}
-	if s := e.hub.Stats(); s.Streams != belfry.DefaultMaxStreamsPerUser {
-		t.Fatalf("the hub holds %d streams, want %d", s.Streams, belfry.DefaultMaxStreamsPerUser)
+	if s := e.hub.Stats(); s.Streams != hub.DefaultMaxStreamsPerUser {
+		t.Fatalf("the hub holds %d streams, want %d", s.Streams, hub.DefaultMaxStreamsPerUser)
 	}
 	if got := e.metric(t, refusedUser); got != 2 {
 		t.Errorf("%s = %v, want 2", refusedUser, got)

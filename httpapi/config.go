@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,7 +15,7 @@ import (
 // Config configures the HTTP API. Zero values take the defaults noted.
 type Config struct {
 	Inbox *belfry.Inbox // required
-	Hub   *belfry.Hub   // required
+	Hub   *hub.Hub      // required
 
 	// JWTSecret verifies user tokens (HS256; sub = user id; exp required).
 	JWTSecret []byte
@@ -26,7 +28,7 @@ type Config struct {
 	UserAuth UserAuth
 
 	// The heartbeat interval and the write timeout of streams are the
-	// Hub's (HubConfig.Heartbeat, HubConfig.WriteTimeout).
+	// Hub's (hub.Config.Heartbeat, hub.Config.WriteTimeout).
 
 	// Retry is the reconnect delay sent in the stream's retry: line.
 	// Default 2s.

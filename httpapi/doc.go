@@ -85,9 +85,9 @@
 // X-Accel-Buffering: no. First "retry: <Config.Retry in ms>". The client
 // resumes with the Last-Event-ID header or ?last_event_id= (a non-negative
 // integer, else 400; empty is a fresh stream). Each batch is written under
-// a deadline of HubConfig.WriteTimeout and flushed; a comment ": ping" goes
-// out when nothing was written for HubConfig.Heartbeat (a lean stream gets
-// one every HubConfig.Heartbeat, up to a quarter of it late, whatever else
+// a deadline of hub.Config.WriteTimeout and flushed; a comment ": ping" goes
+// out when nothing was written for hub.Config.Heartbeat (a lean stream gets
+// one every hub.Config.Heartbeat, up to a quarter of it late, whatever else
 // was written); when the token
 // expires the stream sends "event: token-expired" and ends. A stream the
 // Hub cut as slow, or ended by Shutdown, just ends: the client reconnects

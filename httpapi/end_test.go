@@ -4,16 +4,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/hub"
 )
 
 // endedFor waits until n streams ended for the reason, by the metric,
 // and fails if any ended for another.
-func (e *env) endedFor(t *testing.T, reason belfry.EndReason, n float64) {
+func (e *env) endedFor(t *testing.T, reason hub.EndReason, n float64) {
 	t.Helper()
 	sample := `belfry_streams_ended_total{reason="` + reason.String() + `"}`
 	eventually(t, sample, func() bool { return e.metric(t, sample) == n })
-	for _, r := range belfry.EndReasons() {
+	for _, r := range hub.EndReasons() {
 		if r == reason {
 			continue
 		}
@@ -32,7 +32,7 @@ func testStreamEndsSayWhy(t *testing.T, lean bool) {
 	s := e.openStream(t, "", withBearer(e.token("u")))
 	s.sync(t)
 	s.close()
-	e.endedFor(t, belfry.EndClientGone, 1)
+	e.endedFor(t, hub.EndClientGone, 1)
 	if log := e.logs.String(); !strings.Contains(log, `msg="stream ended" user=u stream=`) ||
 		!strings.Contains(log, "reason=client_gone") {
 		t.Errorf("the end is not logged with its user, stream id and reason:\n%s", log)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/httpapi"
 	"github.com/belfry/belfry/memory"
@@ -34,9 +36,9 @@ var testSecret = []byte("test-secret-0123456789abcdef0123")
 
 // envOpts tune newEnv; zero values keep the server's defaults.
 type envOpts struct {
-	queue        int           // HubConfig.QueueSize
-	heartbeat    time.Duration // HubConfig.Heartbeat
-	writeTimeout time.Duration // HubConfig.WriteTimeout
+	queue        int           // hub.Config.QueueSize
+	heartbeat    time.Duration // hub.Config.Heartbeat
+	writeTimeout time.Duration // hub.Config.WriteTimeout
 	retry        time.Duration // Config.Retry
 	// readTimeout and httpWriteTimeout go to NewHTTPServer: streams must
 	// outlive them.
@@ -66,7 +68,7 @@ type envOpts struct {
 	publishRate      float64
 	publishBurst     int
 	extraKeys        []string
-	// maxStreamsPerUser and maxStreams go to HubConfig; retryAfter to
+	// maxStreamsPerUser and maxStreams go to hub.Config; retryAfter to
 	// Config.RetryAfter.
 	maxStreamsPerUser, maxStreams int
 	retryAfter                    time.Duration
@@ -79,7 +81,7 @@ type env struct {
 	url    string
 	client *http.Client
 	srv    *httpapi.Server
-	hub    *belfry.Hub
+	hub    *hub.Hub
 	store  *sqlite.Store
 	inbox  *belfry.Inbox
 	ts     *httptest.Server
@@ -114,7 +116,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.hubStore != nil {
 		hubStore = o.hubStore(store)
 	}
-	e.hub = belfry.NewHub(belfry.HubConfig{Store: hubStore, Broker: broker, QueueSize: o.queue, Logger: log,
+	e.hub = hub.New(hub.Config{Store: hubStore, Broker: broker, QueueSize: o.queue, Logger: log,
 		Heartbeat: o.heartbeat, WriteTimeout: o.writeTimeout,
 		MaxStreamsPerUser: o.maxStreamsPerUser, MaxStreams: o.maxStreams})
 	brokerDone := make(chan struct{})

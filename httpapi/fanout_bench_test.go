@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/memory"
 	"github.com/belfry/belfry/sqlite"
@@ -20,7 +22,7 @@ import (
 // the figure, as it would be for a load generator on the same machine.
 func BenchmarkFanOutLean(b *testing.B) {
 	const users = 1000
-	_, hub := leanStreams(b, users, func(i int) string { return "u" + strconv.Itoa(i) })
+	_, h := leanStreams(b, users, func(i int) string { return "u" + strconv.Itoa(i) })
 	msgs := make([]belfry.Message, users)
 	for i := range msgs {
 		msgs[i] = belfry.Message{Kind: belfry.KindNew, UserID: "u" + strconv.Itoa(i),
@@ -33,11 +35,11 @@ func BenchmarkFanOutLean(b *testing.B) {
 		id++
 		for i := range msgs {
 			msgs[i].New.ID = id
-			hub.Receive(msgs[i])
+			h.Receive(msgs[i])
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*users), "ns/delivery")
-	if s := hub.Stats(); s.Slow != 0 || s.Streams != users {
+	if s := h.Stats(); s.Slow != 0 || s.Streams != users {
 		b.Fatalf("stats %+v", s)
 	}
 }
@@ -47,17 +49,17 @@ func BenchmarkFanOutLean(b *testing.B) {
 // what the event costs; the streams add none.
 func BenchmarkFanOutLeanTabs(b *testing.B) {
 	const tabs = 1000
-	_, hub := leanStreams(b, tabs, func(int) string { return "u0" })
+	_, h := leanStreams(b, tabs, func(int) string { return "u0" })
 	msg := belfry.Message{Kind: belfry.KindNew, UserID: "u0",
 		New: &belfry.Notification{UserID: "u0", Message: "Your export is ready",
 			Link: "/exports/9", CreatedAt: time.Now()}}
 	b.ReportAllocs()
 	for b.Loop() {
 		msg.New.ID++
-		hub.Receive(msg)
+		h.Receive(msg)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tabs), "ns/delivery")
-	if s := hub.Stats(); s.Slow != 0 || s.Streams != tabs {
+	if s := h.Stats(); s.Slow != 0 || s.Streams != tabs {
 		b.Fatalf("stats %+v", s)
 	}
 }
@@ -67,7 +69,7 @@ func BenchmarkFanOutLeanTabs(b *testing.B) {
 // SQLite in one group commit) then the fan-out to their lean streams.
 func BenchmarkPublishFanOutLean(b *testing.B) {
 	const users = 1000
-	inbox, hub := leanStreams(b, users, func(i int) string { return "u" + strconv.Itoa(i) })
+	inbox, h := leanStreams(b, users, func(i int) string { return "u" + strconv.Itoa(i) })
 	d := belfry.Draft{Message: "Your export is ready", Link: "/exports/9"}
 	for i := range users {
 		d.UserIDs = append(d.UserIDs, "u"+strconv.Itoa(i))
@@ -79,14 +81,14 @@ func BenchmarkPublishFanOutLean(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*users), "ns/delivery")
-	if s := hub.Stats(); s.Slow != 0 || s.Streams != users {
+	if s := h.Stats(); s.Slow != 0 || s.Streams != users {
 		b.Fatalf("stats %+v", s)
 	}
 }
 
 // leanStreams starts a node (SQLite, memory broker, Hub) with n lean
 // streams over loopback sockets whose readers discard; stream i is user(i)'s.
-func leanStreams(b *testing.B, n int, user func(int) string) (*belfry.Inbox, *belfry.Hub) {
+func leanStreams(b *testing.B, n int, user func(int) string) (*belfry.Inbox, *hub.Hub) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
 	if err != nil {
@@ -94,19 +96,19 @@ func leanStreams(b *testing.B, n int, user func(int) string) (*belfry.Inbox, *be
 	}
 	b.Cleanup(func() { st.Close() })
 	br := memory.New()
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: br, QueueSize: 1 << 16, MaxStreamsPerUser: -1, Heartbeat: time.Hour})
+	h := hub.New(hub.Config{Store: st, Broker: br, QueueSize: 1 << 16, MaxStreamsPerUser: -1, Heartbeat: time.Hour})
 	runCtx, cancel := context.WithCancel(ctx)
-	go br.Run(runCtx, hub)
-	b.Cleanup(func() { cancel(); hub.CloseAll() })
+	go br.Run(runCtx, h)
+	b.Cleanup(func() { cancel(); h.CloseAll() })
 	sockets := newSocketPairs(b)
 	for i := range n {
 		c, tc := sockets.pair()
 		go io.Copy(io.Discard, c)
-		ls, err := hub.OpenLean(ctx, user(i), 0, false, belfry.LeanOptions{})
+		ls, err := h.OpenLean(ctx, user(i), 0, false, hub.LeanOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		ls.Start(tc)
 	}
-	return &belfry.Inbox{Store: st, Broker: br}, hub
+	return &belfry.Inbox{Store: st, Broker: br}, h
 }

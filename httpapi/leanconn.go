@@ -8,11 +8,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/hub"
 )
 
 // tcpConn is a hijacked HTTP/1.1 connection (TCP, or a Unix socket) as a
-// belfry.Conn: the Hub writes frames to it straight from the publishing
+// hub.Conn: the Hub writes frames to it straight from the publishing
 // goroutine. A write that the socket does not take at once returns short
 // instead of waiting, so one client that does not read never holds up a
 // fan-out.
@@ -40,7 +40,7 @@ type rawNetConn interface {
 	SyscallConn() (syscall.RawConn, error)
 }
 
-var _ belfry.Conn = (*tcpConn)(nil)
+var _ hub.Conn = (*tcpConn)(nil)
 
 func newTCPConn(c rawNetConn) (*tcpConn, error) {
 	rc, err := c.SyscallConn()

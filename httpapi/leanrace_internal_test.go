@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/memory"
 	"github.com/belfry/belfry/sqlite"
@@ -26,12 +28,12 @@ func TestLeanCloseConcurrentWithStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: memory.New(), Heartbeat: time.Hour})
-	t.Cleanup(hub.CloseAll)
+	h := hub.New(hub.Config{Store: st, Broker: memory.New(), Heartbeat: time.Hour})
+	t.Cleanup(h.CloseAll)
 	sockets := newSocketPairs(t)
 	for range 50 {
 		c, tc := sockets.pair()
-		ls, err := hub.OpenLean(ctx, "alice", 0, false, belfry.LeanOptions{})
+		ls, err := h.OpenLean(ctx, "alice", 0, false, hub.LeanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +55,7 @@ func TestLeanCloseConcurrentWithStart(t *testing.T) {
 		}
 		c.Close()
 	}
-	if s := hub.Stats(); s.Streams != 0 || s.Lean != 0 {
+	if s := h.Stats(); s.Streams != 0 || s.Lean != 0 {
 		t.Fatalf("stats after every stream closed: %+v", s)
 	}
 }
@@ -69,8 +71,8 @@ func TestLeanResyncDuringOpenTakesNewSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: memory.New(), Heartbeat: time.Hour})
-	t.Cleanup(hub.CloseAll)
+	h := hub.New(hub.Config{Store: st, Broker: memory.New(), Heartbeat: time.Hour})
+	t.Cleanup(h.CloseAll)
 	inbox := &belfry.Inbox{Store: st, Broker: memory.New()}
 	for range 3 {
 		if _, err := inbox.Create(ctx, belfry.Draft{UserIDs: []string{"alice"}, Message: "m"}); err != nil {
@@ -78,7 +80,7 @@ func TestLeanResyncDuringOpenTakesNewSnapshot(t *testing.T) {
 		}
 	}
 	c, tc := newSocketPairs(t).pair()
-	ls, err := hub.OpenLean(ctx, "alice", 0, false, belfry.LeanOptions{})
+	ls, err := h.OpenLean(ctx, "alice", 0, false, hub.LeanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func TestLeanResyncDuringOpenTakesNewSnapshot(t *testing.T) {
 	if _, err := st.SetRead(ctx, "alice", 1, &now); err != nil {
 		t.Fatal(err)
 	}
-	hub.Resync()
+	h.Resync()
 	ls.Start(tc)
 
 	r := bufio.NewReader(c)

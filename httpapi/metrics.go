@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/hub"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -16,7 +17,7 @@ type metrics struct {
 	authFailures prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, hub *belfry.Hub, setupsWaiting, authAddrs func() float64) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, h *hub.Hub, setupsWaiting, authAddrs func() float64) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "belfry_http_requests_total",
@@ -45,15 +46,15 @@ func newMetrics(reg prometheus.Registerer, hub *belfry.Hub, setupsWaiting, authA
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "belfry_streams_open",
 			Help: "SSE streams open on this node.",
-		}, func() float64 { return float64(hub.Stats().Streams) }),
+		}, func() float64 { return float64(h.Stats().Streams) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "belfry_streams_lean",
 			Help: "Of the open streams, those written by the Hub without a goroutine of their own (hijacked HTTP/1.1).",
-		}, func() float64 { return float64(hub.Stats().Lean) }),
+		}, func() float64 { return float64(h.Stats().Lean) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "belfry_stream_users",
 			Help: "Users with at least one SSE stream open on this node.",
-		}, func() float64 { return float64(hub.Stats().Users) }),
+		}, func() float64 { return float64(h.Stats().Users) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "belfry_stream_setups_waiting",
 			Help: "Stream requests waiting for their turn to be set up (Config.SetupConcurrency).",
@@ -61,36 +62,36 @@ func newMetrics(reg prometheus.Registerer, hub *belfry.Hub, setupsWaiting, authA
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "belfry_stream_replays_waiting",
 			Help: "Resuming streams waiting for one of their user's replay places (--replays-per-user).",
-		}, func() float64 { return float64(hub.Stats().ReplaysWaiting) }),
+		}, func() float64 { return float64(h.Stats().ReplaysWaiting) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "belfry_slow_disconnects_total",
 			Help: "Streams cut because they could not keep up (their queue was full).",
-		}, func() float64 { return float64(hub.Stats().Slow) }),
+		}, func() float64 { return float64(h.Stats().Slow) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "belfry_streams_refused_total",
 			Help:        "Streams refused by a limit, by reason: too_many_streams (the user's, 429), server_full (the node's, 503).",
 			ConstLabels: prometheus.Labels{"reason": belfry.ETOOMANYSTREAMS},
-		}, func() float64 { return float64(hub.Stats().RefusedUser) }),
+		}, func() float64 { return float64(h.Stats().RefusedUser) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "belfry_streams_refused_total",
 			Help:        "Streams refused by a limit, by reason: too_many_streams (the user's, 429), server_full (the node's, 503).",
 			ConstLabels: prometheus.Labels{"reason": belfry.ESERVERFULL},
-		}, func() float64 { return float64(hub.Stats().RefusedNode) }),
+		}, func() float64 { return float64(h.Stats().RefusedNode) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "belfry_events_delivered_total",
 			Help: "Events queued to this node's streams.",
-		}, func() float64 { return float64(hub.Stats().Delivered) }),
+		}, func() float64 { return float64(h.Stats().Delivered) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "belfry_lean_writes_blocked_total",
 			Help: "Writes to lean streams that the socket did not take at once (a worker then wrote the rest).",
-		}, func() float64 { return float64(hub.Stats().Blocked) }),
+		}, func() float64 { return float64(h.Stats().Blocked) }),
 	}
-	for _, r := range belfry.EndReasons() {
+	for _, r := range hub.EndReasons() {
 		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "belfry_streams_ended_total",
 			Help:        "SSE streams ended, by reason: closed, client_gone, slow (queue full or write timeout), token_expired, shutdown, store_unavailable.",
 			ConstLabels: prometheus.Labels{"reason": r.String()},
-		}, func() float64 { return float64(hub.Stats().Ends[r]) }))
+		}, func() float64 { return float64(h.Stats().Ends[r]) }))
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

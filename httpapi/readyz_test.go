@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfry/belfry"
@@ -50,7 +52,7 @@ func TestReadyzHangingStoreBlamesOnlyTheStore(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := slog.New(slog.DiscardHandler)
-	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker, Logger: log})
+	hub := hub.New(hub.Config{Store: store, Broker: broker, Logger: log})
 	go func() { _ = broker.Run(ctx, hub) }()
 	srv, err := httpapi.New(httpapi.Config{
 		Inbox: &belfry.Inbox{Store: hangingStore{store}, Broker: ctxBroker{broker}, Logger: log}, Hub: hub,

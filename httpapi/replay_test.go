@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 )
 
@@ -107,7 +109,7 @@ func (e *env) syncWithin(t *testing.T, user, lastID string) {
 func TestResumeFloodOfOneUserLeavesOthersAlone(t *testing.T) {
 	e := newEnv(t, envOpts{setupConcurrency: 1, sndbuf: 4096, writeTimeout: 10 * wait})
 	e.bigBacklog("big", 100)
-	for range belfry.DefaultReplaysPerUser {
+	for range hub.DefaultReplaysPerUser {
 		e.stalledResume(t, "big")
 	}
 	// The next ones wait for a replay place of their user, holding nothing.
@@ -123,8 +125,8 @@ func TestResumeFloodOfOneUserLeavesOthersAlone(t *testing.T) {
 	eventually(t, "4 more resumes of big wait for a replay place", func() bool {
 		return e.hub.Stats().ReplaysWaiting == 4
 	})
-	if n := e.hub.Stats().Streams; n != belfry.DefaultReplaysPerUser {
-		t.Fatalf("%d streams open, want %d", n, belfry.DefaultReplaysPerUser)
+	if n := e.hub.Stats().Streams; n != hub.DefaultReplaysPerUser {
+		t.Fatalf("%d streams open, want %d", n, hub.DefaultReplaysPerUser)
 	}
 	e.syncWithin(t, "other", "0")
 }
@@ -139,5 +141,5 @@ func TestStalledReplayIsCutAsSlow(t *testing.T) {
 		s := e.hub.Stats()
 		return s.Slow == 1 && s.Streams == 0
 	})
-	e.endedFor(t, belfry.EndSlow, 1)
+	e.endedFor(t, hub.EndSlow, 1)
 }

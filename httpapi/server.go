@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +34,7 @@ const (
 type Server struct {
 	cfg     Config
 	inbox   *belfry.Inbox
-	hub     *belfry.Hub
+	hub     *hub.Hub
 	log     *slog.Logger
 	now     func() time.Time
 	mux     *http.ServeMux

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 )
 
@@ -104,7 +106,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	}
 	// end is why the stream ends, counted by the Hub (a cut by the Hub,
 	// slow or shutdown, has already counted its own).
-	end := belfry.ErrStreamClosed
+	end := hub.ErrStreamClosed
 	defer func() { st.End(end) }()
 	if s.isClosing() { // Shutdown's CloseAll may have run before Open attached
 		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
@@ -128,8 +130,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	nextBeat := time.Now().Add(s.hub.Heartbeat())
 	for {
 		if !p.expires.IsZero() && !s.now().Before(p.expires) {
-			end = belfry.ErrTokenExpired
-			return s.write(w, rc, belfry.EncodeTokenExpired().Bytes)
+			end = hub.ErrTokenExpired
+			return s.write(w, rc, hub.EncodeTokenExpired().Bytes)
 		}
 		idle := time.Until(nextBeat)
 		if !p.expires.IsZero() {
@@ -160,12 +162,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-var heartbeat = []byte(belfry.HeartbeatComment)
+var heartbeat = []byte(hub.HeartbeatComment)
 
 // openError maps the Hub's refusal to attach after CloseAll to 503, like
 // the other errors of opening a stream (the store's EUNAVAILABLE).
 func openError(err error) error {
-	if errors.Is(err, belfry.ErrShutdown) {
+	if errors.Is(err, hub.ErrShutdown) {
 		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
 	}
 	return err
@@ -201,8 +203,8 @@ func (s *Server) leaveSetup() { <-s.setup }
 // stream was cut as slow (it resumes on reconnect), or shutdown.
 func streamEnd(err error) error {
 	switch {
-	case errors.Is(err, belfry.ErrSlowStream), errors.Is(err, belfry.ErrShutdown),
-		errors.Is(err, belfry.ErrStreamClosed), errors.Is(err, context.Canceled),
+	case errors.Is(err, hub.ErrSlowStream), errors.Is(err, hub.ErrShutdown),
+		errors.Is(err, hub.ErrStreamClosed), errors.Is(err, context.Canceled),
 		errors.Is(err, context.DeadlineExceeded):
 		return nil
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/httpapi"
 	sse "github.com/tmaxmax/go-sse"
@@ -339,7 +341,7 @@ func testTokenExpiryEndsStream(t *testing.T, lean bool) {
 		break
 	}
 	s.ended(t)
-	e.endedFor(t, belfry.EndTokenExpired, 1)
+	e.endedFor(t, hub.EndTokenExpired, 1)
 	if r := e.do("GET", "/notifications/unread-count", withBearer(tok)); r.status != http.StatusUnauthorized {
 		t.Fatalf("expired token: %d", r.status)
 	}

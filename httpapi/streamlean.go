@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/hub"
 )
 
 // streamLean serves an HTTP/1.1 stream without keeping a goroutine or
@@ -25,7 +25,7 @@ func (s *Server) streamLean(w http.ResponseWriter, r *http.Request, p principal,
 		return false, nil
 	}
 	rc := http.NewResponseController(w)
-	ls, err := s.hub.OpenLean(r.Context(), p.user, lastID, resume, belfry.LeanOptions{
+	ls, err := s.hub.OpenLean(r.Context(), p.user, lastID, resume, hub.LeanOptions{
 		Expires: p.expires, SetUp: setUp, Replayed: replayed, Head: s.leanHead(w.Header().Clone())})
 	if err != nil {
 		return true, err
@@ -55,7 +55,7 @@ func (s *Server) streamLean(w http.ResponseWriter, r *http.Request, p principal,
 	// Before Start, while nothing else has the connection: a hangup
 	// reported at once (the client already left) closes the stream,
 	// whose Start then closes the connection.
-	c.watchHangup(func() { ls.End(belfry.ErrClientGone) })
+	c.watchHangup(func() { ls.End(hub.ErrClientGone) })
 	ls.Start(c)
 	return true, nil
 }

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/httpapi"
 	"github.com/belfry/belfry/memory"
@@ -44,7 +46,7 @@ type node struct {
 	limits       limits
 
 	store  *sqlite.Store
-	hub    *belfry.Hub
+	hub    *hub.Hub
 	api    *httpapi.Server
 	srv    *http.Server
 	cancel context.CancelFunc
@@ -56,7 +58,7 @@ func startNode(t *testing.T, userAuth httpapi.UserAuth) *node {
 	return startNodeLimited(t, userAuth, limits{})
 }
 
-// limits are a node's stream limits (HubConfig) and the Retry-After of its
+// limits are a node's stream limits (hub.Config) and the Retry-After of its
 // refusals (Config.RetryAfter); zero values take belfry's defaults.
 type limits struct {
 	perUser, node int
@@ -80,7 +82,7 @@ func (n *node) start() {
 		t.Fatal(err)
 	}
 	broker := memory.New()
-	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker,
+	hub := hub.New(hub.Config{Store: store, Broker: broker,
 		MaxStreamsPerUser: n.limits.perUser, MaxStreams: n.limits.node, Heartbeat: time.Second})
 	done := make(chan struct{})
 	go func() {

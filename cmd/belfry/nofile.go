@@ -40,7 +40,7 @@ func defaultMaxStreams() int {
 	return maxStreamsFor(limit)
 }
 
-// noLimitIfZero turns a flag's 0 (no limit) into HubConfig's -1, where 0
+// noLimitIfZero turns a flag's 0 (no limit) into hub.Config's -1, where 0
 // means the default.
 func noLimitIfZero(n int) int {
 	if n == 0 {

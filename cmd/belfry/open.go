@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/memory"
 	"github.com/belfry/belfry/mongodb"
@@ -97,4 +99,4 @@ func schemeOf(u string) string {
 
 // The Hub catches a user's streams up once Redis confirms the user's
 // subscription: a notification published just before that is not late.
-var _ redisbus.UserResyncer = (*belfry.Hub)(nil)
+var _ redisbus.UserResyncer = (*hub.Hub)(nil)

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/httpapi"
 	"github.com/belfry/belfry/redisbus"
@@ -73,7 +75,7 @@ type Main struct {
 	WriteTimeout time.Duration // bound on each write to a stream; default 10s
 	QueueSize    int           // events queued per stream before it is cut; default 256
 	// ReplaysPerUser bounds the replays of one user's resuming streams
-	// that run at once. Default belfry.DefaultReplaysPerUser.
+	// that run at once. Default hub.DefaultReplaysPerUser.
 	ReplaysPerUser int
 	Lean           bool   // hijack HTTP/1.1 streams (no goroutine per stream); default true
 	Demo           bool   // the demo endpoints; only in demo mode (refused with a secret or key)
@@ -118,9 +120,9 @@ type Main struct {
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
 	return &Main{Addr: ":8080", Store: "sqlite:belfry.db", Broker: "memory",
-		Heartbeat: belfry.DefaultHeartbeat, Retry: httpapi.DefaultRetry, WriteTimeout: belfry.DefaultWriteTimeout,
-		QueueSize: belfry.DefaultQueueSize, ReplaysPerUser: belfry.DefaultReplaysPerUser, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
-		MaxStreamsPerUser: belfry.DefaultMaxStreamsPerUser, MaxStreams: defaultMaxStreams(),
+		Heartbeat: hub.DefaultHeartbeat, Retry: httpapi.DefaultRetry, WriteTimeout: hub.DefaultWriteTimeout,
+		QueueSize: hub.DefaultQueueSize, ReplaysPerUser: hub.DefaultReplaysPerUser, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		MaxStreamsPerUser: hub.DefaultMaxStreamsPerUser, MaxStreams: defaultMaxStreams(),
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		AuthCookie: httpapi.DefaultAuthCookie, AuthConcurrency: httpapi.DefaultAuthURLConcurrency,
 		AuthFailRate: httpapi.DefaultAuthFailRate, AuthFailBurst: httpapi.DefaultAuthFailBurst,
@@ -360,7 +362,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker,
+	hub := hub.New(hub.Config{Store: store, Broker: broker,
 		Heartbeat: m.Heartbeat, WriteTimeout: m.WriteTimeout,
 		QueueSize: m.QueueSize, ReplaysPerUser: m.ReplaysPerUser, MaxStreamsPerUser: noLimitIfZero(m.MaxStreamsPerUser),
 		MaxStreams: m.MaxStreams, Logger: log})

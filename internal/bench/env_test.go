@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/httpapi"
 	"github.com/belfry/belfry/internal/bench"
@@ -44,7 +46,7 @@ func startBelfry(t *testing.T) string {
 		t.Fatal(err)
 	}
 	broker := memory.New()
-	hub := belfry.NewHub(belfry.HubConfig{Store: store, Broker: broker, Logger: log})
+	hub := hub.New(hub.Config{Store: store, Broker: broker, Logger: log})
 	brokerDone := make(chan struct{})
 	go func() {
 		defer close(brokerDone)

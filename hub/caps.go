@@ -1,12 +1,14 @@
-package belfry
+package hub
 
-// The stream limits: one user's streams on a node (HubConfig.MaxStreamsPerUser)
-// and the node's (HubConfig.MaxStreams). Every open stream holds a socket,
+import "github.com/belfry/belfry"
+
+// The stream limits: one user's streams on a node (Config.MaxStreamsPerUser)
+// and the node's (Config.MaxStreams). Every open stream holds a socket,
 // a file descriptor; a node that runs out of descriptors cannot accept the
 // API's requests, its store's connections or its broker's either, so a
 // stream over a limit is refused before it costs anything.
 
-// DefaultMaxStreamsPerUser is HubConfig.MaxStreamsPerUser's default: far
+// DefaultMaxStreamsPerUser is Config.MaxStreamsPerUser's default: far
 // more tabs and devices than one person keeps open (the browser client
 // shares one stream between the tabs of a browser).
 const DefaultMaxStreamsPerUser = 32
@@ -16,10 +18,10 @@ const DefaultMaxStreamsPerUser = 32
 var (
 	// ErrTooManyStreams: the user holds MaxStreamsPerUser streams on this
 	// node. Code ETOOMANYSTREAMS.
-	ErrTooManyStreams = &Error{Code: ETOOMANYSTREAMS,
+	ErrTooManyStreams = &belfry.Error{Code: belfry.ETOOMANYSTREAMS,
 		Message: "too many open streams for this user (close a tab, or retry later)"}
 	// ErrServerFull: the node holds MaxStreams streams. Code ESERVERFULL.
-	ErrServerFull = &Error{Code: ESERVERFULL,
+	ErrServerFull = &belfry.Error{Code: belfry.ESERVERFULL,
 		Message: "this server holds as many streams as it can; retry later"}
 )
 

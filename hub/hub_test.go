@@ -1,4 +1,4 @@
-package belfry_test
+package hub_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/hub"
+
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/memory"
 	"github.com/belfry/belfry/sqlite"
@@ -22,7 +24,7 @@ import (
 type env struct {
 	store  *sqlite.Store
 	broker *memory.Broker
-	hub    *belfry.Hub
+	hub    *hub.Hub
 	inbox  *belfry.Inbox
 }
 
@@ -34,15 +36,15 @@ func newEnv(t *testing.T, queue int) *env {
 		t.Fatal(err)
 	}
 	br := memory.New()
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: br, QueueSize: queue})
+	hb := hub.New(hub.Config{Store: st, Broker: br, QueueSize: queue})
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); br.Run(runCtx, hub) }()
+	go func() { defer close(done); br.Run(runCtx, hb) }()
 	t.Cleanup(func() { cancel(); <-done; br.Close(); st.Close() })
-	e := &env{store: st, broker: br, hub: hub, inbox: &belfry.Inbox{Store: st, Broker: br}}
+	e := &env{store: st, broker: br, hub: hb, inbox: &belfry.Inbox{Store: st, Broker: br}}
 	// Publish drops messages until Run has registered the receiver.
 	waitFor(t, func() bool {
-		s, err := hub.Open(ctx, "probe", 0, false)
+		s, err := hb.Open(ctx, "probe", 0, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +72,7 @@ var idLine = regexp.MustCompile(`(?m)^id: (\d+)$`)
 
 // readUntil reads the stream until its output contains want, and returns
 // everything read.
-func readUntil(t *testing.T, s *belfry.Stream, want string) string {
+func readUntil(t *testing.T, s *hub.Stream, want string) string {
 	t.Helper()
 	var out strings.Builder
 	deadline := time.Now().Add(10 * time.Second)
@@ -200,7 +202,7 @@ func TestStreamFillsGapsAndDropsDuplicates(t *testing.T) {
 
 func TestEveryStreamOfAUserGetsEveryEvent(t *testing.T) {
 	e := newEnv(t, 0)
-	var streams []*belfry.Stream
+	var streams []*hub.Stream
 	for range 3 {
 		s, err := e.hub.Open(t.Context(), "u", 0, false)
 		if err != nil {
@@ -249,7 +251,7 @@ func TestSlowStreamIsCutOthersGoOn(t *testing.T) {
 	default:
 		t.Fatal("the stream that never read was not cut")
 	}
-	if _, err := slow.Next(t.Context(), time.Second); !errors.Is(err, belfry.ErrSlowStream) {
+	if _, err := slow.Next(t.Context(), time.Second); !errors.Is(err, hub.ErrSlowStream) {
 		t.Fatalf("Next on a cut stream: %v", err)
 	}
 	if st := e.hub.Stats(); st.Slow != 1 || st.Streams != 1 {
@@ -280,10 +282,10 @@ func TestCloseAllEndsStreamsAndRefusesNew(t *testing.T) {
 	s, _ := e.hub.Open(t.Context(), "u", 0, false)
 	readUntil(t, s, "event: sync")
 	e.hub.CloseAll()
-	if _, err := s.Next(t.Context(), time.Second); !errors.Is(err, belfry.ErrShutdown) {
+	if _, err := s.Next(t.Context(), time.Second); !errors.Is(err, hub.ErrShutdown) {
 		t.Fatalf("Next after CloseAll: %v", err)
 	}
-	if _, err := e.hub.Open(t.Context(), "u", 0, false); !errors.Is(err, belfry.ErrShutdown) {
+	if _, err := e.hub.Open(t.Context(), "u", 0, false); !errors.Is(err, hub.ErrShutdown) {
 		t.Fatalf("Open after CloseAll: %v", err)
 	}
 	if st := e.hub.Stats(); st.Streams != 0 || st.Users != 0 {
@@ -331,12 +333,12 @@ func TestStreamWithNothingMissedSkipsTheReplayRead(t *testing.T) {
 	e := newEnv(t, 0)
 	create(t, e, "u", 3)
 	st := &afterCounter{Store: e.store}
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: e.broker})
+	hb := hub.New(hub.Config{Store: st, Broker: e.broker})
 	for _, c := range []struct {
 		last   int64
 		resume bool
 	}{{0, false}, {3, true}} {
-		s, err := hub.Open(t.Context(), "u", c.last, c.resume)
+		s, err := hb.Open(t.Context(), "u", c.last, c.resume)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -348,7 +350,7 @@ func TestStreamWithNothingMissedSkipsTheReplayRead(t *testing.T) {
 	if st.calls != 0 {
 		t.Fatalf("%d replay reads for streams that missed nothing", st.calls)
 	}
-	s, _ := hub.Open(t.Context(), "u", 1, true)
+	s, _ := hb.Open(t.Context(), "u", 1, true)
 	defer s.Close()
 	wantIDs(t, ids(readUntil(t, s, "event: sync")), 2, 3)
 }

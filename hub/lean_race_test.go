@@ -1,8 +1,10 @@
-package belfry_test
+package hub_test
 
 import (
 	"sync"
 	"testing"
+
+	"github.com/belfry/belfry/hub"
 
 	"github.com/belfry/belfry"
 )
@@ -31,7 +33,7 @@ func TestOpenLeanConcurrentResyncUsers(t *testing.T) {
 		}
 	})
 	for range 50 {
-		l, err := e.hub.OpenLean(ctx, "alice", 1, true, belfry.LeanOptions{})
+		l, err := e.hub.OpenLean(ctx, "alice", 1, true, hub.LeanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

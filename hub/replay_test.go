@@ -1,4 +1,4 @@
-package belfry_test
+package hub_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/belfry/belfry/hub"
 
 	"github.com/belfry/belfry"
 )
@@ -25,7 +27,7 @@ func bigBacklog(t *testing.T, e *env, user string, n int) {
 
 // pageBound is the most one write of a replay may hold: a page, plus the
 // one notification that took it over ReplayPageBytes, plus the sync.
-const pageBound = belfry.ReplayPageBytes + 24<<10
+const pageBound = hub.ReplayPageBytes + 24<<10
 
 // sizeConn is a connection that takes everything and records the largest
 // single write.
@@ -55,7 +57,7 @@ func TestReplayIsWrittenInBoundedPages(t *testing.T) {
 	bigBacklog(t, e, "u", 60) // about 1.2 MB: five pages
 
 	t.Run("lean", func(t *testing.T) {
-		l, err := e.hub.OpenLean(t.Context(), "u", 0, true, belfry.LeanOptions{})
+		l, err := e.hub.OpenLean(t.Context(), "u", 0, true, hub.LeanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +99,7 @@ func TestReplayIsWrittenInBoundedPages(t *testing.T) {
 func TestCatchUpIsWrittenInBoundedPages(t *testing.T) {
 	e := newEnv(t, 0)
 	t.Run("lean", func(t *testing.T) {
-		l, err := e.hub.OpenLean(t.Context(), "l", 0, false, belfry.LeanOptions{})
+		l, err := e.hub.OpenLean(t.Context(), "l", 0, false, hub.LeanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,17 +157,17 @@ func bigBacklogQuiet(t *testing.T, e *env, user string, n int) {
 // not wait at all.
 func TestReplayPlacesPerUser(t *testing.T) {
 	e := newEnv(t, 0)
-	hub := belfry.NewHub(belfry.HubConfig{Store: e.store, Broker: e.broker, ReplaysPerUser: 2})
+	hb := hub.New(hub.Config{Store: e.store, Broker: e.broker, ReplaysPerUser: 2})
 	ctx := t.Context()
-	r1, err := hub.EnterReplay(ctx, "u")
+	r1, err := hb.EnterReplay(ctx, "u")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := hub.EnterReplay(ctx, "u")
+	r2, err := hb.EnterReplay(ctx, "u")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := hub.EnterReplay(ctx, "other"); err != nil {
+	if r, err := hb.EnterReplay(ctx, "other"); err != nil {
 		t.Fatalf("another user waited: %v", err)
 	} else {
 		r()
@@ -173,14 +175,14 @@ func TestReplayPlacesPerUser(t *testing.T) {
 
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	if _, err := hub.EnterReplay(short, "u"); belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
+	if _, err := hb.EnterReplay(short, "u"); belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
 		t.Fatalf("a third replay of u got a place (err %v)", err)
 	}
 
 	var wg sync.WaitGroup
 	got := make(chan func(), 1)
 	wg.Go(func() {
-		r, err := hub.EnterReplay(ctx, "u")
+		r, err := hb.EnterReplay(ctx, "u")
 		if err != nil {
 			t.Error(err)
 			return

@@ -1,4 +1,4 @@
-package belfry
+package hub
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/belfry/belfry"
 )
 
 // storeTimeout bounds each store read of a lean stream's worker.
@@ -35,17 +37,17 @@ type LeanStream struct {
 	head   []byte      // LeanOptions.Head, until Start writes it
 
 	mu        sync.Mutex
-	lastID    int64     // highest notification id sent (or known to the client)
-	busy      bool      // a worker owns writing; offer only queues
-	queue     []*Frame  // frames waiting for the worker
-	pending   []byte    // the unwritten rest of a partial write
-	catchUp   bool      // the worker must read the store after lastID first
-	syncDue   bool      // the worker must send the first sync event (Start)
-	resync    bool      // the worker must take a new snapshot, catch up and send its sync
-	finishing bool      // end the stream once the queue is written (token expired)
-	syncAt    *Stats    // the snapshot of the next sync event (worker-owned)
-	storeDown time.Time // when the store reads began to fail; zero while they work (worker-owned)
-	waiting   bool      // the worker waits on the store (or to retry it) with everything before written: the wheel may beat
+	lastID    int64         // highest notification id sent (or known to the client)
+	busy      bool          // a worker owns writing; offer only queues
+	queue     []*Frame      // frames waiting for the worker
+	pending   []byte        // the unwritten rest of a partial write
+	catchUp   bool          // the worker must read the store after lastID first
+	syncDue   bool          // the worker must send the first sync event (Start)
+	resync    bool          // the worker must take a new snapshot, catch up and send its sync
+	finishing bool          // end the stream once the queue is written (token expired)
+	syncAt    *belfry.Stats // the snapshot of the next sync event (worker-owned)
+	storeDown time.Time     // when the store reads began to fail; zero while they work (worker-owned)
+	waiting   bool          // the worker waits on the store (or to retry it) with everything before written: the wheel may beat
 	closed    bool
 	nextBeat  time.Time
 	// setUp and replayed are LeanOptions' callbacks, cleared once called
@@ -378,7 +380,7 @@ func (l *LeanStream) retryStore(err error, rest []*Frame, catchUp, resync bool) 
 func (l *LeanStream) fill(buf []byte, queue []*Frame, catchUp, resync bool) ([]byte, []*Frame, error) {
 	var err error
 	if resync { // a new snapshot first, replacing one not sent yet (it predates the resync)
-		var st Stats
+		var st belfry.Stats
 		buf, err = l.storeCall(buf, func(b []byte) ([]byte, error) {
 			var err error
 			st, err = l.stats()
@@ -491,7 +493,7 @@ func (l *LeanStream) setLastID(id int64) {
 	l.mu.Unlock()
 }
 
-func (l *LeanStream) stats() (Stats, error) {
+func (l *LeanStream) stats() (belfry.Stats, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	return l.hub.store.Stats(ctx, l.user)
@@ -506,7 +508,7 @@ func (e connError) Error() string { return e.err.Error() }
 // storeCall runs read, a store read of the worker, with the connection kept
 // warm: it first writes what buf holds, so the client has everything up to
 // an event boundary, then lets the heartbeat wheel write to the stream
-// while it waits for one of the Hub's read turns (HubConfig.StoreReads)
+// while it waits for one of the Hub's read turns (Config.StoreReads)
 // and until read returns (a database that went away can hold a read for
 // the whole storeTimeout, longer than a client waits for a heartbeat). A
 // stream cut while it waited for its turn reads nothing. The rest of a
@@ -521,7 +523,7 @@ func (l *LeanStream) storeCall(buf []byte, read func([]byte) ([]byte, error)) ([
 	l.mu.Lock()
 	l.waiting = true
 	l.mu.Unlock()
-	l.hub.reads <- struct{}{} // wait for a turn (HubConfig.StoreReads)
+	l.hub.reads <- struct{}{} // wait for a turn (Config.StoreReads)
 	l.mu.Lock()
 	closed := l.closed
 	l.mu.Unlock()

@@ -1,4 +1,4 @@
-package belfry_test
+package hub_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/belfry/belfry/hub"
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/redisbus"
@@ -50,13 +52,13 @@ func TestCreatePublishesAfterTheCallerLeft(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := belfry.NewHub(belfry.HubConfig{Store: st, Broker: br})
+	hb := hub.New(hub.Config{Store: st, Broker: br})
 	runCtx, cancelRun := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); br.Run(runCtx, hub) }()
+	go func() { defer close(done); br.Run(runCtx, hb) }()
 	t.Cleanup(func() { cancelRun(); <-done; br.Close() })
 
-	s, err := hub.Open(ctx, "alice", 0, false)
+	s, err := hb.Open(ctx, "alice", 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,10 @@
-package belfry
+package hub
 
-import "context"
+import (
+	"context"
+
+	"github.com/belfry/belfry"
+)
 
 // replayGate holds the replay places of one user while any are taken or
 // waited for (Hub.EnterReplay).
@@ -10,7 +14,7 @@ type replayGate struct {
 }
 
 // EnterReplay waits for one of the user's replay places
-// (HubConfig.ReplaysPerUser) and returns the function that gives it back.
+// (Config.ReplaysPerUser) and returns the function that gives it back.
 // A stream that resumes takes one before its setup, and gives it back when
 // its replay is written (LeanOptions.Replayed, Stream.Replaying): however
 // many resumes of one user arrive at once, only a few read that user's
@@ -46,7 +50,7 @@ func (h *Hub) EnterReplay(ctx context.Context, user string) (release func(), err
 		case <-ctx.Done():
 			h.replaysWaiting.Add(-1)
 			leave()
-			return nil, Unavailable("waiting for a replay place", ctx.Err())
+			return nil, belfry.Unavailable("waiting for a replay place", ctx.Err())
 		}
 	}
 	return func() {

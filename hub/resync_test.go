@@ -1,4 +1,4 @@
-package belfry_test
+package hub_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/belfry/belfry/hub"
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/sqlite"
@@ -66,9 +68,9 @@ func (s *gatedStore) After(ctx context.Context, user string, after int64, limit 
 type gatedNode struct {
 	e       *env
 	st      *gatedStore
-	hub     *belfry.Hub
+	hub     *hub.Hub
 	conns   []*memConn
-	streams []*belfry.LeanStream
+	streams []*hub.LeanStream
 }
 
 // gatedLeanStreams opens the node and checks each stream's first sync.
@@ -76,10 +78,10 @@ func gatedLeanStreams(t *testing.T, n, reads int) gatedNode {
 	t.Helper()
 	e := newEnv(t, 0)
 	st := &gatedStore{Store: e.store, gate: make(chan struct{}), reads: map[string]int{}}
-	g := gatedNode{e: e, st: st, hub: belfry.NewHub(belfry.HubConfig{Store: st, Broker: e.broker, StoreReads: reads, Heartbeat: time.Hour})}
+	g := gatedNode{e: e, st: st, hub: hub.New(hub.Config{Store: st, Broker: e.broker, StoreReads: reads, Heartbeat: time.Hour})}
 	t.Cleanup(g.hub.CloseAll)
 	for i := range n {
-		l, err := g.hub.OpenLean(t.Context(), fmt.Sprint("u", i), 0, false, belfry.LeanOptions{})
+		l, err := g.hub.OpenLean(t.Context(), fmt.Sprint("u", i), 0, false, hub.LeanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,12 +101,12 @@ func gatedLeanStreams(t *testing.T, n, reads int) gatedNode {
 func TestLeanResyncOnFewGoroutines(t *testing.T) {
 	const streams, reads = 20, 2
 	g := gatedLeanStreams(t, streams, reads)
-	st, hub, conns := g.st, g.hub, g.conns
+	st, hb, conns := g.st, g.hub, g.conns
 	syncs := func(c *memConn) int { out, _ := c.state(); return strings.Count(out, "event: sync\n") }
 
 	before := runtime.NumGoroutine()
 	st.shut.Store(true)
-	hub.Resync()
+	hb.Resync()
 	waitFor(t, func() bool { return st.waiting.Load() == reads })
 	if grown := runtime.NumGoroutine() - before; grown > reads+2 {
 		t.Errorf("%d more goroutines during the resync, want at most %d", grown, reads+2)
@@ -128,7 +130,7 @@ func TestLeanResyncOnFewGoroutines(t *testing.T) {
 func TestLeanCatchUpsTakeTurns(t *testing.T) {
 	const streams, reads = 20, 3
 	g := gatedLeanStreams(t, streams, reads)
-	e, st, hub, conns := g.e, g.st, g.hub, g.conns
+	e, st, hb, conns := g.e, g.st, g.hub, g.conns
 	users := make([]string, streams)
 	for i := range users {
 		users[i] = fmt.Sprint("u", i)
@@ -138,7 +140,7 @@ func TestLeanCatchUpsTakeTurns(t *testing.T) {
 		}
 	}
 	st.shut.Store(true)
-	hub.ResyncUsers(users)
+	hb.ResyncUsers(users)
 	waitFor(t, func() bool { return st.waiting.Load() == reads })
 	st.shut.Store(false)
 	close(st.gate)

@@ -1,4 +1,4 @@
-package belfry_test
+package hub_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/belfry/belfry/hub"
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/sqlite"
@@ -61,7 +63,7 @@ func (c *memConn) TryWrite(b []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return 0, belfry.ErrStreamClosed
+		return 0, hub.ErrStreamClosed
 	}
 	c.out.Write(b)
 	return len(b), nil
@@ -83,20 +85,20 @@ func (c *memConn) state() (string, bool) {
 }
 
 // newOutageHub is a Hub over an outageStore (the real SQLite store).
-func newOutageHub(t *testing.T, cfg belfry.HubConfig) (*env, *outageStore, *belfry.Hub) {
+func newOutageHub(t *testing.T, cfg hub.Config) (*env, *outageStore, *hub.Hub) {
 	t.Helper()
 	e := newEnv(t, 0)
 	st := &outageStore{Store: e.store, release: make(chan struct{})}
 	cfg.Store, cfg.Broker = st, e.broker
-	hub := belfry.NewHub(cfg)
-	t.Cleanup(hub.CloseAll)
-	return e, st, hub
+	hb := hub.New(cfg)
+	t.Cleanup(hb.CloseAll)
+	return e, st, hb
 }
 
 // strike stores three notifications of u without telling the Hub, takes
 // the store down (or, with hang, makes its reads hang), and delivers the
 // third: u's streams must read the store for ids 1 and 2.
-func strike(t *testing.T, e *env, st *outageStore, hub *belfry.Hub, hang bool) {
+func strike(t *testing.T, e *env, st *outageStore, hb *hub.Hub, hang bool) {
 	t.Helper()
 	ctx := t.Context()
 	for range 3 {
@@ -113,15 +115,15 @@ func strike(t *testing.T, e *env, st *outageStore, hub *belfry.Hub, hang bool) {
 	} else {
 		st.down.Store(true)
 	}
-	hub.Receive(belfry.Message{Kind: belfry.KindNew, UserID: "u", New: ns[0]})
+	hb.Receive(belfry.Message{Kind: belfry.KindNew, UserID: "u", New: ns[0]})
 }
 
 // startOutage opens a lean stream of u and strikes.
-func startOutage(t *testing.T, cfg belfry.HubConfig, hang bool) (*outageStore, *belfry.Hub, *memConn) {
+func startOutage(t *testing.T, cfg hub.Config, hang bool) (*outageStore, *hub.Hub, *memConn) {
 	t.Helper()
 	cfg.Heartbeat = 100 * time.Millisecond
-	e, st, hub := newOutageHub(t, cfg)
-	l, err := hub.OpenLean(t.Context(), "u", 0, false, belfry.LeanOptions{})
+	e, st, hb := newOutageHub(t, cfg)
+	l, err := hb.OpenLean(t.Context(), "u", 0, false, hub.LeanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,23 +132,23 @@ func startOutage(t *testing.T, cfg belfry.HubConfig, hang bool) (*outageStore, *
 	if out, _ := conn.state(); !strings.Contains(out, "event: sync") {
 		t.Fatalf("no sync: %q", out)
 	}
-	strike(t, e, st, hub, hang)
-	return st, hub, conn
+	strike(t, e, st, hb, hang)
+	return st, hb, conn
 }
 
 // A lean stream that must fill a gap while the store is down keeps its
 // connection and the event, and sends the gap and the event, in order, once
 // the store answers again: an outage does not make every client reconnect.
 func TestLeanStreamWaitsOutAStoreOutage(t *testing.T) {
-	st, hub, conn := startOutage(t, belfry.HubConfig{}, false)
+	st, hb, conn := startOutage(t, hub.Config{}, false)
 	waitFor(t, func() bool { return st.failures.Load() >= 2 }) // read, failed, retried, failed
 	// Between the tries the wheel keeps beating the stream.
 	waitFor(t, func() bool {
 		out, _ := conn.state()
-		return strings.Count(out, belfry.HeartbeatComment) >= 3
+		return strings.Count(out, hub.HeartbeatComment) >= 3
 	})
-	if _, closed := conn.state(); closed || hub.Stats().Streams != 1 {
-		t.Fatalf("the stream was cut during the outage (closed %v, %+v)", closed, hub.Stats())
+	if _, closed := conn.state(); closed || hb.Stats().Streams != 1 {
+		t.Fatalf("the stream was cut during the outage (closed %v, %+v)", closed, hb.Stats())
 	}
 	st.down.Store(false)
 	waitFor(t, func() bool { out, _ := conn.state(); return strings.Contains(out, "id: 3\n") })
@@ -161,10 +163,10 @@ func TestLeanStreamWaitsOutAStoreOutage(t *testing.T) {
 // gives up) does not silence the stream: the wheel keeps sending
 // heartbeats, between whole events, and the read's result follows.
 func TestLeanStreamBeatsDuringAHangingStoreRead(t *testing.T) {
-	st, _, conn := startOutage(t, belfry.HubConfig{}, true)
+	st, _, conn := startOutage(t, hub.Config{}, true)
 	waitFor(t, func() bool {
 		out, _ := conn.state()
-		return strings.Count(out, belfry.HeartbeatComment) >= 3
+		return strings.Count(out, hub.HeartbeatComment) >= 3
 	})
 	if out, closed := conn.state(); closed || len(ids(out)) != 0 {
 		t.Fatalf("during the read: closed %v, ids %v", closed, ids(out))
@@ -176,7 +178,7 @@ func TestLeanStreamBeatsDuringAHangingStoreRead(t *testing.T) {
 	// Every block is a whole event or a heartbeat: nothing was written
 	// into the middle of an event.
 	for _, b := range strings.SplitAfter(out, "\n\n") {
-		if b != "" && b != belfry.HeartbeatComment && !strings.HasPrefix(b, "event: ") && !strings.HasPrefix(b, "id: ") && !strings.HasPrefix(b, "retry: ") {
+		if b != "" && b != hub.HeartbeatComment && !strings.HasPrefix(b, "event: ") && !strings.HasPrefix(b, "id: ") && !strings.HasPrefix(b, "retry: ") {
 			t.Fatalf("a broken block %q in %q", b, out)
 		}
 	}
@@ -185,9 +187,9 @@ func TestLeanStreamBeatsDuringAHangingStoreRead(t *testing.T) {
 // A store that stays down longer than StoreOutage cuts the stream; its
 // client resumes from the last id it has.
 func TestLeanStreamCutAfterStoreOutage(t *testing.T) {
-	_, hub, conn := startOutage(t, belfry.HubConfig{StoreOutage: 300 * time.Millisecond}, false)
+	_, hb, conn := startOutage(t, hub.Config{StoreOutage: 300 * time.Millisecond}, false)
 	waitFor(t, func() bool { _, closed := conn.state(); return closed })
-	if n := hub.Stats().Streams; n != 0 {
+	if n := hb.Stats().Streams; n != 0 {
 		t.Fatalf("%d streams attached after the cut", n)
 	}
 	if out, _ := conn.state(); len(ids(out)) != 0 {
@@ -197,24 +199,24 @@ func TestLeanStreamCutAfterStoreOutage(t *testing.T) {
 
 // openOutage is startOutage for a goroutine-path stream (HTTP/2): Open,
 // the sync read, then the strike.
-func openOutage(t *testing.T, cfg belfry.HubConfig, hang bool) (*outageStore, *belfry.Hub, *belfry.Stream) {
+func openOutage(t *testing.T, cfg hub.Config, hang bool) (*outageStore, *hub.Hub, *hub.Stream) {
 	t.Helper()
-	e, st, hub := newOutageHub(t, cfg)
-	s, err := hub.Open(t.Context(), "u", 0, false)
+	e, st, hb := newOutageHub(t, cfg)
+	s, err := hb.Open(t.Context(), "u", 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
 	readUntil(t, s, "event: sync")
-	strike(t, e, st, hub, hang)
-	return st, hub, s
+	strike(t, e, st, hb, hang)
+	return st, hb, s
 }
 
 // The goroutine path waits out an outage too: Next keeps answering
 // (nothing, so the handler can send heartbeats) while the store fails, then
 // sends the gap and the held event in order.
 func TestStreamWaitsOutAStoreOutage(t *testing.T) {
-	st, _, s := openOutage(t, belfry.HubConfig{}, false)
+	st, _, s := openOutage(t, hub.Config{}, false)
 	for st.failures.Load() < 2 { // read, failed, retried, failed
 		b, err := s.Next(t.Context(), time.Second)
 		if err != nil || len(b) != 0 {
@@ -227,7 +229,7 @@ func TestStreamWaitsOutAStoreOutage(t *testing.T) {
 
 // Past StoreOutage, Next ends the stream with the store's error.
 func TestStreamEndsAfterStoreOutage(t *testing.T) {
-	_, _, s := openOutage(t, belfry.HubConfig{StoreOutage: 300 * time.Millisecond}, false)
+	_, _, s := openOutage(t, hub.Config{StoreOutage: 300 * time.Millisecond}, false)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		b, err := s.Next(t.Context(), time.Second)
@@ -251,7 +253,7 @@ func TestStreamEndsAfterStoreOutage(t *testing.T) {
 // handler sends one; a later call reads again, and once the store answers
 // the gap and the held event follow in order.
 func TestStreamBeatsDuringAHangingStoreRead(t *testing.T) {
-	st, _, s := openOutage(t, belfry.HubConfig{}, true)
+	st, _, s := openOutage(t, hub.Config{}, true)
 	// Far longer than idle: a Next that waits for the read fails here.
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()

@@ -1,8 +1,9 @@
-package belfry
+package hub
 
 import (
 	"strconv"
-	"time"
+
+	"github.com/belfry/belfry"
 )
 
 // Frame is one SSE event, encoded once and shared by every stream of the
@@ -13,13 +14,13 @@ type Frame struct {
 }
 
 // EncodeNew encodes a new-notification event with its id line.
-func EncodeNew(n *Notification) *Frame {
+func EncodeNew(n *belfry.Notification) *Frame {
 	b := make([]byte, 0, 220+len(n.UserID)+len(n.Message)+len(n.Title)+len(n.Link)+len(n.Category)+len(n.Data))
 	return &Frame{ID: n.ID, Bytes: AppendNew(b, n)}
 }
 
 // AppendNew appends n's new-notification event to b.
-func AppendNew(b []byte, n *Notification) []byte {
+func AppendNew(b []byte, n *belfry.Notification) []byte {
 	b = append(b, "id: "...)
 	b = strconv.AppendInt(b, n.ID, 10)
 	b = append(b, "\nevent: new-notification\ndata: "...)
@@ -29,18 +30,18 @@ func AppendNew(b []byte, n *Notification) []byte {
 
 // EncodeState encodes a read-state or notification-deleted event. State
 // events carry no id line, so they never move a client's Last-Event-ID.
-func EncodeState(kind Kind, c *StateChange) *Frame {
+func EncodeState(kind belfry.Kind, c *belfry.StateChange) *Frame {
 	b := make([]byte, 0, 128)
 	b = append(b, "event: "...)
 	b = append(b, kind...)
 	b = append(b, "\ndata: "...)
-	b = c.appendJSON(b, kind)
+	b = c.AppendJSON(b, kind)
 	b = append(b, "\n\n"...)
 	return &Frame{Bytes: b}
 }
 
 // EncodeSync encodes the sync event sent after the replay.
-func EncodeSync(s Stats) *Frame {
+func EncodeSync(s belfry.Stats) *Frame {
 	b := make([]byte, 0, 64)
 	b = append(b, "event: sync\ndata: {\"unread_count\":"...)
 	b = strconv.AppendInt(b, int64(s.Unread), 10)
@@ -60,39 +61,9 @@ func EncodeTokenExpired() *Frame {
 }
 
 // EncodeMessage encodes a broker message as the SSE frame its streams get.
-func EncodeMessage(m Message) *Frame {
-	if m.Kind == KindNew {
+func EncodeMessage(m belfry.Message) *Frame {
+	if m.Kind == belfry.KindNew {
 		return EncodeNew(m.New)
 	}
 	return EncodeState(m.Kind, m.State)
 }
-
-// appendJSON writes the data line of a state event. notification-deleted
-// carries {"id","unread_count"}; read-state adds "read" and "read_at", and
-// for read-all {"all":true,"up_to_id":N} instead of "id".
-func (c *StateChange) appendJSON(b []byte, kind Kind) []byte {
-	b = append(b, '{')
-	if c.All {
-		b = append(b, `"all":true,"up_to_id":`...)
-		b = strconv.AppendInt(b, c.UpTo, 10)
-	} else {
-		b = append(b, `"id":`...)
-		b = strconv.AppendInt(b, c.ID, 10)
-	}
-	if kind == KindRead {
-		b = append(b, `,"read":`...)
-		b = strconv.AppendBool(b, c.Read)
-		b = append(b, `,"read_at":`...)
-		if c.ReadAt == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, *c.ReadAt)
-		}
-	}
-	b = append(b, `,"unread_count":`...)
-	b = strconv.AppendInt(b, int64(c.Unread), 10)
-	return append(b, '}')
-}
-
-// FormatTime formats t as every timestamp on the wire.
-func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }

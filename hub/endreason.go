@@ -1,9 +1,11 @@
-package belfry
+package hub
 
 import (
 	"context"
 	"errors"
 	"os"
+
+	"github.com/belfry/belfry"
 )
 
 // More reasons a stream ends (see ErrSlowStream and the others).
@@ -16,17 +18,17 @@ var (
 )
 
 // EndReason says why a stream ended. Every end is counted by reason
-// (HubStats.Ends) and logged at debug with the user and the stream's id.
+// (Stats.Ends) and logged at debug with the user and the stream's id.
 type EndReason uint8
 
-// The reasons, in HubStats.Ends order.
+// The reasons, in Stats.Ends order.
 const (
 	EndClosed       EndReason = iota // the server closed it (Close)
 	EndClientGone                    // the client hung up or went away
 	EndSlow                          // its queue overflowed, or a write waited past the write timeout
 	EndTokenExpired                  // its credential expired
 	EndShutdown                      // the node is shutting down
-	EndStoreDown                     // the store stayed down past HubConfig.StoreOutage
+	EndStoreDown                     // the store stayed down past Config.StoreOutage
 	numEndReasons
 )
 
@@ -63,7 +65,7 @@ func endReasonOf(err error) EndReason {
 		return EndTokenExpired
 	case errors.Is(err, context.Canceled), errors.Is(err, ErrClientGone):
 		return EndClientGone
-	case ErrorCode(err) == EUNAVAILABLE:
+	case belfry.ErrorCode(err) == belfry.EUNAVAILABLE:
 		return EndStoreDown
 	}
 	return EndClientGone

@@ -1,4 +1,4 @@
-package belfry
+package hub
 
 import (
 	"context"
@@ -7,9 +7,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/belfry/belfry"
 )
 
-// The defaults of the node-wide stream settings (HubConfig), in one place:
+// The defaults of the node-wide stream settings (Config), in one place:
 // cmd/belfry's flags and httpapi use them too.
 const (
 	DefaultHeartbeat      = 20 * time.Second
@@ -20,10 +22,10 @@ const (
 	DefaultReplaysPerUser = 4
 )
 
-// HubConfig configures a Hub. Zero values take the defaults noted.
-type HubConfig struct {
-	Store  Store  // required: replay, gap fill and catch-up read from it
-	Broker Broker // required: the Hub subscribes users on it
+// Config configures a Hub. Zero values take the defaults noted.
+type Config struct {
+	Store  belfry.Store  // required: replay, gap fill and catch-up read from it
+	Broker belfry.Broker // required: the Hub subscribes users on it
 	// Heartbeat is the interval of the streams' heartbeat comments.
 	// Default 20s (DefaultHeartbeat).
 	Heartbeat time.Duration
@@ -73,14 +75,14 @@ type HubConfig struct {
 // takes a shard's mu while holding a stream's mu: a stream detaches itself
 // only after releasing its own lock.
 type Hub struct {
-	store     Store
-	broker    Broker
+	store     belfry.Store
+	broker    belfry.Broker
 	queueSize int
-	// heartbeat and writeTimeout: HubConfig's, for every stream.
+	// heartbeat and writeTimeout: Config's, for every stream.
 	heartbeat, writeTimeout time.Duration
 	// storeOutage: how long a lean stream retries a failing store read.
 	storeOutage time.Duration
-	// reads holds a token per lean store read in flight (HubConfig.StoreReads).
+	// reads holds a token per lean store read in flight (Config.StoreReads).
 	reads chan struct{}
 	// replaysPerUser: the places of each user's replay gate.
 	replaysPerUser int
@@ -138,8 +140,8 @@ type sink interface {
 	beat(now time.Time, every time.Duration)
 }
 
-// NewHub returns a Hub. Run the broker with the Hub as its Receiver.
-func NewHub(cfg HubConfig) *Hub {
+// New returns a Hub. Run the broker with the Hub as its Receiver.
+func New(cfg Config) *Hub {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = DefaultHeartbeat
 	}
@@ -178,15 +180,15 @@ func NewHub(cfg HubConfig) *Hub {
 	return h
 }
 
-// Heartbeat returns the streams' heartbeat interval (HubConfig.Heartbeat).
+// Heartbeat returns the streams' heartbeat interval (Config.Heartbeat).
 func (h *Hub) Heartbeat() time.Duration { return h.heartbeat }
 
 // WriteTimeout returns the bound on a stream's write that waits on its
-// client (HubConfig.WriteTimeout).
+// client (Config.WriteTimeout).
 func (h *Hub) WriteTimeout() time.Duration { return h.writeTimeout }
 
-// HubStats are the Hub's counters, for metrics.
-type HubStats struct {
+// Stats are the Hub's counters, for metrics.
+type Stats struct {
 	Streams   int64  // open streams
 	Lean      int64  // of which lean (written without a goroutine of their own)
 	Users     int64  // users with at least one open stream
@@ -194,7 +196,7 @@ type HubStats struct {
 	Delivered uint64 // frames queued to streams
 	Blocked   uint64 // lean writes the socket did not take at once
 	// ReplaysWaiting are resuming streams waiting for one of their user's
-	// replay places (HubConfig.ReplaysPerUser).
+	// replay places (Config.ReplaysPerUser).
 	ReplaysWaiting int64
 	// Opens refused: the user held MaxStreamsPerUser streams (RefusedUser),
 	// the node held MaxStreams (RefusedNode, CheckRoom's included).
@@ -205,12 +207,12 @@ type HubStats struct {
 }
 
 // Stats returns the Hub's counters.
-func (h *Hub) Stats() HubStats {
+func (h *Hub) Stats() Stats {
 	var ends [numEndReasons]uint64
 	for i := range ends {
 		ends[i] = h.ends[i].Load()
 	}
-	return HubStats{Ends: ends, Streams: h.open.Load(), Lean: h.lean.Load(), Users: h.users.Load(),
+	return Stats{Ends: ends, Streams: h.open.Load(), Lean: h.lean.Load(), Users: h.users.Load(),
 		Slow: h.slow.Load(), Delivered: h.delivered.Load(), Blocked: h.blocked.Load(),
 		ReplaysWaiting: h.replaysWaiting.Load(),
 		RefusedUser:    h.refusedUser.Load(), RefusedNode: h.refusedNode.Load()}
@@ -225,7 +227,7 @@ func (h *Hub) shard(user string) *hubShard {
 // sends one sync event; then live events. The stream attaches before it
 // reads the store, so nothing committed meanwhile is missed, and it drops
 // duplicates by id. Call Close when done. Errors: ErrTooManyStreams and
-// ErrServerFull (the limits of HubConfig; nothing was read), EUNAVAILABLE,
+// ErrServerFull (the limits of Config; nothing was read), EUNAVAILABLE,
 // ErrShutdown (after CloseAll).
 func (h *Hub) Open(ctx context.Context, user string, lastEventID int64, resume bool) (*Stream, error) {
 	s := newStream(h, user, h.queueSize)
@@ -305,7 +307,7 @@ func (h *Hub) detach(user string, s sink) {
 // Receive fans a broker message out to the user's streams on this node. The
 // frame is encoded once for all of them. It never blocks: a stream whose
 // queue is full is cut.
-func (h *Hub) Receive(m Message) {
+func (h *Hub) Receive(m belfry.Message) {
 	sh := h.shard(m.UserID)
 	sh.mu.RLock()
 	list := sh.users[m.UserID]
@@ -391,4 +393,4 @@ func (h *Hub) CloseAll() {
 	}
 }
 
-var _ Receiver = (*Hub)(nil)
+var _ belfry.Receiver = (*Hub)(nil)

@@ -1,4 +1,4 @@
-package belfry
+package hub
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/belfry/belfry"
 )
 
 // Reasons a stream ends, returned by Stream.Next.
@@ -46,7 +48,7 @@ type Stream struct {
 	pages     pager
 	// syncAt, while set, is the snapshot the next sync event reports; it is
 	// written just before the first notification newer than its LastID.
-	syncAt *Stats
+	syncAt *belfry.Stats
 	buf    []byte
 	timer  *time.Timer
 
@@ -358,7 +360,7 @@ type pager struct{ rows int }
 // *lastID to buf, with the pending sync at its boundary (see
 // appendNotifications), and advances *lastID. more reports that rows may
 // remain after it.
-func (p *pager) next(ctx context.Context, st Store, user string, buf []byte, lastID *int64, syncAt **Stats) (_ []byte, more bool, _ error) {
+func (p *pager) next(ctx context.Context, st belfry.Store, user string, buf []byte, lastID *int64, syncAt **belfry.Stats) (_ []byte, more bool, _ error) {
 	if p.rows <= 0 {
 		p.rows = firstPageRows
 	}
@@ -372,7 +374,7 @@ func (p *pager) next(ctx context.Context, st Store, user string, buf []byte, las
 	// Rows left over by the byte bound are read again next time.
 	more = len(ns) == p.rows || used < len(ns)
 	if used > 0 {
-		p.rows = min(max(ReplayPageBytes/max((len(buf)-start)/used, 1), 1), MaxReplay)
+		p.rows = min(max(ReplayPageBytes/max((len(buf)-start)/used, 1), 1), belfry.MaxReplay)
 	}
 	return buf, more, nil
 }
@@ -385,7 +387,7 @@ func (p *pager) next(ctx context.Context, st Store, user string, buf []byte, las
 // cleared: so everything before the sync is counted in it, and everything
 // after it is not. A client that resumes from the sync's last_id then
 // never skips an id.
-func appendNotifications(buf []byte, ns []*Notification, lastID int64, syncAt **Stats, limit int) ([]byte, int64, int) {
+func appendNotifications(buf []byte, ns []*belfry.Notification, lastID int64, syncAt **belfry.Stats, limit int) ([]byte, int64, int) {
 	start := len(buf)
 	for i, n := range ns {
 		if len(buf)-start >= limit {
@@ -404,7 +406,7 @@ func appendNotifications(buf []byte, ns []*Notification, lastID int64, syncAt **
 }
 
 // flushSync appends the pending sync event, if any, and clears it.
-func flushSync(buf []byte, syncAt **Stats) []byte {
+func flushSync(buf []byte, syncAt **belfry.Stats) []byte {
 	if *syncAt != nil {
 		buf = append(buf, EncodeSync(**syncAt).Bytes...)
 		*syncAt = nil

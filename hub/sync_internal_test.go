@@ -1,19 +1,21 @@
-package belfry
+package hub
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/belfry/belfry"
 )
 
 // The sync event goes between what its snapshot counts and what it does
 // not: a client resuming from its last_id never skips an id, and never
 // counts one twice.
 func TestSyncSitsAtTheSnapshotBoundary(t *testing.T) {
-	var ns []*Notification
+	var ns []*belfry.Notification
 	for id := int64(3); id <= 8; id++ {
-		ns = append(ns, &Notification{ID: id, UserID: "u", Message: "m"})
+		ns = append(ns, &belfry.Notification{ID: id, UserID: "u", Message: "m"})
 	}
-	snap := &Stats{Unread: 4, LastID: 5}
+	snap := &belfry.Stats{Unread: 4, LastID: 5}
 	buf, last, _ := appendNotifications(nil, ns[:2], 2, &snap, ReplayPageBytes) // ids 3, 4: a first page
 	if snap == nil || last != 4 {
 		t.Fatalf("sync written too early (last %d)", last)
