@@ -2,10 +2,11 @@ module github.com/belfry/belfry/tools/ferretdb
 
 go 1.26.8
 
+require github.com/FerretDB/FerretDB v1.24.2
+
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
 	github.com/AlekSi/pointer v1.2.0 // indirect
-	github.com/FerretDB/FerretDB v1.24.2 // indirect
 	github.com/FerretDB/wire v0.0.8 // indirect
 	github.com/SAP/go-hdb v1.13.6 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
