@@ -99,8 +99,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		return openError(err) // nil once the Hub owns the connection
 	}
 
+	// The same stream engine as the lean path, written through a pipe that
+	// this goroutine empties into the ResponseWriter (HTTP/2, TLS). The
+	// token's expiry is checked here, on the server's clock (Config.Now).
 	ctx := r.Context()
-	st, err := s.hub.Open(ctx, p.user, lastID, resume)
+	st, err := s.hub.OpenStream(ctx, p.user, lastID, resume, hub.LeanOptions{Replayed: replayed})
 	if err != nil {
 		return openError(err)
 	}
@@ -127,42 +130,29 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	nextBeat := time.Now().Add(s.hub.Heartbeat())
 	for {
-		if !p.expires.IsZero() && !s.now().Before(p.expires) {
-			end = hub.ErrTokenExpired
-			return s.write(w, rc, hub.EncodeTokenExpired().Bytes)
-		}
-		idle := time.Until(nextBeat)
+		idle := time.Minute
 		if !p.expires.IsZero() {
-			idle = min(idle, p.expires.Sub(s.now()))
-		}
-		var b []byte
-		if idle > 0 {
-			b, err = st.Next(ctx, idle)
-			if err != nil {
-				end = err
-				return streamEnd(err)
+			idle = p.expires.Sub(s.now())
+			if idle <= 0 {
+				end = hub.ErrTokenExpired
+				return s.write(w, rc, hub.EncodeTokenExpired().Bytes)
 			}
+		}
+		b, err := st.Next(ctx, idle)
+		if err != nil {
+			end = err
+			return streamEnd(err)
 		}
 		if b == nil {
-			if time.Now().Before(nextBeat) {
-				continue // woke for the token's expiry
-			}
-			b = heartbeat
+			continue // woke for the token's expiry
 		}
 		if err := s.write(w, rc, b); err != nil {
 			end = err
 			return err
 		}
-		if !st.Replaying() {
-			replayed()
-		}
-		nextBeat = time.Now().Add(s.hub.Heartbeat())
 	}
 }
-
-var heartbeat = []byte(hub.HeartbeatComment)
 
 // openError maps the Hub's refusal to attach after CloseAll to 503, like
 // the other errors of opening a stream (the store's EUNAVAILABLE).
@@ -204,7 +194,8 @@ func (s *Server) leaveSetup() { <-s.setup }
 func streamEnd(err error) error {
 	switch {
 	case errors.Is(err, hub.ErrSlowStream), errors.Is(err, hub.ErrShutdown),
-		errors.Is(err, hub.ErrStreamClosed), errors.Is(err, context.Canceled),
+		errors.Is(err, hub.ErrStreamClosed), errors.Is(err, hub.ErrClientGone),
+		errors.Is(err, hub.ErrTokenExpired), errors.Is(err, context.Canceled),
 		errors.Is(err, context.DeadlineExceeded):
 		return nil
 	}

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"hash/maphash"
 	"log/slog"
 	"sync"
@@ -220,40 +219,6 @@ func (h *Hub) Stats() Stats {
 
 func (h *Hub) shard(user string) *hubShard {
 	return &h.shards[maphash.String(h.seed, user)%uint64(len(h.shards))]
-}
-
-// Open attaches a new stream of the user. When resume is true the stream
-// first replays every notification after lastEventID, oldest first; then it
-// sends one sync event; then live events. The stream attaches before it
-// reads the store, so nothing committed meanwhile is missed, and it drops
-// duplicates by id. Call Close when done. Errors: ErrTooManyStreams and
-// ErrServerFull (the limits of Config; nothing was read), EUNAVAILABLE,
-// ErrShutdown (after CloseAll).
-func (h *Hub) Open(ctx context.Context, user string, lastEventID int64, resume bool) (*Stream, error) {
-	s := newStream(h, user, h.queueSize)
-	s.id = h.lastStreamID.Add(1)
-	if err := h.attach(user, s); err != nil {
-		return nil, err
-	}
-	if h.closed.Load() {
-		s.cut(ErrShutdown)
-		return nil, ErrShutdown
-	}
-	stats, err := h.store.Stats(ctx, user)
-	if err != nil {
-		h.detach(user, s)
-		return nil, err
-	}
-	s.lastID = stats.LastID
-	if resume && lastEventID < stats.LastID {
-		// A client that claims an id beyond the user's last one (a store
-		// that was reset) is treated as a fresh client.
-		s.lastID = max(lastEventID, 0)
-	}
-	// Replay only what the snapshot holds beyond the client's last id: a
-	// fresh stream goes straight to its sync (newer ids come live).
-	s.replaying, s.syncAt = s.lastID < stats.LastID, &stats
-	return s, nil
 }
 
 // attach adds s to the user's streams, or refuses it when a limit is

@@ -49,6 +49,8 @@ type LeanStream struct {
 	storeDown time.Time     // when the store reads began to fail; zero while they work (worker-owned)
 	waiting   bool          // the worker waits on the store (or to retry it) with everything before written: the wheel may beat
 	closed    bool
+	reason    error // why it was cut, once closed
+	lean      bool  // writes its socket itself (Stats.Lean), not a Stream's pipe
 	nextBeat  time.Time
 	// setUp and replayed are LeanOptions' callbacks, cleared once called
 	// (see leaveSetup and replayDone).
@@ -59,16 +61,25 @@ type LeanStream struct {
 // before anything is written to the client, so a store that is down can
 // still be answered with a 503. Events that arrive from now on are queued.
 // Then either Start the stream on its connection, or Close it.
-// Errors: EUNAVAILABLE, ErrShutdown.
+// Errors: ErrTooManyStreams and ErrServerFull (the limits of Config;
+// nothing was read), EUNAVAILABLE, ErrShutdown.
 func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resume bool, o LeanOptions) (*LeanStream, error) {
+	return h.openStream(ctx, user, lastEventID, resume, o, true)
+}
+
+// openStream attaches a stream; lean says it writes to its client's socket
+// itself (counted in Stats.Lean), not to a Stream's pipe.
+func (h *Hub) openStream(ctx context.Context, user string, lastEventID int64, resume bool, o LeanOptions, lean bool) (*LeanStream, error) {
 	l := &LeanStream{hub: h, user: user, writeTimeout: h.writeTimeout, expires: o.Expires,
 		busy: true, syncDue: true, nextBeat: time.Now().Add(h.heartbeat),
-		setUp: o.SetUp, replayed: o.Replayed, head: o.Head, id: h.lastStreamID.Add(1)}
+		setUp: o.SetUp, replayed: o.Replayed, head: o.Head, id: h.lastStreamID.Add(1), lean: lean}
 	h.wheel.start(h, h.heartbeat)
 	if err := h.attach(user, l); err != nil {
 		return nil, err
 	}
-	h.lean.Add(1)
+	if lean {
+		h.lean.Add(1)
+	}
 	if h.closed.Load() {
 		l.cut(ErrShutdown)
 		return nil, ErrShutdown
@@ -126,6 +137,13 @@ func (l *LeanStream) Start(conn Conn) {
 
 // Close ends the stream; its connection, if started, is closed.
 func (l *LeanStream) Close() { l.cut(ErrStreamClosed) }
+
+// err returns why the stream was cut, nil while it is open.
+func (l *LeanStream) err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reason
+}
 
 // End ends the stream for reason (ErrClientGone, say), counted and logged
 // as its end. Only the first of End, Close or a cut counts.
@@ -243,7 +261,7 @@ func (l *LeanStream) cut(reason error) {
 		l.mu.Unlock()
 		return
 	}
-	l.closed = true
+	l.closed, l.reason = true, reason
 	l.queue, l.pending = nil, nil
 	if l.expiry != nil {
 		l.expiry.Stop()
@@ -262,7 +280,9 @@ func (l *LeanStream) cut(reason error) {
 		conn.Close()
 	}
 	l.hub.detach(l.user, l)
-	l.hub.lean.Add(-1)
+	if l.lean {
+		l.hub.lean.Add(-1)
+	}
 	l.hub.ended(l.user, l.id, reason)
 }
 
