@@ -19,6 +19,26 @@ const storeRetry = 500 * time.Millisecond
 
 var heartbeatFrame = &Frame{Bytes: []byte(HeartbeatComment)}
 
+// streamState is where a stream's writing stands; its mu guards it.
+type streamState uint8
+
+const (
+	live    streamState = iota // no worker: a publisher writes to the socket at once
+	working                    // a worker owns writing; offers only queue
+	waiting                    // the worker waits on the store (or to retry it) with everything before written: the wheel may beat
+	ended                      // cut: nothing is written any more
+)
+
+// owed is the work a stream's worker owes besides its queue.
+type owed uint8
+
+const (
+	owesCatchUp owed = 1 << iota // read the store after lastID first
+	owesSync                     // send the first sync event (Start)
+	owesResync                   // take a new snapshot, catch up and send its sync
+	owesFinish                   // end the stream once the queue is written (token expired)
+)
+
 // LeanStream is a stream written from whichever goroutine publishes to it.
 // While the socket takes every write at once it has no goroutine and no
 // buffer: a frame is written straight from the shared encoded bytes. When a
@@ -38,19 +58,14 @@ type LeanStream struct {
 
 	mu        sync.Mutex
 	lastID    int64         // highest notification id sent (or known to the client)
-	busy      bool          // a worker owns writing; offer only queues
+	state     streamState   // where writing stands
+	owes      owed          // work the worker owes besides its queue
 	queue     []*Frame      // frames waiting for the worker
 	pending   []byte        // the unwritten rest of a partial write
-	catchUp   bool          // the worker must read the store after lastID first
-	syncDue   bool          // the worker must send the first sync event (Start)
-	resync    bool          // the worker must take a new snapshot, catch up and send its sync
-	finishing bool          // end the stream once the queue is written (token expired)
 	syncAt    *belfry.Stats // the snapshot of the next sync event (worker-owned)
 	storeDown time.Time     // when the store reads began to fail; zero while they work (worker-owned)
-	waiting   bool          // the worker waits on the store (or to retry it) with everything before written: the wheel may beat
-	closed    bool
-	reason    error // why it was cut, once closed
-	lean      bool  // writes its socket itself (Stats.Lean), not a Stream's pipe
+	reason    error         // why it was cut, once closed
+	lean      bool          // writes its socket itself (Stats.Lean), not a Stream's pipe
 	nextBeat  time.Time
 	// setUp and replayed are LeanOptions' callbacks, cleared once called
 	// (see leaveSetup and replayDone).
@@ -71,7 +86,7 @@ func (h *Hub) OpenLean(ctx context.Context, user string, lastEventID int64, resu
 // itself (counted in Stats.Lean), not to a Stream's pipe.
 func (h *Hub) openStream(ctx context.Context, user string, lastEventID int64, resume bool, o LeanOptions, lean bool) (*LeanStream, error) {
 	l := &LeanStream{hub: h, user: user, writeTimeout: h.writeTimeout, expires: o.Expires,
-		busy: true, syncDue: true, nextBeat: time.Now().Add(h.heartbeat),
+		state: working, owes: owesSync, nextBeat: time.Now().Add(h.heartbeat),
 		setUp: o.SetUp, replayed: o.Replayed, head: o.Head, id: h.lastStreamID.Add(1), lean: lean}
 	h.wheel.start(h, h.heartbeat)
 	if err := h.attach(user, l); err != nil {
@@ -96,7 +111,8 @@ func (h *Hub) openStream(ctx context.Context, user string, lastEventID int64, re
 	if resume && lastEventID < st.LastID {
 		// A client claiming an id beyond the user's last one (a store that
 		// was reset) starts from now, like a fresh one.
-		l.lastID, l.catchUp = max(lastEventID, 0), true
+		l.lastID = max(lastEventID, 0)
+		l.owes |= owesCatchUp
 	}
 	l.mu.Unlock()
 	return l, nil
@@ -114,7 +130,7 @@ func (l *LeanStream) Start(conn Conn) {
 	defer l.leaveSetup()
 	l.mu.Lock()
 	l.conn = conn
-	closed := l.closed
+	closed := l.state == ended
 	if !closed && !l.expires.IsZero() {
 		l.expiry = time.AfterFunc(time.Until(l.expires), l.expire)
 	}
@@ -153,11 +169,11 @@ func (l *LeanStream) End(reason error) { l.cut(reason) }
 // worker. It never blocks on the client.
 func (l *LeanStream) offer(f *Frame) bool {
 	l.mu.Lock()
-	if l.closed || l.finishing {
+	if l.state == ended || l.owes&owesFinish != 0 {
 		l.mu.Unlock()
 		return true
 	}
-	if l.busy {
+	if l.state != live {
 		// pending holds at most the rest of one frame (written before
 		// the worker took over), so the queue alone bounds the backlog.
 		if len(l.queue) >= l.hub.queueSize {
@@ -176,7 +192,7 @@ func (l *LeanStream) offer(f *Frame) bool {
 		if f.ID > l.lastID+1 {
 			// A missed id: the worker reads the store, then sends f.
 			l.queue = append(l.queue, f)
-			l.catchUp = true
+			l.owes |= owesCatchUp
 			l.startWorker()
 			l.mu.Unlock()
 			return true
@@ -208,17 +224,19 @@ func (l *LeanStream) write(b []byte) error {
 
 // startWorker hands writing to a new worker goroutine. l.mu is held.
 func (l *LeanStream) startWorker() {
-	if !l.busy {
-		l.busy = true
+	if l.state == live {
+		l.state = working
 		go l.work()
 	}
 }
 
 func (l *LeanStream) wake(withSync bool) {
 	l.mu.Lock()
-	if !l.closed {
-		l.catchUp = true
-		l.resync = l.resync || withSync
+	if l.state != ended {
+		l.owes |= owesCatchUp
+		if withSync {
+			l.owes |= owesResync
+		}
 		l.startWorker()
 	}
 	l.mu.Unlock()
@@ -229,27 +247,27 @@ func (l *LeanStream) wake(withSync bool) {
 // the work on the calling goroutine (Hub.resyncAll).
 func (l *LeanStream) resyncNow() {
 	l.mu.Lock()
-	if l.closed {
+	if l.state == ended {
 		l.mu.Unlock()
 		return
 	}
-	l.catchUp, l.resync = true, true
-	if l.busy {
+	l.owes |= owesCatchUp | owesResync
+	if l.state != live {
 		l.mu.Unlock()
 		return
 	}
-	l.busy = true
+	l.state = working
 	l.mu.Unlock()
 	l.work()
 }
 
 func (l *LeanStream) expire() {
 	l.mu.Lock()
-	if l.closed {
+	if l.state == ended {
 		l.mu.Unlock()
 		return
 	}
-	l.finishing = true
+	l.owes |= owesFinish
 	l.queue = append(l.queue, EncodeTokenExpired())
 	l.startWorker()
 	l.mu.Unlock()
@@ -257,11 +275,11 @@ func (l *LeanStream) expire() {
 
 func (l *LeanStream) cut(reason error) {
 	l.mu.Lock()
-	if l.closed {
+	if l.state == ended {
 		l.mu.Unlock()
 		return
 	}
-	l.closed, l.reason = true, reason
+	l.state, l.reason = ended, reason
 	l.queue, l.pending = nil, nil
 	if l.expiry != nil {
 		l.expiry.Stop()
@@ -290,7 +308,7 @@ func (l *LeanStream) cut(reason error) {
 // still there. Called by the wheel.
 func (l *LeanStream) beat(now time.Time, every time.Duration) {
 	l.mu.Lock()
-	if l.closed || (l.busy && !l.waiting) || now.Before(l.nextBeat) {
+	if l.state == ended || l.state == working || now.Before(l.nextBeat) {
 		l.mu.Unlock()
 		return
 	}
@@ -313,20 +331,21 @@ func (l *LeanStream) work() {
 	var buf []byte
 	for {
 		l.mu.Lock()
-		if l.closed {
+		if l.state == ended {
 			l.mu.Unlock()
 			return
 		}
-		l.waiting = false
+		l.state = working
 		buf = append(buf[:0], l.pending...)
 		l.pending = nil
 		queue := l.queue
 		l.queue = nil
-		catchUp, syncDue, resync := l.catchUp, l.syncDue, l.resync
-		l.catchUp, l.syncDue, l.resync = false, false, false
-		if len(buf) == 0 && len(queue) == 0 && !catchUp && !syncDue && !resync {
-			l.busy = false
-			finishing := l.finishing
+		owes := l.owes &^ owesFinish
+		l.owes &= owesFinish
+		catchUp, resync := owes&owesCatchUp != 0, owes&owesResync != 0
+		if len(buf) == 0 && len(queue) == 0 && owes == 0 {
+			l.state = live
+			finishing := l.owes&owesFinish != 0
 			l.mu.Unlock()
 			if finishing {
 				l.cut(ErrTokenExpired)
@@ -376,16 +395,20 @@ func (l *LeanStream) retryStore(err error, rest []*Frame, catchUp, resync bool) 
 		return
 	}
 	l.mu.Lock()
-	if l.closed {
+	if l.state == ended {
 		l.mu.Unlock()
 		return
 	}
 	l.queue = append(rest, l.queue...)
-	l.catchUp = l.catchUp || catchUp
-	l.resync = l.resync || resync
+	if catchUp {
+		l.owes |= owesCatchUp
+	}
+	if resync {
+		l.owes |= owesResync
+	}
 	// Everything fill made is written: the wheel beats the stream until
 	// the next try, which writes the rest of a beat first (work's top).
-	l.waiting = true
+	l.state = waiting
 	l.mu.Unlock()
 	time.AfterFunc(storeRetry, l.work)
 }
@@ -541,11 +564,13 @@ func (l *LeanStream) storeCall(buf []byte, read func([]byte) ([]byte, error)) ([
 		buf = buf[:0]
 	}
 	l.mu.Lock()
-	l.waiting = true
+	if l.state == working {
+		l.state = waiting
+	}
 	l.mu.Unlock()
 	l.hub.reads <- struct{}{} // wait for a turn (Config.StoreReads)
 	l.mu.Lock()
-	closed := l.closed
+	closed := l.state == ended
 	l.mu.Unlock()
 	var err error
 	if closed { // cut while it waited: the read would be for nobody
@@ -555,7 +580,9 @@ func (l *LeanStream) storeCall(buf []byte, read func([]byte) ([]byte, error)) ([
 	}
 	<-l.hub.reads
 	l.mu.Lock()
-	l.waiting = false
+	if l.state == waiting {
+		l.state = working
+	}
 	beatRest := l.pending
 	l.pending = nil
 	l.mu.Unlock()
