@@ -14,7 +14,7 @@ import (
 // BenchmarkPublishToStream measures one notification end to end: POST
 // /api/notifications over HTTP/1.1, SQLite commit, memory broker, Hub,
 // SSE write, parsed by our reader. The stream is a lean one, and then one
-// on the goroutine path (Stream.Next, as HTTP/2 streams are served).
+// through a Pipe (Pipe.Next, as HTTP/2 streams are served).
 func BenchmarkPublishToStream(b *testing.B) {
 	for _, c := range []struct {
 		name string

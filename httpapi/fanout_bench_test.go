@@ -104,7 +104,7 @@ func leanStreams(b *testing.B, n int, user func(int) string) (*belfry.Inbox, *hu
 	for i := range n {
 		c, tc := sockets.pair()
 		go io.Copy(io.Discard, c)
-		ls, err := h.OpenLean(ctx, user(i), 0, false, hub.LeanOptions{})
+		ls, err := h.Attach(ctx, user(i), 0, false, hub.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -33,7 +33,7 @@ func TestLeanCloseConcurrentWithStart(t *testing.T) {
 	sockets := newSocketPairs(t)
 	for range 50 {
 		c, tc := sockets.pair()
-		ls, err := h.OpenLean(ctx, "alice", 0, false, hub.LeanOptions{})
+		ls, err := h.Attach(ctx, "alice", 0, false, hub.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +80,7 @@ func TestLeanResyncDuringOpenTakesNewSnapshot(t *testing.T) {
 		}
 	}
 	c, tc := newSocketPairs(t).pair()
-	ls, err := h.OpenLean(ctx, "alice", 0, false, hub.LeanOptions{})
+	ls, err := h.Attach(ctx, "alice", 0, false, hub.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

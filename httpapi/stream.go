@@ -103,7 +103,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	// this goroutine empties into the ResponseWriter (HTTP/2, TLS). The
 	// token's expiry is checked here, on the server's clock (Config.Now).
 	ctx := r.Context()
-	st, err := s.hub.OpenStream(ctx, p.user, lastID, resume, hub.LeanOptions{Replayed: replayed})
+	st, err := s.hub.OpenPipe(ctx, p.user, lastID, resume, hub.Options{Replayed: replayed})
 	if err != nil {
 		return openError(err)
 	}
@@ -189,7 +189,7 @@ func (s *Server) enterSetup(ctx context.Context) error {
 
 func (s *Server) leaveSetup() { <-s.setup }
 
-// streamEnd says which ends of Stream.Next are clean: the client left, the
+// streamEnd says which ends of Pipe.Next are clean: the client left, the
 // stream was cut as slow (it resumes on reconnect), or shutdown.
 func streamEnd(err error) error {
 	switch {

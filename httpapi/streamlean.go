@@ -18,14 +18,14 @@ import (
 // the caller serves the ordinary way.
 //
 // setUp gives back the stream's setup place and replayed its user's replay
-// place (see LeanOptions); both are safe to call more than once.
+// place (see Options); both are safe to call more than once.
 func (s *Server) streamLean(w http.ResponseWriter, r *http.Request, p principal, lastID int64, resume bool,
 	setUp, replayed func()) (bool, error) {
 	if s.cfg.DisableLean || r.ProtoMajor != 1 || r.TLS != nil || r.Method != http.MethodGet {
 		return false, nil
 	}
 	rc := http.NewResponseController(w)
-	ls, err := s.hub.OpenLean(r.Context(), p.user, lastID, resume, hub.LeanOptions{
+	ls, err := s.hub.Attach(r.Context(), p.user, lastID, resume, hub.Options{
 		Expires: p.expires, SetUp: setUp, Replayed: replayed, Head: s.leanHead(w.Header().Clone())})
 	if err != nil {
 		return true, err

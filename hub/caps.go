@@ -13,7 +13,7 @@ import "github.com/belfry/belfry"
 // shares one stream between the tabs of a browser).
 const DefaultMaxStreamsPerUser = 32
 
-// The refusals of Hub.Open and Hub.OpenLean. They are *Error values, so
+// The refusals of Hub.Open and Hub.Attach. They are *Error values, so
 // ErrorCode gives their code; compare with errors.Is.
 var (
 	// ErrTooManyStreams: the user holds MaxStreamsPerUser streams on this
@@ -29,7 +29,7 @@ var (
 // holds MaxStreams streams; nil otherwise. It is the cheap check a server
 // makes before the work of opening a stream (the credential, the store), so
 // a full node answers at once. It is advisory: streams open and close
-// meanwhile, and Open and OpenLean decide, exactly.
+// meanwhile, and Open and Attach decide, exactly.
 func (h *Hub) CheckRoom() error {
 	if h.maxStreams > 0 && h.open.Load() >= h.maxStreams {
 		h.refusedNode.Add(1)

@@ -44,8 +44,8 @@ var openers = map[string]opener{
 		}
 		return s.Close, nil
 	},
-	"OpenLean": func(h *hub.Hub, user string) (func(), error) {
-		l, err := h.OpenLean(context.Background(), user, 0, false, hub.LeanOptions{})
+	"Attach": func(h *hub.Hub, user string) (func(), error) {
+		l, err := h.Attach(context.Background(), user, 0, false, hub.Options{})
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,7 @@ package hub
 
 import "time"
 
-// Conn is a client connection that a lean stream writes to directly from
+// Conn is a client connection that a Stream writes to directly from
 // the publishing goroutine, so an idle stream needs no goroutine and no
 // buffers of its own. httpapi implements it over a hijacked TCP connection.
 type Conn interface {
@@ -19,8 +19,8 @@ type Conn interface {
 	Close() error
 }
 
-// LeanOptions are the per-stream settings of Hub.OpenLean.
-type LeanOptions struct {
+// Options are the per-stream settings of Hub.Attach.
+type Options struct {
 	// Expires is when the stream's credential expires; the stream then
 	// gets a token-expired event and ends. Zero: never.
 	Expires time.Time

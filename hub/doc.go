@@ -7,12 +7,14 @@
 // stream that cannot keep up is cut, and its client resumes from its last
 // id.
 //
-// Two kinds of stream exist today: a LeanStream, written from the
-// publishing goroutine to a Conn (httpapi's hijacked HTTP/1.1 socket),
-// with a worker goroutine only while it is backed up; and a Stream, whose
-// own goroutine calls Next (HTTP/2, TLS). Every end of either is counted
-// by reason (EndReason).
+// One engine, Stream, holds every rule of a stream in one state machine.
+// It writes to a Conn from the publishing goroutine, with a worker
+// goroutine only while the connection is backed up or the store must be
+// read. Two connections exist: httpapi's hijacked HTTP/1.1 socket, and a
+// Pipe, a bounded in-memory buffer whose owner takes the bytes with Next
+// and writes them to an http.ResponseWriter (HTTP/2, TLS). Every end of a
+// stream is counted by reason (EndReason).
 //
 // The node-wide settings and their defaults are in Config. Lock order: a
-// shard's lock, then a lean stream's, then the broker's.
+// shard's lock, then a stream's, then the broker's.
 package hub

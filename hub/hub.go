@@ -43,7 +43,7 @@ type Config struct {
 	// client then resumes from its last id). Default 60s
 	// (DefaultStoreOutage).
 	StoreOutage time.Duration
-	// StoreReads bounds the lean streams' store reads in flight at once
+	// StoreReads bounds the streams' store reads in flight at once
 	// (a resync's snapshot, a catch-up, a gap fill); the others wait their
 	// turn, still sent heartbeats. After a broker resync every stream of
 	// the node reads the store: unbounded, each of thousands of workers
@@ -54,10 +54,10 @@ type Config struct {
 	// run at once (Hub.EnterReplay). Default 4 (DefaultReplaysPerUser).
 	ReplaysPerUser int
 	// MaxStreamsPerUser bounds the streams one user holds open on this
-	// node; Open and OpenLean refuse one more with ErrTooManyStreams.
+	// node; Open and Attach refuse one more with ErrTooManyStreams.
 	// Default 32 (DefaultMaxStreamsPerUser); negative: no limit.
 	MaxStreamsPerUser int
-	// MaxStreams bounds the streams open on this node; Open and OpenLean
+	// MaxStreams bounds the streams open on this node; Open and Attach
 	// refuse one more with ErrServerFull. Default 0: no limit (belfry
 	// serve derives one from the process's open-files limit).
 	MaxStreams int
@@ -68,7 +68,7 @@ type Config struct {
 // It is the broker's Receiver. Every stream of a user gets every event; a
 // stream that cannot keep up is cut and counted, never waited for.
 //
-// Lock order: a shard's mu, then a lean stream's mu, then the broker's own
+// Lock order: a shard's mu, then a stream's mu, then the broker's own
 // locks (Subscribe and Unsubscribe are called with the shard lock held so
 // that a user's first attach and last detach cannot interleave). Nothing
 // takes a shard's mu while holding a stream's mu: a stream detaches itself
@@ -79,9 +79,9 @@ type Hub struct {
 	queueSize int
 	// heartbeat and writeTimeout: Config's, for every stream.
 	heartbeat, writeTimeout time.Duration
-	// storeOutage: how long a lean stream retries a failing store read.
+	// storeOutage: how long a stream retries a failing store read.
 	storeOutage time.Duration
-	// reads holds a token per lean store read in flight (Config.StoreReads).
+	// reads holds a token per store read in flight (Config.StoreReads).
 	reads chan struct{}
 	// replaysPerUser: the places of each user's replay gate.
 	replaysPerUser int
@@ -89,7 +89,7 @@ type Hub struct {
 	seed           maphash.Seed
 	shards         []hubShard
 
-	wheel  wheel       // heartbeats and dead-peer checks of lean streams
+	wheel  wheel       // heartbeats and dead-peer checks of every stream
 	closed atomic.Bool // set by CloseAll: streams attached later are cut
 
 	// maxPerUser and maxStreams are the limits of admit; 0: none.
@@ -114,29 +114,9 @@ type hubShard struct {
 	mu sync.RWMutex
 	// users maps a user id to its streams. Slices are copy-on-write, so a
 	// fan-out reads one under the read lock and iterates it unlocked.
-	users map[string][]sink
+	users map[string][]*Stream
 	// replays maps a user id to its replay gate while it is in use.
 	replays map[string]*replayGate
-}
-
-// sink is what the Hub fans out to: a Stream (a goroutine writes it) or a
-// leanStream (written from the publishing goroutine).
-type sink interface {
-	// offer takes a frame without blocking; false means the sink's queue is
-	// full and it must be cut as slow.
-	offer(f *Frame) bool
-	// wake asks the sink to catch up from the store, and to send a new
-	// sync event after that when withSync.
-	wake(withSync bool)
-	// cut ends the sink for the given reason; safe to call more than once.
-	cut(reason error)
-	// resyncNow asks for a new snapshot, a catch-up from the store and a
-	// sync event, doing the work on the calling goroutine when the sink has
-	// no goroutine of its own at work (Hub.Resync runs it on a few).
-	resyncNow()
-	// beat writes a heartbeat when one is due (the wheel); a sink whose
-	// own goroutine writes heartbeats ignores it.
-	beat(now time.Time, every time.Duration)
 }
 
 // New returns a Hub. Run the broker with the Hub as its Receiver.
@@ -174,7 +154,7 @@ func New(cfg Config) *Hub {
 		reads: make(chan struct{}, cfg.StoreReads), replaysPerUser: cfg.ReplaysPerUser,
 		maxPerUser: max(cfg.MaxStreamsPerUser, 0), maxStreams: int64(max(cfg.MaxStreams, 0))}
 	for i := range h.shards {
-		h.shards[i].users = make(map[string][]sink)
+		h.shards[i].users = make(map[string][]*Stream)
 	}
 	return h
 }
@@ -189,11 +169,11 @@ func (h *Hub) WriteTimeout() time.Duration { return h.writeTimeout }
 // Stats are the Hub's counters, for metrics.
 type Stats struct {
 	Streams   int64  // open streams
-	Lean      int64  // of which lean (written without a goroutine of their own)
+	Lean      int64  // of which written to their socket by the publisher (hijacked HTTP/1.1), not through a Pipe
 	Users     int64  // users with at least one open stream
 	Slow      uint64 // streams cut because their queue was full
 	Delivered uint64 // frames queued to streams
-	Blocked   uint64 // lean writes the socket did not take at once
+	Blocked   uint64 // writes the connection did not take at once
 	// ReplaysWaiting are resuming streams waiting for one of their user's
 	// replay places (Config.ReplaysPerUser).
 	ReplaysWaiting int64
@@ -223,7 +203,7 @@ func (h *Hub) shard(user string) *hubShard {
 
 // attach adds s to the user's streams, or refuses it when a limit is
 // reached (see admit): ErrTooManyStreams, ErrServerFull.
-func (h *Hub) attach(user string, s sink) error {
+func (h *Hub) attach(user string, s *Stream) error {
 	sh := h.shard(user)
 	sh.mu.Lock()
 	old := sh.users[user]
@@ -231,7 +211,7 @@ func (h *Hub) attach(user string, s sink) error {
 		sh.mu.Unlock()
 		return err
 	}
-	list := make([]sink, len(old)+1)
+	list := make([]*Stream, len(old)+1)
 	copy(list, old)
 	list[len(old)] = s
 	sh.users[user] = list
@@ -244,7 +224,7 @@ func (h *Hub) attach(user string, s sink) error {
 }
 
 // detach removes s; it is a no-op if s is not attached.
-func (h *Hub) detach(user string, s sink) {
+func (h *Hub) detach(user string, s *Stream) {
 	sh := h.shard(user)
 	sh.mu.Lock()
 	old := sh.users[user]
@@ -261,7 +241,7 @@ func (h *Hub) detach(user string, s sink) {
 		h.users.Add(-1)
 		h.broker.Unsubscribe(user)
 	} else {
-		list := make([]sink, 0, len(old)-1)
+		list := make([]*Stream, 0, len(old)-1)
 		list = append(list, old[:i]...)
 		sh.users[user] = append(list, old[i+1:]...)
 	}
@@ -295,7 +275,7 @@ func (h *Hub) Receive(m belfry.Message) {
 // event: the broker may have dropped messages, state changes included. It
 // returns at once; the streams are done on a few goroutines (resyncAll).
 func (h *Hub) Resync() {
-	var all []sink
+	var all []*Stream
 	for i := range h.shards {
 		all = h.shards[i].streams(all)
 	}
@@ -309,7 +289,7 @@ func (h *Hub) Resync() {
 // streams' setups may have made large), only to wait for a read turn.
 // The price: a goroutine writing to a client that does not read holds up
 // the streams after it for up to that stream's write timeout.
-func (h *Hub) resyncAll(streams []sink) {
+func (h *Hub) resyncAll(streams []*Stream) {
 	var next atomic.Int64
 	for range min(len(streams), cap(h.reads)) {
 		go func() {
@@ -344,7 +324,7 @@ func (h *Hub) ResyncUsers(users []string) {
 func (h *Hub) CloseAll() {
 	h.closed.Store(true)
 	h.stopWheel()
-	var all []sink
+	var all []*Stream
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.RLock()

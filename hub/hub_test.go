@@ -72,7 +72,7 @@ var idLine = regexp.MustCompile(`(?m)^id: (\d+)$`)
 
 // readUntil reads the stream until its output contains want, and returns
 // everything read.
-func readUntil(t *testing.T, s *hub.Stream, want string) string {
+func readUntil(t *testing.T, s *hub.Pipe, want string) string {
 	t.Helper()
 	var out strings.Builder
 	deadline := time.Now().Add(10 * time.Second)
@@ -202,7 +202,7 @@ func TestStreamFillsGapsAndDropsDuplicates(t *testing.T) {
 
 func TestEveryStreamOfAUserGetsEveryEvent(t *testing.T) {
 	e := newEnv(t, 0)
-	var streams []*hub.Stream
+	var streams []*hub.Pipe
 	for range 3 {
 		s, err := e.hub.Open(t.Context(), "u", 0, false)
 		if err != nil {

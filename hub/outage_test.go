@@ -123,7 +123,7 @@ func startOutage(t *testing.T, cfg hub.Config, hang bool) (*outageStore, *hub.Hu
 	t.Helper()
 	cfg.Heartbeat = 100 * time.Millisecond
 	e, st, hb := newOutageHub(t, cfg)
-	l, err := hb.OpenLean(t.Context(), "u", 0, false, hub.LeanOptions{})
+	l, err := hb.Attach(t.Context(), "u", 0, false, hub.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func startOutage(t *testing.T, cfg hub.Config, hang bool) (*outageStore, *hub.Hu
 // A lean stream that must fill a gap while the store is down keeps its
 // connection and the event, and sends the gap and the event, in order, once
 // the store answers again: an outage does not make every client reconnect.
-func TestLeanStreamWaitsOutAStoreOutage(t *testing.T) {
+func TestStreamWaitsOutAStoreOutage(t *testing.T) {
 	st, hb, conn := startOutage(t, hub.Config{}, false)
 	waitFor(t, func() bool { return st.failures.Load() >= 2 }) // read, failed, retried, failed
 	// Between the tries the wheel keeps beating the stream.
@@ -162,7 +162,7 @@ func TestLeanStreamWaitsOutAStoreOutage(t *testing.T) {
 // A store read that hangs (a database that went away, before the driver
 // gives up) does not silence the stream: the wheel keeps sending
 // heartbeats, between whole events, and the read's result follows.
-func TestLeanStreamBeatsDuringAHangingStoreRead(t *testing.T) {
+func TestStreamBeatsDuringAHangingStoreRead(t *testing.T) {
 	st, _, conn := startOutage(t, hub.Config{}, true)
 	waitFor(t, func() bool {
 		out, _ := conn.state()
@@ -186,7 +186,7 @@ func TestLeanStreamBeatsDuringAHangingStoreRead(t *testing.T) {
 
 // A store that stays down longer than StoreOutage cuts the stream; its
 // client resumes from the last id it has.
-func TestLeanStreamCutAfterStoreOutage(t *testing.T) {
+func TestStreamCutAfterStoreOutage(t *testing.T) {
 	_, hb, conn := startOutage(t, hub.Config{StoreOutage: 300 * time.Millisecond}, false)
 	waitFor(t, func() bool { _, closed := conn.state(); return closed })
 	if n := hb.Stats().Streams; n != 0 {
@@ -199,7 +199,7 @@ func TestLeanStreamCutAfterStoreOutage(t *testing.T) {
 
 // openOutage is startOutage for a goroutine-path stream (HTTP/2): Open,
 // the sync read, then the strike.
-func openOutage(t *testing.T, cfg hub.Config, hang bool) (*outageStore, *hub.Hub, *hub.Stream) {
+func openOutage(t *testing.T, cfg hub.Config, hang bool) (*outageStore, *hub.Hub, *hub.Pipe) {
 	t.Helper()
 	e, st, hb := newOutageHub(t, cfg)
 	s, err := hb.Open(t.Context(), "u", 0, false)
@@ -212,10 +212,10 @@ func openOutage(t *testing.T, cfg hub.Config, hang bool) (*outageStore, *hub.Hub
 	return st, hb, s
 }
 
-// The goroutine path waits out an outage too: Next keeps answering
+// A Pipe waits out an outage too: Next keeps answering
 // (nothing, so the handler can send heartbeats) while the store fails, then
 // sends the gap and the held event in order.
-func TestStreamWaitsOutAStoreOutage(t *testing.T) {
+func TestPipeWaitsOutAStoreOutage(t *testing.T) {
 	st, _, s := openOutage(t, hub.Config{}, false)
 	for st.failures.Load() < 2 { // read, failed, retried, failed
 		b, err := s.Next(t.Context(), time.Second)
@@ -228,7 +228,7 @@ func TestStreamWaitsOutAStoreOutage(t *testing.T) {
 }
 
 // Past StoreOutage, Next ends the stream with the store's error.
-func TestStreamEndsAfterStoreOutage(t *testing.T) {
+func TestPipeEndsAfterStoreOutage(t *testing.T) {
 	_, _, s := openOutage(t, hub.Config{StoreOutage: 300 * time.Millisecond}, false)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -252,7 +252,7 @@ func TestStreamEndsAfterStoreOutage(t *testing.T) {
 // is given up when the heartbeat is due and Next answers nothing, so the
 // handler sends one; a later call reads again, and once the store answers
 // the gap and the held event follow in order.
-func TestStreamBeatsDuringAHangingStoreRead(t *testing.T) {
+func TestPipeBeatsDuringAHangingStoreRead(t *testing.T) {
 	st, _, s := openOutage(t, hub.Config{}, true)
 	// Far longer than idle: a Next that waits for the read fails here.
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)

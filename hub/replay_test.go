@@ -57,7 +57,7 @@ func TestReplayIsWrittenInBoundedPages(t *testing.T) {
 	bigBacklog(t, e, "u", 60) // about 1.2 MB: five pages
 
 	t.Run("lean", func(t *testing.T) {
-		l, err := e.hub.OpenLean(t.Context(), "u", 0, true, hub.LeanOptions{})
+		l, err := e.hub.Attach(t.Context(), "u", 0, true, hub.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestReplayIsWrittenInBoundedPages(t *testing.T) {
 func TestCatchUpIsWrittenInBoundedPages(t *testing.T) {
 	e := newEnv(t, 0)
 	t.Run("lean", func(t *testing.T) {
-		l, err := e.hub.OpenLean(t.Context(), "l", 0, false, hub.LeanOptions{})
+		l, err := e.hub.Attach(t.Context(), "l", 0, false, hub.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,7 @@ type replayGate struct {
 // EnterReplay waits for one of the user's replay places
 // (Config.ReplaysPerUser) and returns the function that gives it back.
 // A stream that resumes takes one before its setup, and gives it back when
-// its replay is written (LeanOptions.Replayed, Stream.Replaying): however
+// its replay is written (Options.Replayed): however
 // many resumes of one user arrive at once, only a few read that user's
 // backlog, so they cannot take every store read of the node. It waits
 // without holding anything else. Errors: EUNAVAILABLE when ctx ends first.

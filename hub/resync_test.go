@@ -70,18 +70,18 @@ type gatedNode struct {
 	st      *gatedStore
 	hub     *hub.Hub
 	conns   []*memConn
-	streams []*hub.LeanStream
+	streams []*hub.Stream
 }
 
-// gatedLeanStreams opens the node and checks each stream's first sync.
-func gatedLeanStreams(t *testing.T, n, reads int) gatedNode {
+// gatedStreams opens the node and checks each stream's first sync.
+func gatedStreams(t *testing.T, n, reads int) gatedNode {
 	t.Helper()
 	e := newEnv(t, 0)
 	st := &gatedStore{Store: e.store, gate: make(chan struct{}), reads: map[string]int{}}
 	g := gatedNode{e: e, st: st, hub: hub.New(hub.Config{Store: st, Broker: e.broker, StoreReads: reads, Heartbeat: time.Hour})}
 	t.Cleanup(g.hub.CloseAll)
 	for i := range n {
-		l, err := g.hub.OpenLean(t.Context(), fmt.Sprint("u", i), 0, false, hub.LeanOptions{})
+		l, err := g.hub.Attach(t.Context(), fmt.Sprint("u", i), 0, false, hub.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +100,7 @@ func gatedLeanStreams(t *testing.T, n, reads int) gatedNode {
 // turn. Every stream still gets its fresh sync event.
 func TestLeanResyncOnFewGoroutines(t *testing.T) {
 	const streams, reads = 20, 2
-	g := gatedLeanStreams(t, streams, reads)
+	g := gatedStreams(t, streams, reads)
 	st, hb, conns := g.st, g.hub, g.conns
 	syncs := func(c *memConn) int { out, _ := c.state(); return strings.Count(out, "event: sync\n") }
 
@@ -129,7 +129,7 @@ func TestLeanResyncOnFewGoroutines(t *testing.T) {
 // sends what it missed.
 func TestLeanCatchUpsTakeTurns(t *testing.T) {
 	const streams, reads = 20, 3
-	g := gatedLeanStreams(t, streams, reads)
+	g := gatedStreams(t, streams, reads)
 	e, st, hb, conns := g.e, g.st, g.hub, g.conns
 	users := make([]string, streams)
 	for i := range users {
@@ -177,7 +177,7 @@ func goroutinesIn(parts ...string) int {
 // A stream cut while it waited for its read turn reads nothing once it
 // gets one: the read would be for nobody.
 func TestLeanCutWhileWaitingReadsNothing(t *testing.T) {
-	g := gatedLeanStreams(t, 2, 1)
+	g := gatedStreams(t, 2, 1)
 	for _, u := range []string{"u0", "u1"} {
 		if err := g.e.store.Create(t.Context(), []*belfry.Notification{{UserID: u, Message: "m"}}); err != nil {
 			t.Fatal(err)
@@ -188,13 +188,13 @@ func TestLeanCutWhileWaitingReadsNothing(t *testing.T) {
 	g.hub.ResyncUsers([]string{"u0"})
 	waitFor(t, func() bool { return g.st.waiting.Load() == 1 }) // u0 holds the only turn
 	g.hub.ResyncUsers([]string{"u1"})
-	waitFor(t, func() bool { return goroutinesIn("[chan send", "(*LeanStream).storeCall") == 1 })
+	waitFor(t, func() bool { return goroutinesIn("[chan send", "(*Stream).storeCall") == 1 })
 	g.streams[1].Close()
 	g.st.shut.Store(false)
 	close(g.st.gate)
 	waitFor(t, func() bool { out, _ := g.conns[0].state(); return strings.Contains(out, "id: 1\n") })
 	// Both workers have had their turn and are gone.
-	waitFor(t, func() bool { return goroutinesIn("(*LeanStream).work") == 0 })
+	waitFor(t, func() bool { return goroutinesIn("(*Stream).work") == 0 })
 	if n := g.st.readsOf("u1") - before; n != 0 {
 		t.Fatalf("u1 was read %d times after its stream was cut", n)
 	}

@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// wheel is the one goroutine that heartbeats every lean stream and finds
+// wheel is the one goroutine that heartbeats every stream and finds
 // dead peers (a non-blocking peek) one interval before a write would fail.
-// It starts with the first lean stream and stops on Hub.CloseAll.
+// It starts with the first stream and stops on Hub.CloseAll.
 type wheel struct {
 	once    sync.Once // starts the goroutine
 	stopped sync.Once // stops it
@@ -23,12 +23,12 @@ func (w *wheel) start(h *Hub, every time.Duration) {
 	})
 }
 
-// run visits every lean stream four times per interval, so a heartbeat is
+// run visits every stream four times per interval, so a heartbeat is
 // at most a quarter interval late.
 func (w *wheel) run(h *Hub) {
 	t := time.NewTicker(max(w.every/4, time.Millisecond))
 	defer t.Stop()
-	var batch []sink
+	var batch []*Stream
 	for {
 		select {
 		case <-w.stop:
@@ -46,7 +46,7 @@ func (w *wheel) run(h *Hub) {
 }
 
 // streams appends the shard's streams to out.
-func (sh *hubShard) streams(out []sink) []sink {
+func (sh *hubShard) streams(out []*Stream) []*Stream {
 	sh.mu.RLock()
 	for _, list := range sh.users {
 		out = append(out, list...)

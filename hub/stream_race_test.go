@@ -11,8 +11,8 @@ import (
 
 // A broker may call ResyncUsers for a user whose lean stream is still
 // being opened (Redis confirmed the SUBSCRIBE that the attach caused):
-// OpenLean must not race with it. Run with -race.
-func TestOpenLeanConcurrentResyncUsers(t *testing.T) {
+// Attach must not race with it. Run with -race.
+func TestAttachConcurrentResyncUsers(t *testing.T) {
 	e := newEnv(t, 16)
 	ctx := t.Context()
 	for i := range 3 {
@@ -33,7 +33,7 @@ func TestOpenLeanConcurrentResyncUsers(t *testing.T) {
 		}
 	})
 	for range 50 {
-		l, err := e.hub.OpenLean(ctx, "alice", 1, true, hub.LeanOptions{})
+		l, err := e.hub.Attach(ctx, "alice", 1, true, hub.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
