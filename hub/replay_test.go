@@ -56,7 +56,7 @@ func TestReplayIsWrittenInBoundedPages(t *testing.T) {
 	e := newEnv(t, 0)
 	bigBacklog(t, e, "u", 60) // about 1.2 MB: five pages
 
-	t.Run("lean", func(t *testing.T) {
+	t.Run("conn", func(t *testing.T) {
 		l, err := e.hub.Attach(t.Context(), "u", 0, true, hub.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -73,24 +73,13 @@ func TestReplayIsWrittenInBoundedPages(t *testing.T) {
 			t.Fatalf("one write of %d bytes, want at most %d", c.maxWrite, pageBound)
 		}
 	})
-	t.Run("goroutine", func(t *testing.T) {
+	t.Run("pipe", func(t *testing.T) {
 		s, err := e.hub.Open(t.Context(), "u", 0, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		var out strings.Builder
-		for !strings.Contains(out.String(), "event: sync") {
-			b, err := s.Next(t.Context(), time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(b) > pageBound {
-				t.Fatalf("Next returned %d bytes, want at most %d", len(b), pageBound)
-			}
-			out.Write(b)
-		}
-		wantIDs(t, ids(out.String()), 1, 60)
+		wantIDs(t, ids(readPagesUntilSync(t, s)), 1, 60)
 	})
 }
 
@@ -98,7 +87,7 @@ func TestReplayIsWrittenInBoundedPages(t *testing.T) {
 // outage, here) reads it page by page too.
 func TestCatchUpIsWrittenInBoundedPages(t *testing.T) {
 	e := newEnv(t, 0)
-	t.Run("lean", func(t *testing.T) {
+	t.Run("conn", func(t *testing.T) {
 		l, err := e.hub.Attach(t.Context(), "l", 0, false, hub.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -115,7 +104,7 @@ func TestCatchUpIsWrittenInBoundedPages(t *testing.T) {
 			t.Fatalf("one write of %d bytes, want at most %d", c.maxWrite, pageBound)
 		}
 	})
-	t.Run("goroutine", func(t *testing.T) {
+	t.Run("pipe", func(t *testing.T) {
 		s, err := e.hub.Open(t.Context(), "g", 0, false)
 		if err != nil {
 			t.Fatal(err)
@@ -124,18 +113,7 @@ func TestCatchUpIsWrittenInBoundedPages(t *testing.T) {
 		readUntil(t, s, "event: sync")
 		bigBacklogQuiet(t, e, "g", 60)
 		e.hub.Resync()
-		var out strings.Builder
-		for !strings.Contains(out.String(), "event: sync") {
-			b, err := s.Next(t.Context(), time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(b) > pageBound {
-				t.Fatalf("Next returned %d bytes, want at most %d", len(b), pageBound)
-			}
-			out.Write(b)
-		}
-		wantIDs(t, ids(out.String()), 1, 60)
+		wantIDs(t, ids(readPagesUntilSync(t, s)), 1, 60)
 	})
 }
 
@@ -199,4 +177,22 @@ func TestReplayPlacesPerUser(t *testing.T) {
 	wg.Wait()
 	r2()
 	r3()
+}
+
+// readPagesUntilSync reads s until a sync event, failing the test if one
+// Next returns more than a page, and returns everything read.
+func readPagesUntilSync(t *testing.T, s *hub.Pipe) string {
+	t.Helper()
+	var out strings.Builder
+	for !strings.Contains(out.String(), "event: sync") {
+		b, err := s.Next(t.Context(), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > pageBound {
+			t.Fatalf("Next returned %d bytes, want at most %d", len(b), pageBound)
+		}
+		out.Write(b)
+	}
+	return out.String()
 }
