@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +21,10 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() { // every test starts processes (startNode skips)
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "belfry-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -65,6 +65,9 @@ type node struct {
 // process is stopped (SIGTERM, then SIGKILL) when the test ends.
 func startNode(t testing.TB, name string, extra ...string) *node {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts belfry processes: runs without -short")
+	}
 	n := &node{name: name, log: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
 	logf, err := os.Create(n.log)
 	if err != nil {

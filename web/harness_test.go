@@ -336,9 +336,13 @@ func TestMain(m *testing.M) {
 
 // newBrowserContext returns a chromedp context in a new, isolated browser
 // context (its own cookies, Web Locks and BroadcastChannels), bounded by
-// timeout. It skips the test when BELFRY_TEST_CHROMIUM is unset.
+// timeout. It skips the test under -short, and when BELFRY_TEST_CHROMIUM
+// is unset.
 func newBrowserContext(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("a browser test: runs without -short")
+	}
 	path := os.Getenv("BELFRY_TEST_CHROMIUM")
 	if path == "" {
 		t.Skip("BELFRY_TEST_CHROMIUM is not set (the path of a chromium binary); skipping the browser test")
