@@ -45,11 +45,12 @@ type Config struct {
 	// none, same-origin only (mount belfry under the app's domain).
 	AllowOrigins []string
 
-	// DisableLean serves HTTP/1.1 streams the ordinary way (a goroutine
-	// and net/http's buffers per stream) instead of hijacking the
-	// connection and handing it to the Hub. HTTP/2 and TLS streams always
-	// take the ordinary way, and so does every stream on systems other
-	// than Unix. Default false: lean.
+	// DisableLean serves HTTP/1.1 streams through a hub.Pipe that the
+	// handler's goroutine writes to the ResponseWriter (a goroutine and
+	// net/http's buffers per stream) instead of hijacking the connection
+	// and handing it to the Hub. HTTP/2 and TLS streams always take the
+	// pipe, and so does every stream on systems other than Unix. Either
+	// way the stream is the same hub.Stream. Default false: lean.
 	DisableLean bool
 
 	// SetupConcurrency bounds how many streams are set up at once: the

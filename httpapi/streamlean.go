@@ -15,7 +15,7 @@ import (
 // goroutine, and returns; from then on the Hub owns the connection. It
 // reports false, having done nothing, where that is not possible (HTTP/2,
 // TLS, a connection without a file descriptor, lean streams disabled), and
-// the caller serves the ordinary way.
+// the caller serves the stream through a hub.Pipe.
 //
 // setUp gives back the stream's setup place and replayed its user's replay
 // place (see Options); both are safe to call more than once.
