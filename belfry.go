@@ -21,7 +21,19 @@ const (
 	DefaultPageSize = 10       // GET /notifications without limit
 	MaxPageSize     = 100      // the largest limit
 	MaxReplay       = 1000     // notifications read from the store per replay query
+	MaxActions      = 3        // actions on one notification
+	MaxActionIDLen  = 64       // characters in an action id
+	MaxActionLabel  = 64       // characters in an action label
+	MaxTTL          = 10 * 365 * 24 * time.Hour
 )
+
+// Action is a button on a notification. URL is optional (same rules as a
+// notification's link): the bell opens it after recording the action.
+type Action struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+	URL   string `json:"url,omitempty"`
+}
 
 // Notification is one entry of a user's inbox. ID is the user's sequence
 // number: strictly increasing per user, in commit order, never reused.
@@ -33,8 +45,31 @@ type Notification struct {
 	Link      string          // optional: http(s) URL or a path starting with "/"
 	Category  string          // optional
 	Data      json.RawMessage // optional JSON object; nil when unset
+	Avatar    string          // optional: http(s) URL or a path starting with "/"
+	Actions   []Action        // optional, at most MaxActions
 	ReadAt    *time.Time      // nil while unread
 	CreatedAt time.Time       // set by the store, UTC, millisecond precision
+
+	SeenAt     *time.Time // nil while unseen; set with ReadAt if it was nil
+	ArchivedAt *time.Time // nil unless archived
+	ExpiresAt  *time.Time // optional: from then on it is never listed, counted or replayed
+	Action     string     // the id of the action taken, "" if none
+	ActedAt    *time.Time // when Action was taken
+}
+
+// Expired reports whether the notification has expired at now.
+func (n *Notification) Expired(now time.Time) bool {
+	return n.ExpiresAt != nil && !n.ExpiresAt.After(now)
+}
+
+// FindAction returns the notification's action with this id, or nil.
+func (n *Notification) FindAction(id string) *Action {
+	for i := range n.Actions {
+		if n.Actions[i].ID == id {
+			return &n.Actions[i]
+		}
+	}
+	return nil
 }
 
 // Unread reports whether the notification has not been read.
@@ -79,6 +114,34 @@ func (n *Notification) AppendJSON(b []byte) []byte {
 	b = appendTime(b, n.ReadAt)
 	b = append(b, `,"created_at":`...)
 	b = appendTime(b, &n.CreatedAt)
+	b = append(b, `,"avatar":`...)
+	b = appendOptString(b, n.Avatar)
+	b = append(b, `,"actions":[`...)
+	for i := range n.Actions {
+		a := &n.Actions[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendString(b, a.ID)
+		b = append(b, `,"label":`...)
+		b = appendString(b, a.Label)
+		if a.URL != "" {
+			b = append(b, `,"url":`...)
+			b = appendString(b, a.URL)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `],"action":`...)
+	b = appendOptString(b, n.Action)
+	b = append(b, `,"acted_at":`...)
+	b = appendTime(b, n.ActedAt)
+	b = append(b, `,"seen_at":`...)
+	b = appendTime(b, n.SeenAt)
+	b = append(b, `,"archived_at":`...)
+	b = appendTime(b, n.ArchivedAt)
+	b = append(b, `,"expires_at":`...)
+	b = appendTime(b, n.ExpiresAt)
 	return append(b, '}')
 }
 
@@ -95,13 +158,26 @@ func (n *Notification) UnmarshalJSON(p []byte) error {
 		Data      json.RawMessage `json:"data"`
 		ReadAt    *time.Time      `json:"read_at"`
 		CreatedAt time.Time       `json:"created_at"`
+
+		Avatar     *string    `json:"avatar"`
+		Actions    []Action   `json:"actions"`
+		Action     *string    `json:"action"`
+		ActedAt    *time.Time `json:"acted_at"`
+		SeenAt     *time.Time `json:"seen_at"`
+		ArchivedAt *time.Time `json:"archived_at"`
+		ExpiresAt  *time.Time `json:"expires_at"`
 	}
 	if err := json.Unmarshal(p, &w); err != nil {
 		return err
 	}
 	*n = Notification{ID: w.ID, UserID: string(w.UserID), Message: w.Message,
 		Title: deref(w.Title), Link: deref(w.Link), Category: deref(w.Category),
-		ReadAt: w.ReadAt, CreatedAt: w.CreatedAt}
+		ReadAt: w.ReadAt, CreatedAt: w.CreatedAt,
+		Avatar: deref(w.Avatar), Action: deref(w.Action), ActedAt: w.ActedAt,
+		SeenAt: w.SeenAt, ArchivedAt: w.ArchivedAt, ExpiresAt: w.ExpiresAt}
+	if len(w.Actions) > 0 {
+		n.Actions = w.Actions
+	}
 	if len(w.Data) > 0 && string(w.Data) != "null" {
 		n.Data = w.Data
 	}

@@ -48,6 +48,9 @@ type Kind string
 const (
 	KindNew     Kind = "new-notification"
 	KindRead    Kind = "read-state"
+	KindSeen    Kind = "seen-state"
+	KindArchive Kind = "archive-state"
+	KindAction  Kind = "action-state"
 	KindDeleted Kind = "notification-deleted"
 )
 
@@ -56,16 +59,40 @@ type Message struct {
 	Kind   Kind          `json:"kind"`
 	UserID string        `json:"user_id"`
 	New    *Notification `json:"notification,omitempty"` // KindNew
-	State  *StateChange  `json:"state,omitempty"`        // KindRead, KindDeleted
+	State  *StateChange  `json:"state,omitempty"`        // every other kind
 }
 
-// StateChange is the payload of read-state and notification-deleted events.
-// Exactly one of ID (one notification) or All (read-all) is set.
+// StateChange is the payload of the state events (every kind but KindNew).
+// Either ID (one notification) or All (a bulk change: every id <= UpTo that
+// Filter selects) is set. Stats are the user's counts after the change.
 type StateChange struct {
-	ID     int64   `json:"id,omitempty"`       // the notification changed
-	All    bool    `json:"all,omitempty"`      // read-all: every id <= UpTo
-	UpTo   int64   `json:"up_to_id,omitempty"` // read-all bound
-	Read   bool    `json:"read"`               // read-state: read or unread now
-	ReadAt *string `json:"read_at"`            // read-state: when, or null; always null on delete
-	Unread int     `json:"unread_count"`       // the user's unread count after the change
+	ID     int64        `json:"id,omitempty"`       // the notification changed
+	All    bool         `json:"all,omitempty"`      // a bulk change
+	UpTo   int64        `json:"up_to_id,omitempty"` // its bound
+	Filter *EventFilter `json:"filter,omitempty"`   // its filters, when any
+
+	Read       bool    `json:"read,omitempty"`        // read-state, action-state: read now
+	ReadAt     *string `json:"read_at,omitempty"`     // read-state, action-state
+	SeenAt     *string `json:"seen_at,omitempty"`     // seen-state, read-state, action-state
+	Archived   bool    `json:"archived,omitempty"`    // archive-state: archived now
+	ArchivedAt *string `json:"archived_at,omitempty"` // archive-state
+	Action     string  `json:"action,omitempty"`      // action-state
+	ActedAt    *string `json:"acted_at,omitempty"`    // action-state
+	Reason     Reason  `json:"reason,omitempty"`      // notification-deleted
+
+	Stats
+}
+
+// EventFilter is a bulk change's Filter as events carry it.
+type EventFilter struct {
+	Category *string `json:"category,omitempty"`
+	Read     *bool   `json:"read,omitempty"`
+}
+
+// EventFilterOf returns f's filters for an event, or nil when it has none.
+func EventFilterOf(f Filter) *EventFilter {
+	if f.Category == nil && f.Read == nil {
+		return nil
+	}
+	return &EventFilter{Category: f.Category, Read: f.Read}
 }

@@ -32,6 +32,10 @@ const (
 	ESERVERFULL = "server_full"
 )
 
+// EIDEMCONFLICT (409): an Idempotency-Key was used before with another
+// request body.
+const EIDEMCONFLICT = "idempotency_conflict"
+
 // Error is belfry's one error type. Code is one of the E* constants; Message
 // is safe to show to the caller.
 type Error struct {

@@ -135,7 +135,7 @@ func (ib *Inbox) setRead(ctx context.Context, user string, id int64, at *time.Ti
 	if err != nil {
 		return nil, err
 	}
-	c := &StateChange{ID: n.ID, Read: n.ReadAt != nil, Unread: st.Unread}
+	c := &StateChange{ID: n.ID, Read: n.ReadAt != nil, Stats: st}
 	if n.ReadAt != nil {
 		s := FormatTime(*n.ReadAt)
 		c.ReadAt = &s
@@ -153,7 +153,7 @@ func (ib *Inbox) MarkAllRead(ctx context.Context, user string) (int, Stats, erro
 		return 0, Stats{}, err
 	}
 	at := ib.now()
-	changed, err := ib.Store.ReadAll(ctx, user, st.LastID, at)
+	changed, err := ib.Store.ReadAll(ctx, user, Filter{UpTo: st.LastID}, at)
 	if err != nil {
 		return 0, Stats{}, err
 	}
@@ -164,7 +164,7 @@ func (ib *Inbox) MarkAllRead(ctx context.Context, user string) (int, Stats, erro
 	}
 	s := FormatTime(at)
 	ib.publish(ctx, []Message{{Kind: KindRead, UserID: user, State: &StateChange{
-		All: true, UpTo: st.LastID, Read: true, ReadAt: &s, Unread: after.Unread}}})
+		All: true, UpTo: st.LastID, Read: true, ReadAt: &s, Stats: after}}})
 	return changed, after, nil
 }
 
@@ -183,7 +183,7 @@ func (ib *Inbox) Delete(ctx context.Context, user string, id int64) error {
 		return err
 	}
 	ib.publish(ctx, []Message{{Kind: KindDeleted, UserID: user,
-		State: &StateChange{ID: id, Unread: st.Unread}}})
+		State: &StateChange{ID: id, Stats: st}}})
 	return nil
 }
 

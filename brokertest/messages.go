@@ -46,12 +46,12 @@ func ptr[T any](v T) *T { return &v }
 func stateMsgs(user string) []belfry.Message {
 	return []belfry.Message{
 		{Kind: belfry.KindRead, UserID: user, State: &belfry.StateChange{
-			ID: 5, Read: true, ReadAt: ptr("2026-11-23T17:42:25.000Z"), Unread: 3}},
+			ID: 5, Read: true, ReadAt: ptr("2026-11-23T17:42:25.000Z"), Stats: belfry.Stats{Unread: 3}}},
 		{Kind: belfry.KindRead, UserID: user, State: &belfry.StateChange{
-			ID: 5, Read: false, Unread: 4}},
+			ID: 5, Read: false, Stats: belfry.Stats{Unread: 4}}},
 		{Kind: belfry.KindRead, UserID: user, State: &belfry.StateChange{
 			All: true, UpTo: 9, Read: true, ReadAt: ptr("2026-11-23T17:42:26.999Z")}},
-		{Kind: belfry.KindDeleted, UserID: user, State: &belfry.StateChange{ID: 4, Unread: 2}},
+		{Kind: belfry.KindDeleted, UserID: user, State: &belfry.StateChange{ID: 4, Stats: belfry.Stats{Unread: 2}}},
 	}
 }
 

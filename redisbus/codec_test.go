@@ -22,9 +22,9 @@ func sample() []belfry.Message {
 			Message: "Größe 🔔 \u2028 \"q\" <b>&amp;</b>\n", Title: "t", Link: "/x?a=1&b=2", Category: "c",
 			Data: json.RawMessage(`{"a":[1,2,{"b":null}]}`), ReadAt: &read, CreatedAt: created}},
 		{Kind: belfry.KindNew, UserID: "ü 1", New: &belfry.Notification{ID: 1, UserID: "ü 1", Message: "m", CreatedAt: created}},
-		{Kind: belfry.KindRead, UserID: "42", State: &belfry.StateChange{ID: 17, Read: true, ReadAt: &at, Unread: 3}},
+		{Kind: belfry.KindRead, UserID: "42", State: &belfry.StateChange{ID: 17, Read: true, ReadAt: &at, Stats: belfry.Stats{Unread: 3}}},
 		{Kind: belfry.KindRead, UserID: "42", State: &belfry.StateChange{All: true, UpTo: 17, Read: true, ReadAt: &at}},
-		{Kind: belfry.KindDeleted, UserID: "42", State: &belfry.StateChange{ID: 4, Unread: 2}},
+		{Kind: belfry.KindDeleted, UserID: "42", State: &belfry.StateChange{ID: 4, Stats: belfry.Stats{Unread: 2}}},
 	}
 }
 
@@ -100,7 +100,7 @@ func TestCodecJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := belfry.Message{Kind: belfry.KindDeleted, UserID: "42", State: &belfry.StateChange{ID: 4, Unread: 2}}
+	want := belfry.Message{Kind: belfry.KindDeleted, UserID: "42", State: &belfry.StateChange{ID: 4, Stats: belfry.Stats{Unread: 2}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}

@@ -184,7 +184,7 @@ func raceSeveralUsers(t *testing.T, writers []belfry.Store, other belfry.Store, 
 			var err error
 			switch i % 5 {
 			case 4:
-				_, err = other.ReadAll(c, user, int64(i%7+1), at)
+				_, err = other.ReadAll(c, user, belfry.Filter{UpTo: int64(i%7 + 1)}, at)
 			case 2:
 				_, err = other.SetRead(c, user, int64(i%11+1), nil)
 			default:

@@ -71,7 +71,7 @@ func testReadAll(t *testing.T, s belfry.Store, u users) {
 	early, at, late := msTime(-time.Hour), msTime(-time.Minute), msTime(0)
 	setRead(t, s, alice, 2, &early)
 
-	changed, err := s.ReadAll(ctx(t), alice, 6, at)
+	changed, err := s.ReadAll(ctx(t), alice, belfry.Filter{UpTo: 6}, at)
 	if err != nil || changed != 5 {
 		t.Fatalf("ReadAll(alice, 6) = %d, %v; want 5 changed", changed, err)
 	}
@@ -86,18 +86,18 @@ func testReadAll(t *testing.T, s belfry.Store, u users) {
 			t.Fatalf("ReadAll(alice, 6) also read id %d", n.ID)
 		}
 	}
-	if changed, err = s.ReadAll(ctx(t), alice, 6, late); err != nil || changed != 0 {
+	if changed, err = s.ReadAll(ctx(t), alice, belfry.Filter{UpTo: 6}, late); err != nil || changed != 0 {
 		t.Fatalf("ReadAll(alice, 6) again = %d, %v; want 0 changed", changed, err)
 	}
-	if changed, err = s.ReadAll(ctx(t), alice, 0, late); err != nil || changed != 0 {
+	if changed, err = s.ReadAll(ctx(t), alice, belfry.Filter{UpTo: 0}, late); err != nil || changed != 0 {
 		t.Fatalf("ReadAll(alice, 0) = %d, %v; want 0 changed", changed, err)
 	}
-	if changed, err = s.ReadAll(ctx(t), alice, 1000, late); err != nil || changed != 4 {
+	if changed, err = s.ReadAll(ctx(t), alice, belfry.Filter{UpTo: 1000}, late); err != nil || changed != 4 {
 		t.Fatalf("ReadAll(alice, 1000) = %d, %v; want 4 changed", changed, err)
 	}
 	wantStats(t, s, alice, belfry.Stats{Unread: 0, LastID: 10})
 	wantStats(t, s, bob, belfry.Stats{Unread: 3, LastID: 3})
-	if changed, err = s.ReadAll(ctx(t), u.id("nobody"), 10, late); err != nil || changed != 0 {
+	if changed, err = s.ReadAll(ctx(t), u.id("nobody"), belfry.Filter{UpTo: 10}, late); err != nil || changed != 0 {
 		t.Fatalf("ReadAll of a user with no notifications = %d, %v; want 0", changed, err)
 	}
 }
@@ -146,7 +146,7 @@ func testIsolation(t *testing.T, s belfry.Store, u users) {
 		wantCode(t, "SetRead of another user's id", err, belfry.ENOTFOUND)
 		wantCode(t, "Delete of another user's id", s.Delete(ctx(t), o, 4), belfry.ENOTFOUND)
 		setRead(t, s, o, 1, &at)
-		if changed, err := s.ReadAll(ctx(t), o, 5, at); err != nil || changed != 1 {
+		if changed, err := s.ReadAll(ctx(t), o, belfry.Filter{UpTo: 5}, at); err != nil || changed != 1 {
 			t.Fatalf("ReadAll(%q, 5) = %d, %v; want 1 changed (its own id 2 only)", o, changed, err)
 		}
 		del(t, s, o, 1)
