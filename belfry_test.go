@@ -50,7 +50,7 @@ func TestNotificationJSONShape(t *testing.T) {
 	at := time.Date(2026, 11, 23, 17, 42, 24, 123_000_000, time.UTC)
 	n := &belfry.Notification{ID: 17, UserID: "42", Message: "hi", Link: "/x", CreatedAt: at}
 	b, _ := json.Marshal(n)
-	want := `{"id":17,"user_id":"42","message":"hi","title":null,"link":"/x","category":null,"data":null,"read_at":null,"created_at":"2026-11-23T17:42:24.123Z"}`
+	want := `{"id":17,"user_id":"42","message":"hi","title":null,"link":"/x","category":null,"data":null,"read_at":null,"created_at":"2026-11-23T17:42:24.123Z","avatar":null,"actions":[],"action":null,"acted_at":null,"seen_at":null,"archived_at":null,"expires_at":null}`
 	if string(b) != want {
 		t.Fatalf("got  %s\nwant %s", b, want)
 	}

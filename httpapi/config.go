@@ -21,6 +21,9 @@ type Config struct {
 	JWTSecret []byte
 	// APIKeys are the publishers' keys (compared in constant time).
 	APIKeys []string
+	// IdempotencyWindow is how long a publish's Idempotency-Key is
+	// remembered. Default 24h (DefaultIdempotencyWindow).
+	IdempotencyWindow time.Duration
 	// UserAuth, when set, resolves users that present no JWT (for example
 	// by asking the app: --auth-url, AuthURL). Tried after the JWT
 	// sources. It bounds its own waits (AuthURLConfig.Concurrency): a

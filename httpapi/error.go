@@ -23,7 +23,7 @@ func StatusOf(code string) int {
 		return http.StatusNotFound
 	case belfry.EMETHOD:
 		return http.StatusMethodNotAllowed
-	case belfry.ECONFLICT:
+	case belfry.ECONFLICT, belfry.EIDEMCONFLICT:
 		return http.StatusConflict
 	case belfry.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge

@@ -12,57 +12,6 @@ import (
 	"github.com/belfry/belfry"
 )
 
-// publishRequest is the body of POST /api/notifications: exactly one of
-// user_id and user_ids, ids as strings or integers.
-type publishRequest struct {
-	UserID   *belfry.UserID  `json:"user_id"`
-	UserIDs  []belfry.UserID `json:"user_ids"`
-	Message  string          `json:"message"`
-	Title    string          `json:"title"`
-	Link     string          `json:"link"`
-	Category string          `json:"category"`
-	Data     json.RawMessage `json:"data"`
-}
-
-// publish creates a notification for one user (201, the notification) or
-// several (201, an array in the order given, duplicates dropped).
-func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
-	if err := s.authPublisher(r); err != nil {
-		return err
-	}
-	var in publishRequest
-	if err := decodeBody(w, r, &in); err != nil {
-		return err
-	}
-	d := belfry.Draft{Message: in.Message, Title: in.Title, Link: in.Link,
-		Category: in.Category, Data: in.Data}
-	switch {
-	case in.UserID != nil && in.UserIDs != nil:
-		return belfry.Errorf(belfry.EINVALID, "give user_id or user_ids, not both")
-	case in.UserID != nil:
-		d.UserIDs = []string{string(*in.UserID)}
-	case in.UserIDs != nil:
-		if len(in.UserIDs) == 0 {
-			return belfry.Errorf(belfry.EINVALID, "user_ids must not be empty")
-		}
-		d.UserIDs = make([]string, len(in.UserIDs))
-		for i, u := range in.UserIDs {
-			d.UserIDs[i] = string(u)
-		}
-	}
-	ns, err := s.inbox.Create(r.Context(), d)
-	if err != nil {
-		return err
-	}
-	s.metrics.published.Add(float64(len(ns)))
-	if in.UserID != nil {
-		writeRaw(w, http.StatusCreated, append(ns[0].AppendJSON(nil), '\n'))
-		return nil
-	}
-	writeRaw(w, http.StatusCreated, appendList(nil, ns))
-	return nil
-}
-
 // errTooLarge is the answer to a body over belfry.MaxBodyBytes.
 func errTooLarge() error {
 	return belfry.Errorf(belfry.ETOOLARGE, "the body must be at most %d bytes", belfry.MaxBodyBytes)
@@ -73,6 +22,12 @@ func errTooLarge() error {
 // without unpaired surrogate escapes (400, see textReader), one JSON value
 // with no unknown fields (400).
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeBodyTee(w, r, v, nil)
+}
+
+// decodeBodyTee is decodeBody that also writes every byte of the body to
+// tee when it is not nil (the publish's idempotency hash).
+func decodeBodyTee(w http.ResponseWriter, r *http.Request, v any, tee io.Writer) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return belfry.Errorf(belfry.EMEDIATYPE, "Content-Type must be application/json")
@@ -83,7 +38,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	// The decoder reads the body itself, without a copy of it first; a
 	// read error, the size limit's included, comes out of Decode or Token.
 	// The text check fails the read itself, so the decoder stops there.
-	tr := newTextReader(http.MaxBytesReader(w, r.Body, belfry.MaxBodyBytes))
+	var body io.Reader = http.MaxBytesReader(w, r.Body, belfry.MaxBodyBytes)
+	if tee != nil {
+		body = io.TeeReader(body, tee)
+	}
+	tr := newTextReader(body)
 	defer tr.release()
 	dec := json.NewDecoder(tr)
 	dec.DisallowUnknownFields()
@@ -159,66 +118,6 @@ func appendList(b []byte, ns []*belfry.Notification) []byte {
 	return append(b, ']', '\n')
 }
 
-// list answers GET /notifications: a JSON array, newest first, with a
-// Link rel="next" header when older ones exist.
-func (s *Server) list(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.authUser(r)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	lq := belfry.ListQuery{Limit: belfry.DefaultPageSize}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > belfry.MaxPageSize {
-			return belfry.Errorf(belfry.EINVALID, "limit must be an integer from 1 to %d", belfry.MaxPageSize)
-		}
-		lq.Limit = n
-	}
-	if v := q.Get("before"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			return belfry.Errorf(belfry.EINVALID, "before must be a positive notification id")
-		}
-		lq.Before = n
-	}
-	if v := q.Get("unread"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return belfry.Errorf(belfry.EINVALID, "unread must be true or false")
-		}
-		lq.UnreadOnly = b
-	}
-	ns, more, err := s.inbox.List(r.Context(), p.user, lq)
-	if err != nil {
-		return err
-	}
-	if more && len(ns) > 0 {
-		next := r.URL.Path + "?before=" + strconv.FormatInt(ns[len(ns)-1].ID, 10) +
-			"&limit=" + strconv.Itoa(lq.Limit)
-		if lq.UnreadOnly {
-			next += "&unread=true"
-		}
-		w.Header().Set("Link", "<"+next+`>; rel="next"`)
-	}
-	writeRaw(w, http.StatusOK, appendList(make([]byte, 0, 256*len(ns)+3), ns))
-	return nil
-}
-
-// unreadCount answers GET /notifications/unread-count: {"unread": N}.
-func (s *Server) unreadCount(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.authUser(r)
-	if err != nil {
-		return err
-	}
-	st, err := s.inbox.Stats(r.Context(), p.user)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]int{"unread": st.Unread})
-	return nil
-}
-
 // notificationID reads the {id} path value. Anything but a positive
 // integer names no notification: ENOTFOUND.
 func notificationID(r *http.Request) (int64, error) {
@@ -258,21 +157,6 @@ func (s *Server) setRead(w http.ResponseWriter, r *http.Request, read bool) erro
 		return err
 	}
 	writeRaw(w, http.StatusOK, append(n.AppendJSON(nil), '\n'))
-	return nil
-}
-
-// readAll answers POST /notifications/read-all:
-// {"updated": n, "unread_count": m}.
-func (s *Server) readAll(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.authUser(r)
-	if err != nil {
-		return err
-	}
-	n, st, err := s.inbox.MarkAllRead(r.Context(), p.user)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]int{"updated": n, "unread_count": st.Unread})
 	return nil
 }
 

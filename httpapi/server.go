@@ -25,6 +25,8 @@ const (
 	DefaultRetryAfter = 5 * time.Second
 	// DefaultSetupConcurrency is Config.SetupConcurrency's default.
 	DefaultSetupConcurrency = 64
+	// DefaultIdempotencyWindow is Config.IdempotencyWindow's default.
+	DefaultIdempotencyWindow = 24 * time.Hour
 	// readyTimeout bounds the store and broker pings of GET /readyz.
 	readyTimeout = 3 * time.Second
 )
@@ -101,6 +103,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AuthFailMaxAddrs <= 0 {
 		cfg.AuthFailMaxAddrs = DefaultAuthFailMaxAddrs
 	}
+	if cfg.IdempotencyWindow <= 0 {
+		cfg.IdempotencyWindow = DefaultIdempotencyWindow
+	}
 	if !leanSupported {
 		cfg.DisableLean = true
 	}
@@ -153,6 +158,17 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /notifications/{id}/unread", s.handle(s.limitAuth(s.markUnread)))
 	s.mux.Handle("POST /notifications/read-all", s.handle(s.limitAuth(s.readAll)))
 	s.mux.Handle("DELETE /notifications/{id}", s.handle(s.limitAuth(s.delete)))
+	s.mux.Handle("GET /notifications/counts", s.handle(s.limitAuth(s.counts)))
+	s.mux.Handle("POST /notifications/seen", s.handle(s.limitAuth(s.seen)))
+	s.mux.Handle("POST /notifications/{id}/archive", s.handle(s.limitAuth(s.archive)))
+	s.mux.Handle("POST /notifications/{id}/unarchive", s.handle(s.limitAuth(s.unarchive)))
+	s.mux.Handle("POST /notifications/archive-all", s.handle(s.limitAuth(s.archiveAll)))
+	s.mux.Handle("POST /notifications/{id}/actions/{action_id}", s.handle(s.limitAuth(s.act)))
+	s.mux.Handle("GET /notifications/preferences", s.handle(s.limitAuth(s.userPreferences)))
+	s.mux.Handle("PUT /notifications/preferences", s.handle(s.limitAuth(s.setUserPreferences)))
+	s.mux.Handle("DELETE /api/users/{user_id}/notifications/{id}", s.handle(s.limitAuth(s.retract)))
+	s.mux.Handle("GET /api/users/{user_id}/preferences", s.handle(s.limitAuth(s.appPreferences)))
+	s.mux.Handle("PUT /api/users/{user_id}/preferences", s.handle(s.limitAuth(s.setAppPreferences)))
 	s.mux.Handle("GET /healthz", s.handle(s.healthz))
 	s.mux.Handle("GET /readyz", s.handle(s.readyz))
 	if s.cfg.Registry != nil {

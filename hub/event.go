@@ -28,7 +28,8 @@ func AppendNew(b []byte, n *belfry.Notification) []byte {
 	return append(b, "\n\n"...)
 }
 
-// EncodeState encodes a read-state or notification-deleted event. State
+// EncodeState encodes a state event (read-state, seen-state,
+// archive-state, action-state, notification-deleted). State
 // events carry no id line, so they never move a client's Last-Event-ID.
 func EncodeState(kind belfry.Kind, c *belfry.StateChange) *Frame {
 	b := make([]byte, 0, 128)
@@ -42,11 +43,9 @@ func EncodeState(kind belfry.Kind, c *belfry.StateChange) *Frame {
 
 // EncodeSync encodes the sync event sent after the replay.
 func EncodeSync(s belfry.Stats) *Frame {
-	b := make([]byte, 0, 64)
-	b = append(b, "event: sync\ndata: {\"unread_count\":"...)
-	b = strconv.AppendInt(b, int64(s.Unread), 10)
-	b = append(b, `,"last_id":`...)
-	b = strconv.AppendInt(b, s.LastID, 10)
+	b := make([]byte, 0, 128)
+	b = append(b, "event: sync\ndata: {"...)
+	b = s.AppendFields(b)
 	b = append(b, "}\n\n"...)
 	return &Frame{Bytes: b}
 }

@@ -135,7 +135,7 @@ func TestStreamResumeIsExact(t *testing.T) {
 		} else {
 			wantIDs(t, ids(out), 601-missed, 600)
 		}
-		if !strings.HasSuffix(out, "event: sync\ndata: {\"unread_count\":600,\"last_id\":600}\n\n") {
+		if !strings.HasSuffix(out, "event: sync\ndata: {\"unread_count\":600,\"unseen_count\":600,\"last_id\":600,\"by_category\":{}}\n\n") {
 			t.Fatalf("sync: %q", out[max(0, len(out)-80):])
 		}
 		s.Close()
@@ -222,7 +222,7 @@ func TestEveryStreamOfAUserGetsEveryEvent(t *testing.T) {
 	for _, s := range streams {
 		out := readUntil(t, s, "event: read-state")
 		wantIDs(t, ids(out), 1, 20)
-		if !strings.Contains(out, `{"id":7,"read":true,`) || !strings.Contains(out, `"unread_count":19}`) {
+		if !strings.Contains(out, `{"id":7,"read":true,`) || !strings.Contains(out, `"unread_count":19,`) {
 			t.Fatalf("read-state: %q", out[len(out)-200:])
 		}
 	}
@@ -278,7 +278,7 @@ func TestResyncCatchesUpFromTheStore(t *testing.T) {
 	e.hub.Resync()
 	out := readUntil(t, s, "event: sync")
 	wantIDs(t, ids(out), 1, 3)
-	if !strings.Contains(out, `"unread_count":3,"last_id":3`) {
+	if !strings.Contains(out, `"unread_count":3,"unseen_count":3,"last_id":3`) {
 		t.Fatalf("sync after resync: %q", out)
 	}
 }

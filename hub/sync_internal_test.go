@@ -33,7 +33,7 @@ func TestSyncSitsAtTheSnapshotBoundary(t *testing.T) {
 	if got := strings.Join(order, "|"); got != want {
 		t.Fatalf("order %s\nwant  %s", got, want)
 	}
-	if !strings.Contains(string(buf), `{"unread_count":4,"last_id":5}`) {
+	if !strings.Contains(string(buf), `{"unread_count":4,"unseen_count":0,"last_id":5,"by_category":{}}`) {
 		t.Fatalf("sync payload: %s", buf)
 	}
 	if buf = flushSync(buf[:0], &snap); len(buf) != 0 {

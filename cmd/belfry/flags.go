@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // envPrefix starts the environment name of every flag.
@@ -88,5 +90,36 @@ func (l *listFlag) Set(v string) error {
 			*l = append(*l, p)
 		}
 	}
+	return nil
+}
+
+// daysFlag is a duration flag that also takes whole days ("90d"), which
+// time.ParseDuration does not.
+type daysFlag time.Duration
+
+func (d *daysFlag) String() string {
+	if d == nil || *d == 0 {
+		return "0"
+	}
+	if t := time.Duration(*d); t%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(t/(24*time.Hour)), 10) + "d"
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *daysFlag) Set(s string) error {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseUint(n, 10, 16)
+		if err != nil {
+			return fmt.Errorf("%q: want whole days such as 90d, or a duration such as 36h", s)
+		}
+		*d = daysFlag(time.Duration(days) * 24 * time.Hour)
+		return nil
+	}
+	t, err := time.ParseDuration(s)
+	if err != nil || t < 0 {
+		return fmt.Errorf("%q: want whole days such as 90d, or a duration such as 36h", s)
+	}
+	*d = daysFlag(t)
 	return nil
 }

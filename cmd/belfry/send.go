@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Send publishes one notification to one or more users through a running
@@ -22,6 +23,11 @@ type Send struct {
 	Link     string
 	Category string
 	Data     string // a JSON object, or ""
+	Avatar   string
+	TTL      time.Duration // 0: never expires
+	// IdempotencyKey, when set, makes a repeat of the same send create
+	// nothing (the Idempotency-Key header).
+	IdempotencyKey string
 
 	Out    io.Writer    // the server's JSON answer
 	Client *http.Client // default http.DefaultClient
@@ -46,7 +52,10 @@ func (s *Send) Run(ctx context.Context) error {
 	} else {
 		body["user_ids"] = s.Users
 	}
-	for k, v := range map[string]string{"title": s.Title, "link": s.Link, "category": s.Category} {
+	if s.TTL > 0 {
+		body["ttl"] = int64((s.TTL + time.Second - 1) / time.Second)
+	}
+	for k, v := range map[string]string{"title": s.Title, "link": s.Link, "category": s.Category, "avatar": s.Avatar} {
 		if v != "" {
 			body[k] = v
 		}
@@ -69,6 +78,9 @@ func (s *Send) Run(ctx context.Context) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+s.APIKey)
+	if s.IdempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", s.IdempotencyKey)
+	}
 	client := s.Client
 	if client == nil {
 		client = http.DefaultClient

@@ -101,6 +101,16 @@ type Main struct {
 	// server_full. Default: the open-files limit minus max(64, a tenth of
 	// it) (maxStreamsFor); 0: no limit.
 	MaxStreams int
+	// IdempotencyWindow is how long a publish's Idempotency-Key is
+	// remembered. Default 24h.
+	IdempotencyWindow time.Duration
+	// Retain, when above 0, deletes read or archived notifications older
+	// than this (unread ones too with RetainUnread). Default 0: kept.
+	Retain       time.Duration
+	RetainUnread bool
+	// MaxPerUser trims a user's oldest notifications beyond this many.
+	// Default 10,000; 0: no limit.
+	MaxPerUser int
 
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
@@ -123,6 +133,7 @@ func NewMain() *Main {
 		Heartbeat: hub.DefaultHeartbeat, Retry: httpapi.DefaultRetry, WriteTimeout: hub.DefaultWriteTimeout,
 		QueueSize: hub.DefaultQueueSize, ReplaysPerUser: hub.DefaultReplaysPerUser, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
 		MaxStreamsPerUser: hub.DefaultMaxStreamsPerUser, MaxStreams: defaultMaxStreams(),
+		IdempotencyWindow: httpapi.DefaultIdempotencyWindow, MaxPerUser: DefaultMaxPerUser,
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		AuthCookie: httpapi.DefaultAuthCookie, AuthConcurrency: httpapi.DefaultAuthURLConcurrency,
 		AuthFailRate: httpapi.DefaultAuthFailRate, AuthFailBurst: httpapi.DefaultAuthFailBurst,
@@ -164,6 +175,10 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.IntVar(&m.ReplaysPerUser, "replays-per-user", m.ReplaysPerUser, "`streams` of one user that replay their backlog at once; more resumes of that user wait their turn")
 	fs.IntVar(&m.MaxStreamsPerUser, "max-streams-per-user", m.MaxStreamsPerUser, "most `streams` one user may hold open on this node; one more gets 429 too_many_streams (0: no limit)")
 	fs.IntVar(&m.MaxStreams, "max-streams", m.MaxStreams, "most `streams` this node holds open; one more gets 503 server_full (0: no limit; default: the open-files limit minus max(64, a tenth of it))")
+	fs.DurationVar(&m.IdempotencyWindow, "idempotency-window", m.IdempotencyWindow, "how long a publish's Idempotency-Key is remembered: a repeat within it creates nothing and gets the first answer")
+	fs.Var((*daysFlag)(&m.Retain), "retain", "delete read or archived notifications older than this `age` (e.g. 90d, 36h; 0: keep them)")
+	fs.BoolVar(&m.RetainUnread, "retain-unread", m.RetainUnread, "--retain deletes unread notifications too")
+	fs.IntVar(&m.MaxPerUser, "max-per-user", m.MaxPerUser, "most `notifications` kept per user: the oldest beyond it are deleted (0: no limit)")
 	fs.BoolVar(&m.Lean, "lean", m.Lean, "serve HTTP/1.1 streams on hijacked connections written by the publisher (--lean=false: a goroutine per stream)")
 	fs.BoolVar(&m.Demo, "demo", m.Demo, "enable the demo page's publish form (implied in demo mode)")
 	fs.StringVar(&m.TLSCert, "tls-cert", m.TLSCert, "certificate `file`: serve HTTPS with HTTP/2")
@@ -183,6 +198,9 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.Visit(func(f *flag.Flag) { addrGiven = addrGiven || f.Name == "addr" }) // the environment's too
 	return m.finish(addrGiven)
 }
+
+// DefaultMaxPerUser is --max-per-user's default.
+const DefaultMaxPerUser = 10_000
 
 // minAPIKeyLen is the shortest API key serve accepts: 16 random bytes
 // cannot be guessed online, whatever the rate limit.
@@ -221,8 +239,11 @@ func (m *Main) finish(addrGiven bool) error {
 		return errors.New("--demo hands a token for any user to anyone (/demo/token): it is refused with --jwt-secret, --api-key or --auth-url. " +
 			"For a demo, run belfry serve with none of them; in production, leave --demo off")
 	}
-	if m.MaxStreamsPerUser < 0 || m.MaxStreams < 0 {
-		return errors.New("--max-streams-per-user and --max-streams must be 0 (no limit) or positive")
+	if m.MaxStreamsPerUser < 0 || m.MaxStreams < 0 || m.MaxPerUser < 0 {
+		return errors.New("--max-streams-per-user, --max-streams and --max-per-user must be 0 (no limit) or positive")
+	}
+	if m.IdempotencyWindow <= 0 {
+		return errors.New("--idempotency-window must be positive")
 	}
 	switch {
 	case m.JWTSecret == "" && len(m.APIKeys) == 0 && m.AuthURL == "":
@@ -368,6 +389,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		MaxStreams: m.MaxStreams, Logger: log})
 	m.warnNofile(log)
 	inbox := &belfry.Inbox{Store: store, Broker: broker, Logger: log}
+	retention := &belfry.Retention{Inbox: inbox, Retain: m.Retain, RetainUnread: m.RetainUnread,
+		MaxPerUser: m.MaxPerUser}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -390,7 +413,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Inbox: inbox, Hub: hub,
 		JWTSecret: []byte(m.JWTSecret), APIKeys: m.APIKeys, UserAuth: userAuth, AllowOrigins: m.AllowOrigins,
 		AuthFailRate: authFailRate(m.AuthFailRate), AuthFailBurst: m.AuthFailBurst, TrustedProxies: proxies,
-		PublishRate: m.PublishRate, PublishBurst: m.PublishBurst,
+		PublishRate: m.PublishRate, PublishBurst: m.PublishBurst, IdempotencyWindow: m.IdempotencyWindow,
 		Retry: m.Retry, DisableLean: !m.Lean,
 		Demo: m.Demo, Assets: web.Handler(),
 		Logger: log, Registry: reg,
@@ -409,6 +432,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			err = fmt.Errorf("broker: %w", berr)
 		}
 	}()
+
+	// The purge runs until the server is down.
+	purgeCtx, stopPurge := context.WithCancel(context.WithoutCancel(ctx))
+	purgeDone := make(chan struct{})
+	go func() { retention.Run(purgeCtx); close(purgeDone) }()
+	defer func() { stopPurge(); <-purgeDone }()
 
 	// NewHTTPServer's timeouts protect against slow clients; streams lift
 	// them for themselves.

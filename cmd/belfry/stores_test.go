@@ -4,11 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/belfry/belfry/internal/pgtest"
 	"net/url"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/belfry/belfry/internal/pgtest"
 )
 
 // postgresURL returns a URL of BELFRY_TEST_POSTGRES whose search_path is a
