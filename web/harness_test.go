@@ -203,19 +203,37 @@ func testAssets() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", assets)
 	mux.HandleFunc("GET /assets/test/bell.html", func(w http.ResponseWriter, r *http.Request) {
-		page(w, `<button id="before">before</button>
-<notification-bell token="`+htmlAttr(r.URL.Query().Get("token"))+`" token-url="`+
-			htmlAttr(r.URL.Query().Get("token-url"))+`" limit="5"></notification-bell>
-<script type="module" src="/assets/notification-bell.js"></script>`)
+		bellPage(w, r, `<notification-bell`+bellAttrs(r)+`></notification-bell>`,
+			`<script type="module">
+import "/assets/notification-bell.js";
+const el = document.querySelector("notification-bell");
+for (const name of ["change", "notification", "status", "error"]) el.addEventListener("belfry-" + name, (e) => __record(name, e.detail));
+el.addEventListener("belfry-action", (e) => { __record("action", e.detail); if (__preventAction) e.preventDefault(); });
+</script>`)
 	})
 	mux.HandleFunc("GET /assets/test/vue2.html", func(w http.ResponseWriter, r *http.Request) {
-		page(w, importMap+`<div id="app"><notification-bell token="`+htmlAttr(r.URL.Query().Get("token"))+`" limit="5"></notification-bell></div>
-<script type="module">
+		bellPage(w, r, `<div id="app"><notification-bell`+bellAttrs(r)+` @change="rec('change', $event)"
+ @notification="rec('notification', $event)" @status="rec('status', $event)" @error="rec('error', $event)"
+ @action="act($event)"></notification-bell></div>`, importMap+`<script type="module">
 import Vue from "vue";
 import NotificationBell from "/assets/test/sfc/vue2/NotificationBell.vue.js";
 Vue.component("notification-bell", NotificationBell);
-window.vm = new Vue({ el: "#app" });
+window.vm = new Vue({ el: "#app", methods: {
+  rec(name, d) { __record(name, d); },
+  act(e) { __record("action", e); if (__preventAction) e.preventDefault(); } } });
 </script>`)
+	})
+	// An avatar image: a gradient with two letters (avatar: "/assets/test/avatar/AK.svg").
+	mux.HandleFunc("GET /assets/test/avatar/{name}", func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimSuffix(r.PathValue("name"), ".svg")
+		if len(name) > 2 {
+			name = name[:2]
+		}
+		w.Header().Set("Content-Type", "image/svg+xml")
+		fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 80 80"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
+<stop offset="0" stop-color="#f59e0b"/><stop offset="1" stop-color="#db2777"/></linearGradient></defs>
+<rect width="80" height="80" fill="url(#g)"/><text x="40" y="51" font-family="sans-serif" font-size="30" font-weight="600"
+fill="#fff" text-anchor="middle">%s</text></svg>`, htmlAttr(name))
 	})
 	mux.HandleFunc("GET /assets/test/original.html", func(w http.ResponseWriter, r *http.Request) {
 		page(w, importMap+`<div id="app"><notification-bell></notification-bell></div>
@@ -282,6 +300,73 @@ func page(w http.ResponseWriter, body string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>test</title></head>
 <body style="margin:0;padding:8px 8px 8px 400px;font-family:sans-serif">%s</body></html>`, body)
+}
+
+// bellAttrs are the attributes of a test page's bell, from its query: the
+// element's and the Vue component's are spelt alike (limit is 5 unless
+// given).
+func bellAttrs(r *http.Request) string {
+	q := r.URL.Query()
+	if !q.Has("limit") {
+		q.Set("limit", "5")
+	}
+	var b strings.Builder
+	for _, name := range []string{"token", "token-url", "limit", "shared", "tabs", "theme", "lang", "badge",
+		"all-url", "desktop-notifications", "title-count"} {
+		if q.Has(name) {
+			b.WriteString(" " + name + `="` + htmlAttr(q.Get(name)) + `"`)
+		}
+	}
+	return b.String()
+}
+
+// bellPage writes a test page: the bell in an app's header bar, placed by
+// pos (left, right, center; default: 400px from the left, after a button),
+// on a light page or a dark one (page=dark), in the document language
+// doclang (default en), with extra CSS (css). window.B reaches the bell's
+// DOM the same way for the element (in its shadow root) and the Vue
+// component, so that one test body checks both.
+func bellPage(w http.ResponseWriter, r *http.Request, bell, script string) {
+	q := r.URL.Query()
+	lang := q.Get("doclang")
+	if lang == "" {
+		lang = "en"
+	}
+	bg, fg := "#f6f6f8", "#1d1d22"
+	if q.Get("page") == "dark" {
+		bg, fg = "#0b0b0e", "#e8e8ec"
+	}
+	justify := map[string]string{"left": "flex-start", "right": "flex-end", "center": "center"}[q.Get("pos")]
+	header := `<header style="display:flex;align-items:center;gap:12px;padding:10px 16px;justify-content:` + justify + `">`
+	before := ""
+	if justify == "" {
+		header = `<header style="display:flex;align-items:center;gap:12px;padding:10px 16px 10px 400px">`
+		before = `<button id="before">before</button>`
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<!doctype html><html lang="%s"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>test</title>
+<style>body{margin:0;font-family:sans-serif;background:%s;color:%s;min-height:100vh}%s</style>
+<script>
+window.__events = []; window.__preventAction = %t;
+window.__record = (name, d) => window.__events.push({ name, id: d && (d.id || (d.notification && d.notification.id)) || 0,
+  action: d && d.action && d.action.id || "", error: name === "error" ? String(d && d.error || d) : "" });
+window.B = {
+  el() { return document.querySelector("notification-bell") || document.querySelector(".belfry-bell"); },
+  root() { const e = document.querySelector("notification-bell"); return e ? e.shadowRoot && e.shadowRoot.querySelector(".belfry-bell") : document.querySelector(".belfry-bell"); },
+  client() { const e = document.querySelector("notification-bell"); if (e) return e.client; const r = B.root(); return r && r.__vue__ && r.__vue__.client; },
+  q(sel) { const r = B.root(); return r ? r.querySelector(sel) : null; },
+  qa(sel) { const r = B.root(); return r ? [...r.querySelectorAll(sel)] : []; },
+  shown(sel) { const e = B.q(sel); return !!e && e.getClientRects().length > 0; },
+  text(sel) { const e = B.q(sel); return e ? e.textContent.trim() : ""; },
+  focused() { const e = document.querySelector("notification-bell"); return e ? e.shadowRoot.activeElement : document.activeElement; },
+  click(sel) { const e = B.q(sel); if (!e) throw new Error("no " + sel); e.click(); return true; },
+  messages() { return B.qa(".belfry-item .belfry-message").map((e) => e.textContent); },
+};
+</script></head>
+<body>%s%s%s</header>
+<main style="padding:16px">page</main>%s</body></html>`,
+		htmlAttr(lang), bg, fg, q.Get("css"), q.Get("prevent-action") == "1", header, before, bell, script)
 }
 
 func htmlAttr(s string) string {
@@ -427,11 +512,11 @@ func waitJS(t *testing.T, tab context.Context, what, predicate string) {
 
 // bellDumpJS describes the page's bell client for a failure message.
 const bellDumpJS = `(() => {
-  const b = document.querySelector("notification-bell") || document.querySelector(".belfry-bell");
-  const c = b && b.client;
+  const c = window.B ? B.client() : (document.querySelector("notification-bell") || {}).client;
   if (!c) return "no bell client on " + location.href;
-  return JSON.stringify({ role: c.role, status: c.status, unread: c.unread, cursor: c._cursor,
-    items: c.items.map((n) => n.id + (n.read_at ? "r" : "u") + ":" + n.message) });
+  return JSON.stringify({ role: c.role, status: c.status, counts: c.counts, countedTo: c._inbox && c._inbox.countedTo,
+    cursor: c._cursor, items: c.items.map((n) => n.id + (n.read_at ? "r" : "u") + (n.seen_at ? "s" : "") + (n.archived_at ? "a" : "") + ":" + n.message),
+    events: (window.__events || []).filter((e) => e.name !== "change").slice(-20) });
 })()`
 
 // waitGo polls a Go condition until it holds, within 15s.

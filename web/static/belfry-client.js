@@ -1,16 +1,17 @@
 // belfry-client.js — the headless browser client of belfry.
 //
-// It keeps one user's notification state (items newest first, unread count,
-// connection status) in step with a belfry server: it fetches the list over
-// HTTP and applies the SSE stream's sync, new-notification, read-state and
-// notification-deleted events. No dependencies, no build step. Types:
-// belfry-client.d.ts.
+// It keeps one user's inbox (the notifications of each view newest first,
+// the unread and unseen counts, per category too, the connection status) in
+// step with a belfry server: it fetches lists over HTTP and applies the SSE
+// stream's sync, new-notification, read-state, seen-state, archive-state,
+// action-state and notification-deleted events. No dependencies, no build
+// step. Types: belfry-client.d.ts.
 //
 // This file is the facade and does the I/O (fetch, EventSource, reconnect
 // timers, tokens). The rules live in two modules beside it:
 //   belfry-state.js  the inbox: how events, list answers and the user's own
-//                    changes move the items, the count and the resume point
-//                    (pure, unit-tested in Node)
+//                    changes move the items, the views, the counts and the
+//                    resume point (pure, unit-tested in Node)
 //   belfry-tabs.js   one stream per browser: the tabs of one user elect a
 //                    leader with the Web Locks API; only the leader opens an
 //                    EventSource and relays every event to the other tabs
@@ -31,10 +32,11 @@
 // streams as the server allows one user) or "busy" (503: the server is
 // full, or cannot reach its store); "" otherwise.
 
-import { InboxState, hasNextPage } from "./belfry-state.js";
+import { InboxState, hasNextPage, viewSpec, viewQuery } from "./belfry-state.js";
 import { TabGroup, groupKey } from "./belfry-tabs.js";
 
-const EVENTS = ["sync", "new-notification", "read-state", "notification-deleted", "token-expired"];
+const EVENTS = ["sync", "new-notification", "read-state", "seen-state", "archive-state", "action-state",
+  "notification-deleted", "token-expired"];
 const MAX_BACKOFF_MS = 30000;
 const MAX_RETRY_AFTER_MS = 300000; // a Retry-After beyond 5 minutes is taken as 5
 
@@ -57,7 +59,7 @@ export class BelfryClient extends EventTarget {
 
     this.status = "connecting";
     this.refusal = "";          // why the server refuses the stream: "", "too-many-streams" or "busy"
-    this.loading = false;
+    this._loading = new Set();  // the views whose list request is in flight
 
     this._inbox = new InboxState();
     this._group = null;         // the tab group while sharing a stream
@@ -70,14 +72,36 @@ export class BelfryClient extends EventTarget {
     this._onOnline = () => { if (this.status !== "live" && this._streaming()) this._reconnectNow(); };
   }
 
-  /** The notifications held, newest first (the objects the API returned). */
-  get items() { return this._inbox.items; }
+  /** The inbox's notifications (the "all" view), newest first (the objects the API returned). */
+  get items() { return this._inbox.view("all").items; }
 
   /** The unread count. */
   get unread() { return this._inbox.unread; }
 
-  /** Whether older notifications can be loaded (loadOlder). */
-  get hasMore() { return this._inbox.hasMore; }
+  /** The unseen count. */
+  get unseen() { return this._inbox.unseen; }
+
+  /** The counts: {unread, unseen, byCategory: {name: {unread, unseen}}}. */
+  get counts() { return this._inbox.counts; }
+
+  /** Whether older notifications of the inbox can be loaded (loadOlder). */
+  get hasMore() { return this._inbox.hasMore("all"); }
+
+  /** Whether a list request is in flight. */
+  get loading() { return this._loading.size > 0; }
+
+  /** The notification with this id, if held. */
+  get(id) { return this._inbox.get(id); }
+
+  /**
+   * A view's notifications, newest first: {items, hasMore, loaded, loading}.
+   * Views: "all", "unread", "archived", "category:<name>". A view not
+   * loaded yet lists nothing: load() it.
+   */
+  view(key) {
+    const v = this._inbox.view(key);
+    return { items: v.items, hasMore: v.hasMore, loaded: v.loaded, loading: this._loading.has(key) };
+  }
 
   /** "leader" or "follower" while sharing a stream, "solo" with a stream of its own, "none" when stopped. */
   get role() {
@@ -90,8 +114,9 @@ export class BelfryClient extends EventTarget {
 
   /** The current state, a snapshot for rendering. */
   get state() {
-    return { items: this.items, unread: this.unread, status: this.status, refusal: this.refusal,
-      hasMore: this.hasMore, loading: this.loading, role: this.role };
+    const c = this._inbox.counts;
+    return { items: this.items, unread: c.unread, unseen: c.unseen, byCategory: c.byCategory,
+      status: this.status, refusal: this.refusal, hasMore: this.hasMore, loading: this.loading, role: this.role };
   }
 
   /** Starts: fetches the list and joins (or opens) the stream. Idempotent. */
@@ -125,14 +150,18 @@ export class BelfryClient extends EventTarget {
 
   _url(path) { return this.endpoint + path; }
 
-  async _request(method, path, retried) {
+  async _request(method, path, body, retried) {
     const headers = { Accept: "application/json" };
     if (this.token) headers.Authorization = "Bearer " + this.token;
-    const res = await fetch(this._url(path), { method, headers, keepalive: method !== "GET",
-      credentials: this.token ? "same-origin" : "include" });
+    const init = { method, headers, keepalive: method !== "GET", credentials: this.token ? "same-origin" : "include" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const res = await fetch(this._url(path), init);
     if (res.status === 401 && this.tokenUrl && !retried) {
       await this._fetchToken();
-      return this._request(method, path, true);
+      return this._request(method, path, body, true);
     }
     if (!res.ok) {
       let msg = res.status + " " + res.statusText;
@@ -157,47 +186,81 @@ export class BelfryClient extends EventTarget {
     this.dispatchEvent(new CustomEvent("error", { detail: { error: err } }));
   }
 
-  async _page(query) {
-    const res = await this._request("GET", "/notifications?limit=" + this.limit + query);
+  async _page(key, before) {
+    const spec = viewSpec(key);
+    if (!spec) throw new Error("unknown view " + key);
+    const res = await this._request("GET", "/notifications?limit=" + this.limit + viewQuery(spec) +
+      (before > 0 ? "&before=" + before : ""));
     const page = await res.json();
+    if (!Array.isArray(page)) throw new Error("the list answer is not an array");
     return { page, hasMore: hasNextPage(res.headers.get("Link"), page.length, this.limit) };
   }
 
-  /** Reloads the newest page and the unread count (the "Refresh" button). */
-  async refresh() {
-    this.loading = true;
+  // Runs a list request of the view, flagged as loading meanwhile.
+  async _listing(key, fn) {
+    this._loading.add(key);
     this._changed();
     try {
-      const known = this._inbox.cursor;
-      const { page, hasMore } = await this._page("");
-      this._inbox.replaceNewest(page, known, hasMore);
-      const gen = this._inbox.gen;
-      const c = await (await this._request("GET", "/notifications/unread-count")).json();
-      this._inbox.applyCount(c.unread, gen);
+      return await fn();
     } catch (err) {
       this._fail(err);
       throw err;
     } finally {
-      this.loading = false;
+      this._loading.delete(key);
       this._changed();
     }
   }
 
-  /** Loads the page older than the oldest item held. */
-  async loadOlder() {
-    const items = this._inbox.items;
-    if (this.loading || !this.hasMore || items.length === 0) return;
-    this.loading = true;
-    this._changed();
+  /** Loads a view's newest page unless it is loaded or loading (errors go to the "error" event). */
+  async load(key) {
+    if (this._loading.has(key) || this._inbox.view(key).loaded) return;
+    await this.refresh(key).catch(() => {});
+  }
+
+  /**
+   * Reloads a view's newest page (default the inbox) and the counts (the
+   * "Refresh" button); rejects with the request's error.
+   */
+  async refresh(key = "all") {
+    await this._listing(key, async () => {
+      const known = this._inbox.cursor;
+      const t = this._inbox.begin();
+      try {
+        const { page, hasMore } = await this._page(key, 0);
+        this._inbox.replaceNewest(key, page, known, hasMore, t);
+      } catch (err) {
+        this._inbox.end(t);
+        throw err;
+      }
+      await this._loadCounts();
+    });
+  }
+
+  async _loadCounts() {
+    const t = this._inbox.begin();
     try {
-      const { page, hasMore } = await this._page("&before=" + items[items.length - 1].id);
-      this._inbox.appendOlder(page, hasMore);
+      const c = await (await this._request("GET", "/notifications/counts")).json();
+      this._inbox.applyCounts(c, t);
     } catch (err) {
-      this._fail(err);
-    } finally {
-      this.loading = false;
-      this._changed();
+      this._inbox.end(t);
+      throw err;
     }
+  }
+
+  /** Loads the page of a view (default the inbox) older than the oldest it lists. */
+  async loadOlder(key = "all") {
+    const before = this._inbox.before(key);
+    if (this._loading.has(key) || before <= 0) return;
+    await this._listing(key, async () => {
+      const t = this._inbox.begin();
+      try {
+        const { page, hasMore } = await this._page(key, before);
+        this._inbox.appendOlder(key, page, hasMore, t);
+      } catch (err) {
+        this._inbox.end(t);
+        throw err;
+      }
+    }).catch(() => {});
   }
 
   /** Marks one notification read; the other tabs learn it from the stream. */
@@ -207,33 +270,132 @@ export class BelfryClient extends EventTarget {
   async markUnread(id) { return this._setRead(id, false); }
 
   async _setRead(id, read) {
-    if (this._inbox.setRead(id, read, new Date().toISOString())) this._changed();
+    if (this._inbox.setRead(id, read, now())) this._changed();
+    return this._itemRequest("POST", "/notifications/" + encodeURIComponent(id) + (read ? "/read" : "/unread"));
+  }
+
+  /** Archives one notification: it moves from the inbox's views to "archived". */
+  async archive(id) { return this._setArchived(id, true); }
+
+  /** Unarchives one notification. */
+  async unarchive(id) { return this._setArchived(id, false); }
+
+  async _setArchived(id, archived) {
+    if (this._inbox.setArchived(id, archived, now())) this._changed();
+    return this._itemRequest("POST", "/notifications/" + encodeURIComponent(id) + (archived ? "/archive" : "/unarchive"));
+  }
+
+  /**
+   * Takes one of a notification's actions (POST
+   * /notifications/{id}/actions/{action_id}); true once the server recorded
+   * it. It also marks the notification read and seen.
+   */
+  async act(id, actionId) {
+    if (this._inbox.setAction(id, actionId, now())) this._changed();
+    return this._itemRequest("POST", "/notifications/" + encodeURIComponent(id) + "/actions/" + encodeURIComponent(actionId));
+  }
+
+  // A request about one notification that answers with it: the answer is
+  // the server's state of it. A failure is reported and the views
+  // reloaded, which undoes the optimistic change. true if it succeeded.
+  async _itemRequest(method, path) {
     try {
-      await this._request("POST", "/notifications/" + encodeURIComponent(id) + (read ? "/read" : "/unread"));
+      const res = await this._request(method, path);
+      const t = this._inbox.begin();
+      let n = null;
+      try { n = await res.json(); } catch (_) { /* no body */ }
+      if (n && typeof n === "object" && Number.isSafeInteger(n.id)) this._inbox.put(n, t);
+      else this._inbox.end(t);
+      this._changed();
+      return true;
     } catch (err) {
       this._fail(err);
+      this._recover();
+      return false;
     }
   }
 
-  /** Marks every notification read. */
-  async markAllRead() {
-    this._inbox.markAllRead(new Date().toISOString());
+  // After a failed change: the loaded views and the counts are reloaded.
+  _recover() {
+    for (const key of this._inbox.loadedViews()) this.refresh(key).catch(() => {});
+  }
+
+  // The highest id the user can have been shown.
+  _shownTo() {
+    const all = this._inbox.items;
+    return Math.max(this._inbox.cursor, all.length > 0 ? all[0].id : 0);
+  }
+
+  /**
+   * Marks read every notification up to the newest held (of one category,
+   * if given): POST /notifications/read-all. true if the server did.
+   */
+  async markAllRead(category) {
+    const upTo = this._shownTo();
+    this._inbox.markAllRead(now(), upTo, category == null ? null : category);
     this._changed();
+    const body = { up_to_id: upTo };
+    if (category != null) body.category = category;
+    return this._bulk("/notifications/read-all", body);
+  }
+
+  /**
+   * Marks seen every notification up to the newest held (opening the bell
+   * does): POST /notifications/seen. Nothing is sent while none is unseen.
+   */
+  async markSeen() {
+    const upTo = this._shownTo();
+    if (this._inbox.unseen === 0 || upTo === 0) return false;
+    this._inbox.markSeen(now(), upTo);
+    this._changed();
+    return this._bulk("/notifications/seen", { up_to_id: upTo });
+  }
+
+  async _bulk(path, body) {
     try {
-      await this._request("POST", "/notifications/read-all");
+      await this._request("POST", path, body);
+      return true;
     } catch (err) {
       this._fail(err);
+      this._recover();
+      return false;
     }
   }
 
-  /** Deletes one notification. */
+  /** Deletes one notification; true if the server did. */
   async remove(id) {
     this._inbox.remove(id);
     this._changed();
     try {
       await this._request("DELETE", "/notifications/" + encodeURIComponent(id));
+      return true;
     } catch (err) {
       this._fail(err);
+      this._recover();
+      return false;
+    }
+  }
+
+  /** The user's preferences: {default: {in_app, push, webhook}, categories: {name: {…}}}. */
+  async preferences() {
+    try {
+      return await (await this._request("GET", "/notifications/preferences")).json();
+    } catch (err) {
+      this._fail(err);
+      throw err;
+    }
+  }
+
+  /**
+   * Changes some preferences (PUT /notifications/preferences), e.g.
+   * {categories: {billing: {in_app: false}}}; resolves with them all.
+   */
+  async setPreferences(patch) {
+    try {
+      return await (await this._request("PUT", "/notifications/preferences", patch)).json();
+    } catch (err) {
+      this._fail(err);
+      throw err;
     }
   }
 
@@ -268,12 +430,19 @@ export class BelfryClient extends EventTarget {
     this._changed();
   }
 
+  // After a sync ahead of every list answer: the newest page of each
+  // loaded view (and of the inbox) is fetched again and merged.
   async _mergeNewest() {
-    try {
-      const { page } = await this._page("");
-      if (this._inbox.mergeNewest(page)) this._changed();
-    } catch (err) {
-      this._fail(err);
+    const keys = new Set(["all", ...this._inbox.loadedViews()]);
+    for (const key of keys) {
+      const t = this._inbox.begin();
+      try {
+        const { page, hasMore } = await this._page(key, 0);
+        if (this._inbox.mergeNewest(key, page, hasMore, t)) this._changed();
+      } catch (err) {
+        this._inbox.end(t);
+        this._fail(err);
+      }
     }
   }
 
@@ -289,10 +458,10 @@ export class BelfryClient extends EventTarget {
       lead: () => this._openStream(),
       frame: (name, data) => this._apply(name, data),
       status: (m) => {
-        this._inbox.adopt(m.cursor, m.unread);
+        this._inbox.adopt(m.cursor, m.counts);
         this._setStatus(m.status, m.refusal);
       },
-      snapshot: () => ({ status: this.status, refusal: this.refusal, unread: this.unread, cursor: this._inbox.cursor }),
+      snapshot: () => ({ status: this.status, refusal: this.refusal, ...this._inbox.snapshot() }),
     });
     this._group = group;
     this._setStatus("connecting");
@@ -423,11 +592,19 @@ export function retryAfterMs(v, now = Date.now()) {
   return Math.min(ms, MAX_RETRY_AFTER_MS);
 }
 
-/** The short relative time of an ISO timestamp, e.g. "3 minutes ago". */
-export function relativeTime(iso, now = Date.now(), locale = undefined) {
+/**
+ * The relative time of an ISO timestamp, e.g. "3 minutes ago" (style
+ * "long", "short" or "narrow", as Intl.RelativeTimeFormat).
+ */
+export function relativeTime(iso, now = Date.now(), locale = undefined, style = "long") {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return "";
-  const fmt = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
+  let fmt;
+  try {
+    fmt = new Intl.RelativeTimeFormat(locale, { numeric: "auto", style });
+  } catch (_) { // a malformed locale
+    fmt = new Intl.RelativeTimeFormat(undefined, { numeric: "auto", style });
+  }
   const s = Math.round((t - now) / 1000);
   const a = Math.abs(s);
   if (a < 45) return fmt.format(0, "second");
@@ -438,8 +615,10 @@ export function relativeTime(iso, now = Date.now(), locale = undefined) {
   return fmt.format(Math.round(s / 31536000), "year");
 }
 
-/** The badge text of an unread count: "" for 0, "99+" above 99. */
+/** The badge text of a count: "" for 0, "99+" above 99. */
 export function badgeText(n) {
   if (!n || n < 0) return "";
   return n > 99 ? "99+" : String(n);
 }
+
+function now() { return new Date().toISOString(); }

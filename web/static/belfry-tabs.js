@@ -6,19 +6,20 @@
 // event to the others over a BroadcastChannel of the same name. When the
 // leader tab closes, the browser gives the lock to a waiting tab, which
 // opens the stream from the last id it saw. A tab that joins asks ("hello")
-// and the leader answers with its status, count and resume point.
+// and the leader answers with its status, counts and resume point.
 //
 // Messages on the channel (structured clones):
 //   {t: "hello"}                                          a tab joined
 //   {t: "frame", name, data}                              one stream event, data as sent
-//   {t: "status", status, refusal[, unread, cursor]}      the leader's connection status
+//   {t: "status", status, refusal[, counts, cursor]}      the leader's connection status
+//                                                         (counts and cursor: InboxState.snapshot())
 
 export class TabGroup {
   /**
    * @param {string} key  the group's name (groupKey)
    * @param {object} on   callbacks: lead() when this tab becomes the leader;
    *   frame(name, data) and status(m) for the leader's messages (followers
-   *   only); snapshot() returns {status, refusal, unread, cursor} for a
+   *   only); snapshot() returns {status, refusal, counts, cursor} for a
    *   joining tab (leader only)
    * @param {object} [env]  the Locks manager and BroadcastChannel constructor
    *   (default: the browser's)
@@ -87,7 +88,7 @@ export class TabGroup {
       this._on.frame(m.name, m.data);
     } else if (m.t === "status" && typeof m.status === "string") {
       this._on.status({ status: m.status, refusal: typeof m.refusal === "string" ? m.refusal : "",
-        unread: m.unread, cursor: m.cursor });
+        counts: m.counts, cursor: m.cursor });
     }
   }
 }

@@ -10,8 +10,9 @@ test("the facade exports its public API", () => {
   const c = new client.BelfryClient({ endpoint: "https://belfry.example/", limit: 500 });
   assert.equal(c.endpoint, "https://belfry.example");
   assert.equal(c.limit, 100);
-  assert.deepEqual(c.state, { items: [], unread: 0, status: "connecting", refusal: "", hasMore: false,
-    loading: false, role: "none" });
+  assert.deepEqual(c.state, { items: [], unread: 0, unseen: 0, byCategory: {}, status: "connecting", refusal: "",
+    hasMore: false, loading: false, role: "none" });
+  assert.deepEqual(c.view("archived"), { items: [], hasMore: false, loaded: false, loading: false });
 });
 
 test("retryAfterMs: seconds or an HTTP date, at most 5 minutes", () => {
@@ -43,4 +44,7 @@ test("relativeTime", () => {
   assert.equal(client.relativeTime(at(-7200), now, "en"), "2 hours ago");
   assert.equal(client.relativeTime(at(-86400), now, "en"), "yesterday");
   assert.equal(client.relativeTime("not a time", now, "en"), "");
+  assert.equal(client.relativeTime(at(-7200), now, "id"), "2 jam yang lalu");
+  assert.equal(client.relativeTime(at(-180), now, "en", "short"), "3 min. ago");
+  assert.equal(client.relativeTime(at(-180), now, "not a locale!", "long"), client.relativeTime(at(-180), now, undefined));
 });

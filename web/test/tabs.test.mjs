@@ -66,14 +66,14 @@ function group(t) {
 
 test("one leader; followers get its frames and status; the lock passes on when it leaves", async (t) => {
   const join = group(t);
-  const a = join({ status: "live", refusal: "", unread: 3, cursor: 17 });
+  const a = join({ status: "live", refusal: "", counts: { unread: 3, unseen: 4, by_category: {}, last_id: 17 }, cursor: 17 });
   await a.until("a to lead", () => a.led === 1);
   assert.equal(a.group.leading, true);
 
   const b = join();
   // b's hello is answered with the leader's snapshot.
   await b.until("the leader's snapshot", () => b.statuses.length === 1);
-  assert.deepEqual(b.statuses[0], { status: "live", refusal: "", unread: 3, cursor: 17 });
+  assert.deepEqual(b.statuses[0], { status: "live", refusal: "", counts: { unread: 3, unseen: 4, by_category: {}, last_id: 17 }, cursor: 17 });
   const c = join();
   await c.until("the leader's snapshot", () => c.statuses.length === 1);
   // The answer to c's hello reaches b too: the same snapshot again.
@@ -85,7 +85,7 @@ test("one leader; followers get its frames and status; the lock passes on when i
   for (const x of [b, c]) {
     await x.until("the frame and the status", () => x.frames.length === 1 && x.statuses.at(-1).status === "reconnecting");
     assert.deepEqual(x.frames[0], ["new-notification", '{"id":18}']);
-    assert.deepEqual(x.statuses.at(-1), { status: "reconnecting", refusal: "busy", unread: undefined, cursor: undefined });
+    assert.deepEqual(x.statuses.at(-1), { status: "reconnecting", refusal: "busy", counts: undefined, cursor: undefined });
   }
   // A follower relays nothing.
   b.group.frame("sync", "{}");
