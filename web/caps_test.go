@@ -56,12 +56,12 @@ func TestBellShowsRefusalThenConnects(t *testing.T) {
 	other := holdStream(t, n, "alice")
 	navigate(t, ctx, n.url("/assets/test/bell.html?token="+n.token("alice")))
 	waitJS(t, ctx, "the bell to show the user's limit", bellJS(`b.dataset.refusal === "too-many-streams" &&
-  b.dataset.status === "reconnecting" && r.querySelector(".status").textContent === "Too many open tabs — retrying" &&
-  r.querySelector(".bell").title === "Too many open tabs — retrying"`))
+  b.dataset.status === "reconnecting" && r.querySelector(".belfry-status").textContent === "Too many open tabs — retrying" &&
+  r.querySelector(".belfry-button").title === "Too many open tabs — retrying"`))
 	if n.hub.Stats().RefusedUser == 0 {
 		t.Fatal("the bell shows a refusal the server did not count")
 	}
-	eval[bool](t, ctx, bellJS(`(r.querySelector(".bell").click(), true)`))
+	eval[bool](t, ctx, bellJS(`(r.querySelector(".belfry-button").click(), true)`))
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestBellShowsRefusalThenConnects(t *testing.T) {
 
 	other()
 	waitJS(t, ctx, "the bell to connect once the place is free", bellJS(`b.dataset.status === "live" &&
-  !b.hasAttribute("data-refusal") && r.querySelector(".status").textContent === "" && !r.querySelector(".bell").title`))
+  !b.hasAttribute("data-refusal") && r.querySelector(".belfry-status").textContent === "" && !r.querySelector(".belfry-button").title`))
 	n.publish("alice", "Through at last")
 	waitJS(t, ctx, "the live notification", bellJS(`b.client.items.some((n) => n.message === "Through at last")`))
 
@@ -80,7 +80,7 @@ func TestBellShowsRefusalThenConnects(t *testing.T) {
 	carol := newBrowserContext(t, 90*time.Second)
 	navigate(t, carol, n.url("/assets/test/bell.html?token="+n.token("carol")))
 	waitJS(t, carol, "the bell to show a full server", bellJS(`b.dataset.refusal === "busy" &&
-  r.querySelector(".status").textContent === "Server busy — retrying"`))
+  r.querySelector(".belfry-status").textContent === "Server busy — retrying"`))
 	bob()
 	waitJS(t, carol, "carol's bell to connect", bellJS(`b.dataset.status === "live" && !b.hasAttribute("data-refusal")`))
 

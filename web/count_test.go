@@ -66,7 +66,7 @@ func TestBellCountsANotificationListedBeforeItsLiveEvent(t *testing.T) {
 	waitJS(t, ctx, "the live event", bellJS(`b.client._cursor === 2`))
 	// The start's unread-count answer comes after a stream event: it is
 	// (rightly) ignored as older than the stream.
-	eval[bool](t, ctx, `window.__release("/notifications/unread-count")`)
+	eval[bool](t, ctx, `window.__release("/notifications/counts")`)
 	waitJS(t, ctx, "the start's refresh to end", bellJS(`!b.client.loading`))
 	if u := eval[int](t, ctx, bellJS(`b.client.unread`)); u != 2 {
 		t.Fatalf("unread %d, want 2 (two unread notifications)", u)
@@ -92,7 +92,7 @@ func TestBellRefreshDropsANotificationDeletedUnseen(t *testing.T) {
 	if err := n.store.Delete(context.Background(), "erin", 3); err != nil {
 		t.Fatal(err)
 	}
-	eval[bool](t, ctx, bellJS(`(r.querySelector(".refresh").click(), true)`))
+	eval[bool](t, ctx, bellJS(`(r.querySelector(".belfry-refresh").click(), true)`))
 	waitJS(t, ctx, "the refresh to end", bellJS(`!b.client.loading && b.dataset.unread === "2"`))
 	if got := eval[[]int](t, ctx, bellJS(`b.client.items.map((n) => n.id)`)); !slices.Equal(got, []int{2, 1}) {
 		t.Fatalf("after Refresh the bell holds ids %v, want [2 1]", got)

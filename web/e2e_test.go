@@ -34,16 +34,16 @@ type bellState struct {
 const bellStateJS = `(() => {
   const b = document.querySelector("notification-bell");
   if (!b || !b.shadowRoot) return null;
-  const r = b.shadowRoot, badge = r.querySelector(".badge"), button = r.querySelector(".bell");
+  const r = b.shadowRoot, badge = r.querySelector(".belfry-badge"), button = r.querySelector(".belfry-button");
   const f = document.activeElement === b && r.activeElement ? r.activeElement : null;
   return { status: b.dataset.status || "", unread: Number(b.dataset.unread || 0),
     badge: badge.hidden ? "" : badge.textContent,
-    messages: [...r.querySelectorAll(".item .message")].map((e) => e.textContent),
-    unreadItems: r.querySelectorAll(".item.unread").length,
+    messages: [...r.querySelectorAll(".belfry-item .belfry-message")].map((e) => e.textContent),
+    unreadItems: r.querySelectorAll(".belfry-item.belfry-unread").length,
     expanded: button.getAttribute("aria-expanded"), label: button.getAttribute("aria-label"),
     live: r.querySelector("[aria-live]").textContent, role: b.client ? b.client.role : "",
-    empty: !r.querySelector(".empty").hidden,
-    focus: f ? (f.classList.contains("bell") ? "bell" : f.classList.contains("item") ? "item:" + f.dataset.id : f.className) : "" };
+    empty: !r.querySelector(".belfry-empty").hidden,
+    focus: f ? (f.classList.contains("belfry-button") ? "bell" : f.classList.contains("belfry-item") ? "item:" + f.dataset.id : f.className) : "" };
 })()`
 
 func bell(t *testing.T, tab context.Context) bellState {
@@ -88,8 +88,8 @@ func TestBellLiveReadSyncKeyboard(t *testing.T) {
 	// Published through the API: it appears, the badge goes up in both tabs,
 	// and the live region reads it out.
 	id := n.publish("alice", "Your export is ready")
-	waitJS(t, a, "the notification in tab A", bellJS(`[...r.querySelectorAll(".item .message")].some((e) => e.textContent === "Your export is ready")`))
-	waitJS(t, b, "the badge in tab B", bellJS(`r.querySelector(".badge").textContent === "1" && !r.querySelector(".badge").hidden`))
+	waitJS(t, a, "the notification in tab A", bellJS(`[...r.querySelectorAll(".belfry-item .belfry-message")].some((e) => e.textContent === "Your export is ready")`))
+	waitJS(t, b, "the badge in tab B", bellJS(`r.querySelector(".belfry-badge").textContent === "1" && !r.querySelector(".belfry-badge").hidden`))
 	waitJS(t, a, "the live region", bellJS(`r.querySelector("[aria-live]").textContent.includes("Your export is ready")`))
 	s = bell(t, a)
 	if s.Badge != "1" || s.UnreadItems != 1 || !strings.Contains(s.Label, "1 unread") || s.Empty {
@@ -124,8 +124,8 @@ func TestBellLiveReadSyncKeyboard(t *testing.T) {
 	if err := chromedp.Do(a, chromedp.KeyEvent(kb.Enter)); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, b, "tab B's badge to drop", bellJS(`r.querySelector(".badge").hidden && b.dataset.unread === "0"`))
-	waitJS(t, a, "tab A's item to be read", bellJS(`r.querySelectorAll(".item.unread").length === 0`))
+	waitJS(t, b, "tab B's badge to drop", bellJS(`r.querySelector(".belfry-badge").hidden && b.dataset.unread === "0"`))
+	waitJS(t, a, "tab A's item to be read", bellJS(`r.querySelectorAll(".belfry-item.belfry-unread").length === 0`))
 
 	// Refresh reloads the list: a notification the stream never announced
 	// (stored with no broker event) shows up only after it.
@@ -133,9 +133,9 @@ func TestBellLiveReadSyncKeyboard(t *testing.T) {
 	if slices.Contains(bell(t, a).Messages, "Stored without an event") {
 		t.Fatal("the silent notification appeared before Refresh")
 	}
-	eval[bool](t, a, bellJS(`(r.querySelector(".refresh").click(), true)`))
+	eval[bool](t, a, bellJS(`(r.querySelector(".belfry-refresh").click(), true)`))
 	waitJS(t, a, "Refresh to show the stored notification",
-		bellJS(`[...r.querySelectorAll(".item .message")].some((e) => e.textContent === "Stored without an event")`))
+		bellJS(`[...r.querySelectorAll(".belfry-item .belfry-message")].some((e) => e.textContent === "Stored without an event")`))
 	waitJS(t, a, "the refreshed unread count", bellJS(`b.dataset.unread === "1"`))
 }
 
@@ -153,7 +153,7 @@ func TestBellOneStreamForThreeTabs(t *testing.T) {
 	n.publish("bob", "Shared by three tabs")
 	for i, tab := range tabs {
 		waitJS(t, tab, fmt.Sprintf("the notification in tab %d", i),
-			bellJS(`b.client.items.some((n) => n.message === "Shared by three tabs") && r.querySelector(".badge").textContent === "1"`))
+			bellJS(`b.client.items.some((n) => n.message === "Shared by three tabs") && r.querySelector(".belfry-badge").textContent === "1"`))
 	}
 	if got := n.hub.Stats().Streams; got != 1 {
 		t.Fatalf("the server holds %d streams for three tabs, want 1", got)
@@ -179,7 +179,7 @@ func TestBellOneStreamForThreeTabs(t *testing.T) {
 	n.publish("bob", "After the handover")
 	for i, tab := range rest {
 		waitJS(t, tab, fmt.Sprintf("the second notification in remaining tab %d", i),
-			bellJS(`b.client.items.some((n) => n.message === "After the handover") && r.querySelector(".badge").textContent === "2"`))
+			bellJS(`b.client.items.some((n) => n.message === "After the handover") && r.querySelector(".belfry-badge").textContent === "2"`))
 	}
 	// The server notices the closed tab's connection at its next heartbeat
 	// at the latest; then one stream remains for the two tabs.
@@ -215,15 +215,15 @@ func TestBellResumesAfterServerRestart(t *testing.T) {
 	n.publish("carol", "After the restart")
 	waitJS(t, ctx, "the live notification after the restart", bellJS(`b.client.items.some((n) => n.message === "After the restart")`))
 
-	eval[bool](t, ctx, bellJS(`(r.querySelector(".bell").click(), true)`))
-	waitJS(t, ctx, "the list to render", bellJS(`r.querySelectorAll(".item").length >= 3`))
+	eval[bool](t, ctx, bellJS(`(r.querySelector(".belfry-button").click(), true)`))
+	waitJS(t, ctx, "the list to render", bellJS(`r.querySelectorAll(".belfry-item").length >= 3`))
 	s := bell(t, ctx)
 	want := []string{"After the restart", "During the downtime", "Before the restart"}
 	if !slices.Equal(s.Messages, want) {
 		t.Fatalf("the bell shows %q, want each exactly once, newest first: %q", s.Messages, want)
 	}
-	if s.Badge != "3" {
-		t.Fatalf("badge %q, want 3", s.Badge)
+	if s.Unread != 3 {
+		t.Fatalf("unread %d, want 3", s.Unread)
 	}
 }
 
@@ -260,7 +260,7 @@ func TestDemoPage(t *testing.T) {
 	waitJS(t, a, "the form's confirmation", `document.getElementById("result").textContent.startsWith("Published notification #")`)
 	for i, tab := range []context.Context{a, b} {
 		waitJS(t, tab, fmt.Sprintf("the notification in alice's tab %d", i),
-			bellJS(`b.client.items.some((n) => n.message === "Sent from the demo form" && n.link === "/orders/1") && r.querySelector(".badge").textContent === "1"`))
+			bellJS(`b.client.items.some((n) => n.message === "Sent from the demo form" && n.link === "/orders/1") && r.querySelector(".belfry-badge").textContent === "1"`))
 	}
 	if got := eval[string](t, a, `document.title`); got != "(1) belfry demo — alice" {
 		t.Errorf("title %q, want the unread count in it", got)
@@ -270,8 +270,8 @@ func TestDemoPage(t *testing.T) {
 		t.Fatalf("bob sees alice's notification: %+v", s)
 	}
 	// The link is a real link.
-	eval[bool](t, a, bellJS(`(r.querySelector(".bell").click(), true)`))
-	waitJS(t, a, "a link item", bellJS(`!!r.querySelector("a.item[href='/orders/1']")`))
+	eval[bool](t, a, bellJS(`(r.querySelector(".belfry-button").click(), true)`))
+	waitJS(t, a, "a link item", bellJS(`!!r.querySelector("a.belfry-item[href='/orders/1']")`))
 	shot, err := chromedp.Run(a, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
@@ -302,23 +302,26 @@ func TestBellRenewsAnExpiredToken(t *testing.T) {
 	}
 }
 
-// TestBellLoadsOlderOnScroll: the list holds one page (limit 5); scrolling
-// to its end loads the older ones with before=<oldest id>.
+// TestBellLoadsOlderOnScroll: the list holds one page (limit 5) in a panel
+// too short for it; scrolling to its end loads the older ones with
+// before=<oldest id>.
 func TestBellLoadsOlderOnScroll(t *testing.T) {
 	n := startNode(t, nil)
 	for i := 1; i <= 8; i++ {
 		n.publish("frank", fmt.Sprintf("Message %d", i))
 	}
 	ctx := newBrowserContext(t, 60*time.Second)
-	openBellPage(t, ctx, n, "frank")
-	eval[bool](t, ctx, bellJS(`(r.querySelector(".bell").click(), true)`))
-	waitJS(t, ctx, "the first page", bellJS(`r.querySelectorAll(".item").length === 5 && b.client.hasMore`))
-	if s := bell(t, ctx); s.Badge != "8" || s.Messages[0] != "Message 8" {
+	navigate(t, ctx, n.url("/assets/test/bell.html?token="+n.token("frank")+"&css="+
+		url.QueryEscape("notification-bell{--belfry-panel-max-height:320px}")))
+	waitJS(t, ctx, "the bell to be live", bellJS(`b.dataset.status === "live"`))
+	eval[bool](t, ctx, bellJS(`(r.querySelector(".belfry-button").click(), true)`))
+	waitJS(t, ctx, "the first page", bellJS(`r.querySelectorAll(".belfry-item").length === 5 && b.client.hasMore`))
+	if s := bell(t, ctx); s.Unread != 8 || s.Messages[0] != "Message 8" {
 		t.Fatalf("first page: %+v", s)
 	}
-	eval[bool](t, ctx, bellJS(`(() => { const l = r.querySelector(".list"); l.scrollTop = l.scrollHeight;
+	eval[bool](t, ctx, bellJS(`(() => { const l = r.querySelector(".belfry-body"); l.scrollTop = l.scrollHeight;
   l.dispatchEvent(new Event("scroll")); return true; })()`))
-	waitJS(t, ctx, "the older page", bellJS(`r.querySelectorAll(".item").length === 8 && !b.client.hasMore`))
+	waitJS(t, ctx, "the older page", bellJS(`r.querySelectorAll(".belfry-item").length === 8 && !b.client.hasMore`))
 	want := []string{"Message 8", "Message 7", "Message 6", "Message 5", "Message 4", "Message 3", "Message 2", "Message 1"}
 	if got := bell(t, ctx).Messages; !slices.Equal(got, want) {
 		t.Fatalf("after scrolling: %q", got)

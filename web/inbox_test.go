@@ -667,9 +667,9 @@ func TestInboxLanguages(t *testing.T) {
 			query string
 			want  []string
 		}{
-			{"lang=id", []string{"Notifikasi", "Semua", "Belum dibaca", "Tagihan", "Diarsipkan", "Tandai semua sudah dibaca",
+			{"lang=id", []string{"Notifikasi", "Semua", "Belum dibaca", "Tagihan", "Diarsipkan", "Tandai semua dibaca",
 				"Notifikasi, 5 belum dibaca", "sekarang"}},
-			{"doclang=id-ID", []string{"Notifikasi", "Semua", "Belum dibaca", "Tagihan", "Diarsipkan", "Tandai semua sudah dibaca",
+			{"doclang=id-ID", []string{"Notifikasi", "Semua", "Belum dibaca", "Tagihan", "Diarsipkan", "Tandai semua dibaca",
 				"Notifikasi, 5 belum dibaca", "sekarang"}},
 			{"doclang=fr", []string{"Notifications", "All", "Unread", "Tagihan", "Archived", "Mark all as read",
 				"Notifications, 5 unread", "now"}},

@@ -44,7 +44,7 @@ func TestVue2Bell(t *testing.T) {
 	}
 
 	eval[bool](t, a, vueJS(`(b.querySelector(".belfry-button").click(), true)`))
-	waitJS(t, a, "the empty state", vueJS(`b.querySelector(".belfry-empty") && b.querySelector(".belfry-empty").textContent.trim() === "No new notifications"`))
+	waitJS(t, a, "the empty state", vueJS(`b.querySelector(".belfry-empty-title") && b.querySelector(".belfry-empty-title").textContent.trim() === "You're all caught up"`))
 	if got := eval[string](t, a, vueJS(`b.querySelector(".belfry-button").getAttribute("aria-expanded")`)); got != "true" {
 		t.Fatalf("aria-expanded = %q after opening", got)
 	}

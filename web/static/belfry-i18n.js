@@ -59,7 +59,7 @@ export const STRINGS = {
     bellNoUnread: "Notifikasi, tidak ada yang belum dibaca",
     bellUnread: "Notifikasi, {n} belum dibaca",
     bellNew: "{n} baru",
-    markAllRead: "Tandai semua sudah dibaca",
+    markAllRead: "Tandai semua dibaca",
     refresh: "Muat ulang",
     preferences: "Preferensi",
     preferencesTitle: "Preferensi notifikasi",

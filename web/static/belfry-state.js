@@ -89,6 +89,7 @@ export class InboxState {
     this._views = new Map();    // key → {spec, loaded, floor, hasMore}
     this._base = zeroCounts();  // the counts of every id <= _countedTo
     this._countedTo = 0;        // last_id of the last counts applied
+    this._counted = false;      // counts came from the stream (or the leader tab)
     this._seenMax = 0;          // the highest id held or covered by a list answer or a sync
     this._syncedTo = 0;         // last_id of the last sync: older ids are not news
     this._unannounced = new Set(); // ids a list brought before their live event
@@ -250,6 +251,7 @@ export class InboxState {
     }
     this._base = counts.counts;
     this._countedTo = counts.lastId;
+    this._counted = true;
     this.gen++;
     return fx;
   }
@@ -346,13 +348,19 @@ export class InboxState {
   /**
    * Sets the counts from GET /notifications/counts ({unread, unseen,
    * by_category[, last_id]}), unless a stream event or a change was
-   * applied since the ticket: that one's counts are newer. Without a
-   * last_id the answer is taken to cover every id held.
+   * applied since the ticket: that one's counts are newer.
+   *
+   * Without a last_id the answer cannot say which ids it covers: one
+   * created while it was in flight may be in it and still to come live,
+   * and would count twice. So such an answer is only an estimate until
+   * the stream's first counts, and is not taken after them (taken to
+   * cover every id held).
    */
   applyCounts(c, ticket) {
     const stale = ticket !== this.gen;
     this.end(ticket);
     if (stale || !c || typeof c !== "object" || !isCount(c.unread)) return false;
+    if (!isId(c.last_id) && this._counted) return false;
     this._base = {
       unread: c.unread,
       unseen: isCount(c.unseen) ? c.unseen : this._base.unseen,
@@ -380,6 +388,7 @@ export class InboxState {
     if (!c) return;
     this._base = c.counts;
     this._countedTo = c.lastId;
+    this._counted = true;
     this.gen++;
   }
 

@@ -262,7 +262,7 @@ export const THEME = [
   ["muted-color", "#6b6b76", "#a1a1aa"],
   ["border-color", "#ececf1", "#2a2a33"],
   ["hover-background", "#f5f5f8", "#212129"],
-  ["unread-background", "#f6f6ff", "#1c1c2e"],
+  ["unread-background", "#f6f6ff", "#1d1d2a"],
   ["accent-color", "#4f46e5", "#8b93ff"],
   ["accent-contrast", "#ffffff", "#101018"],
   ["tab-active-background", "#18181b", "#f4f4f5"],
@@ -327,13 +327,14 @@ export const CSS = `
 @media (prefers-reduced-motion: reduce) { .belfry-panel { animation: none; } }
 
 .belfry-header { display: flex; flex-wrap: wrap; align-items: center; gap: 2px; padding: 14px 12px 6px 20px; flex: none; }
-.belfry-heading { flex: 1; margin: 0; font-size: 16px; font-weight: 650; letter-spacing: -.01em; line-height: 32px;
+.belfry-heading { flex: 1 0 auto; max-width: 100%; margin: 0; font-size: 16px; font-weight: 650; letter-spacing: -.01em; line-height: 32px;
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 @container belfry-panel (max-width: 379px) { .belfry-mark-all-text { display: none; } }
 .belfry-status { font-size: 12px; color: var(--_muted-color); padding: 0 6px; }
 .belfry-bell[data-refusal] .belfry-status { order: 1; flex-basis: 100%; padding: 0; }
 .belfry-text-button { display: inline-flex; align-items: center; gap: 6px; height: 32px; padding: 0 10px; border-radius: 8px;
-  font-size: 13px; font-weight: 550; color: var(--_accent-color); white-space: nowrap; }
+  font-size: 13px; font-weight: 550; color: var(--_accent-color); white-space: nowrap; min-width: 36px; overflow: hidden; }
+.belfry-mark-all-text { overflow: hidden; text-overflow: ellipsis; }
 .belfry-text-button svg { width: 16px; height: 16px; }
 .belfry-text-button:hover { background: var(--_hover-background); }
 .belfry-text-button:disabled { color: var(--_muted-color); opacity: .6; cursor: default; background: none; }

@@ -555,7 +555,7 @@ ${ui.ICONS.bell}<span class="belfry-badge" part="badge" hidden></span><span clas
     const a = this.shadowRoot.activeElement;
     if (a && a.dataset && a.dataset.focus === key && a.isConnected) return;
     const again = this.shadowRoot.querySelector(`[data-focus="${CSS.escape(key)}"]`);
-    if (again) again.focus();
+    if (again) again.focus({ preventScroll: true });
   }
 
   async _onListClick(e) {

@@ -23,7 +23,7 @@ test("languages: a region falls back to its language, an unknown one to English"
   assert.equal(resolveLang("ID_id"), "id");
   assert.equal(resolveLang("fr"), "en");
   assert.equal(resolveLang(""), "en");
-  assert.equal(translator("id-ID")("markAllRead"), "Tandai semua sudah dibaca");
+  assert.equal(translator("id-ID")("markAllRead"), "Tandai semua dibaca");
   assert.equal(translator("id")("bellUnread", { n: 3 }), "Notifikasi, 3 belum dibaca");
   assert.equal(en("nope"), "nope");
   addStrings("xx", { all: "Alles" });
