@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/belfry/belfry/httpapi"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -247,6 +248,11 @@ func TestDemoPage(t *testing.T) {
 	n := startNode(t, nil)
 	ctx := newBrowserContext(t, 90*time.Second)
 	a, b, bob := newTab(t, ctx), newTab(t, ctx), newTab(t, ctx)
+	// Publishing is not a request for desktop notifications.
+	if _, err := chromedp.Call(a, cdppage.AddScriptToEvaluateOnNewDocument,
+		cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: permissionJS}); err != nil {
+		t.Fatal(err)
+	}
 	for _, tab := range []context.Context{a, b} {
 		navigate(t, tab, n.url("/?user=alice"))
 		waitJS(t, tab, "the demo bell to be live", bellJS(`b.dataset.status === "live"`))
@@ -255,7 +261,7 @@ func TestDemoPage(t *testing.T) {
 	waitJS(t, bob, "bob's bell to be live", bellJS(`b.dataset.status === "live"`))
 
 	eval[bool](t, a, `(() => { const f = document.getElementById("publish");
-  f.title.value = "Hello"; f.message.value = "Sent from the demo form"; f.link.value = "/orders/1";
+  f.title.value = "Hello"; f.message.value = "Sent from the demo form"; f.link.value = "/orders/1"; f.category.value = "billing";
   f.querySelector("button[type=submit]").click(); return true; })()`)
 	waitJS(t, a, "the form's confirmation", `document.getElementById("result").textContent.startsWith("Published notification #")`)
 	for i, tab := range []context.Context{a, b} {
@@ -265,6 +271,9 @@ func TestDemoPage(t *testing.T) {
 	if got := eval[string](t, a, `document.title`); got != "(1) belfry demo — alice" {
 		t.Errorf("title %q, want the unread count in it", got)
 	}
+	if got := eval[int](t, a, `__perm`); got != 0 {
+		t.Errorf("the demo asked for desktop notifications %d times", got)
+	}
 	// Bob's inbox is his own.
 	if s := bell(t, bob); s.Unread != 0 || s.Badge != "" {
 		t.Fatalf("bob sees alice's notification: %+v", s)
@@ -272,6 +281,7 @@ func TestDemoPage(t *testing.T) {
 	// The link is a real link.
 	eval[bool](t, a, bellJS(`(r.querySelector(".belfry-button").click(), true)`))
 	waitJS(t, a, "a link item", bellJS(`!!r.querySelector("a.belfry-item[href='/orders/1']")`))
+	waitJS(t, a, "its category's tab", bellJS(`r.querySelector('.belfry-tab[data-view="category:billing"]').textContent === "Billing1"`))
 	shot, err := chromedp.Run(a, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)

@@ -692,3 +692,36 @@ func TestInboxLanguages(t *testing.T) {
 		}
 	})
 }
+
+// TestInboxKeyboard: the tabs are one stop of Tab, the arrows move between
+// them; ArrowDown enters the list.
+func TestInboxKeyboard(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		n := startNode(t, nil)
+		seedInbox(n, "jo")
+		ctx := newBrowserContext(t, 60*time.Second)
+		openInbox(t, ctx, n, im, "jo", "tabs="+url.QueryEscape(inboxTabs))
+		eval[bool](t, ctx, `B.click(".belfry-button")`)
+		waitJS(t, ctx, "the list", `B.qa(".belfry-item").length === 5`)
+		if got := eval[[]string](t, ctx, `B.qa(".belfry-tab").map((b) => b.getAttribute("tabindex"))`); !slices.Equal(got, []string{"0", "-1", "-1", "-1", "-1"}) {
+			t.Fatalf("tabindex %q: the tabs should be one stop", got)
+		}
+		eval[bool](t, ctx, `(B.q('.belfry-tab[aria-selected="true"]').focus(), true)`)
+		for _, k := range []string{kb.ArrowRight, kb.ArrowRight} {
+			if err := chromedp.Do(ctx, chromedp.KeyEvent(k)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitJS(t, ctx, "Billing selected and focused", `B.focused() && B.focused().dataset.view === "category:billing" &&
+  B.focused().getAttribute("aria-selected") === "true" && B.qa(".belfry-item").length === 2`)
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowLeft), chromedp.KeyEvent(kb.ArrowLeft), chromedp.KeyEvent(kb.ArrowLeft)); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, ctx, "wrapped round to Archived", `B.focused().dataset.view === "archived" && B.shown(".belfry-empty")`)
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowRight), chromedp.KeyEvent(kb.ArrowDown)); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, ctx, "the first row focused", `B.focused() && B.focused().classList.contains("belfry-item") &&
+  B.focused() === B.q(".belfry-item")`)
+	})
+}

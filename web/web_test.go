@@ -32,6 +32,8 @@ func TestHandlerAssets(t *testing.T) {
 		{"/assets/notification-bell.js", "text/javascript; charset=utf-8", `customElements.define("notification-bell"`},
 		{"/assets/belfry-state.js", "text/javascript; charset=utf-8", "export class InboxState"},
 		{"/assets/belfry-tabs.js", "text/javascript; charset=utf-8", "export class TabGroup"},
+		{"/assets/belfry-ui.js", "text/javascript; charset=utf-8", "export function parseTabs"},
+		{"/assets/belfry-i18n.js", "text/javascript; charset=utf-8", "export const STRINGS"},
 		{"/assets/belfry-client.d.ts", "text/plain; charset=utf-8", "export class BelfryClient extends EventTarget"},
 		{"/assets/notification-bell.d.ts", "text/plain; charset=utf-8", `"notification-bell": NotificationBell`},
 		{"/assets/demo.js", "text/javascript; charset=utf-8", "/demo/notifications"},
@@ -132,7 +134,8 @@ func TestHandlerServesEveryImportedModule(t *testing.T) {
 			queue = append(queue, dep)
 		}
 	}
-	for _, want := range []string{"belfry-client.js", "belfry-state.js", "belfry-tabs.js", "belfry-client.d.ts"} {
+	for _, want := range []string{"belfry-client.js", "belfry-state.js", "belfry-tabs.js", "belfry-ui.js", "belfry-i18n.js",
+		"belfry-client.d.ts"} {
 		if !seen[want] {
 			t.Errorf("%s is not reached from the entry points: %v", want, seen)
 		}

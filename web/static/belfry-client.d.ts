@@ -1,6 +1,14 @@
 // Types of belfry-client.js, the headless browser client of belfry.
 // See docs/web-component.md ("The headless client") and docs/API.md.
 
+/** A button on a notification (at most 3). */
+export interface BelfryAction {
+  id: string;
+  label: string;
+  /** Opened after the action is recorded; absent when it has none. */
+  url?: string;
+}
+
 /** A notification as the API returns it. */
 export interface BelfryNotification {
   /** The user's sequence number: strictly increasing, never reused; also the SSE event id. */
@@ -15,6 +23,65 @@ export interface BelfryNotification {
   /** An ISO timestamp; null while unread. */
   read_at: string | null;
   created_at: string;
+  /** An absolute http(s) URL or a path starting with "/". */
+  avatar: string | null;
+  /** [] when none. */
+  actions: BelfryAction[];
+  /** The id of the action taken, null if none. */
+  action: string | null;
+  acted_at: string | null;
+  /** Null while unseen (opening the bell marks seen; reading does too). */
+  seen_at: string | null;
+  /** Null unless archived. */
+  archived_at: string | null;
+  /** From then on it is never listed or counted. */
+  expires_at: string | null;
+}
+
+/** Unread and unseen notifications (archived and expired ones are not counted). */
+export interface BelfryCount {
+  unread: number;
+  unseen: number;
+}
+
+/** The counts; byCategory lists the categories with something unread or unseen. */
+export interface BelfryCounts extends BelfryCount {
+  byCategory: Record<string, BelfryCount>;
+}
+
+/**
+ * A list the client keeps: "all" (not archived), "unread", "archived", or
+ * "category:<name>" (not archived, of that category).
+ */
+export type BelfryViewKey = "all" | "unread" | "archived" | `category:${string}`;
+
+/** One view's notifications (client.view(key)). */
+export interface BelfryView {
+  /** Newest first; the client's own objects: do not change them. */
+  items: readonly BelfryNotification[];
+  hasMore: boolean;
+  /** False until its first page came: load() it. */
+  loaded: boolean;
+  loading: boolean;
+}
+
+/** One channel's switches. */
+export interface BelfryChannels {
+  in_app: boolean;
+  push: boolean;
+  webhook: boolean;
+}
+
+/** The user's preferences: default, and the categories set apart from it. */
+export interface BelfryPreferences {
+  default: BelfryChannels;
+  categories: Record<string, BelfryChannels>;
+}
+
+/** A change of preferences: absent switches keep their value; a category given null follows the default again. */
+export interface BelfryPreferencesPatch {
+  default?: Partial<BelfryChannels>;
+  categories?: Record<string, Partial<BelfryChannels> | null>;
 }
 
 /** The connection status. */
@@ -32,9 +99,11 @@ export type BelfryRole = "none" | "solo" | "leader" | "follower";
 
 /** A snapshot for rendering (client.state, the "change" event's detail). */
 export interface BelfryState {
-  /** Newest first; the client's own objects: do not change them. */
+  /** The "all" view, newest first; the client's own objects: do not change them. */
   items: readonly BelfryNotification[];
   unread: number;
+  unseen: number;
+  byCategory: Record<string, BelfryCount>;
   status: BelfryStatus;
   refusal: BelfryRefusal;
   hasMore: boolean;
@@ -81,8 +150,11 @@ export class BelfryClient extends EventTarget {
   readonly limit: number;
   readonly shared: boolean;
 
+  /** The "all" view. */
   readonly items: readonly BelfryNotification[];
   readonly unread: number;
+  readonly unseen: number;
+  readonly counts: BelfryCounts;
   readonly status: BelfryStatus;
   readonly refusal: BelfryRefusal;
   readonly hasMore: boolean;
@@ -94,18 +166,41 @@ export class BelfryClient extends EventTarget {
   start(): Promise<void>;
   /** Closes the stream and leaves the tab group; the state is kept. */
   stop(): void;
-  /** Reloads the newest page and the unread count; rejects with the request's error. */
-  refresh(): Promise<void>;
-  /** Loads the page older than the oldest item held (errors go to the "error" event). */
-  loadOlder(): Promise<void>;
-  /** POST /notifications/{id}/read, applied at once (errors go to the "error" event). */
-  markRead(id: number): Promise<void>;
+  /** The notification with this id, if held. */
+  get(id: number): BelfryNotification | undefined;
+  /** A view's notifications. */
+  view(key: BelfryViewKey): BelfryView;
+  /** Loads a view's newest page unless it is loaded or loading (errors go to the "error" event). */
+  load(key: BelfryViewKey): Promise<void>;
+  /** Reloads a view's newest page (default "all") and the counts; rejects with the request's error. */
+  refresh(key?: BelfryViewKey): Promise<void>;
+  /** Loads the page of a view (default "all") older than the oldest it lists (errors go to the "error" event). */
+  loadOlder(key?: BelfryViewKey): Promise<void>;
+
+  // The changes below apply at once, resolve true once the server did them,
+  // and false when it did not (the error goes to the "error" event and the
+  // views are reloaded). The other tabs learn them from the stream.
+
+  /** POST /notifications/{id}/read. */
+  markRead(id: number): Promise<boolean>;
   /** POST /notifications/{id}/unread. */
-  markUnread(id: number): Promise<void>;
-  /** POST /notifications/read-all. */
-  markAllRead(): Promise<void>;
+  markUnread(id: number): Promise<boolean>;
+  /** POST /notifications/read-all up to the newest held, of one category if given. */
+  markAllRead(category?: string): Promise<boolean>;
+  /** POST /notifications/seen up to the newest held; false without a request when none is unseen. */
+  markSeen(): Promise<boolean>;
+  /** POST /notifications/{id}/archive. */
+  archive(id: number): Promise<boolean>;
+  /** POST /notifications/{id}/unarchive. */
+  unarchive(id: number): Promise<boolean>;
+  /** POST /notifications/{id}/actions/{actionId}: records the action (and reads it). */
+  act(id: number, actionId: string): Promise<boolean>;
   /** DELETE /notifications/{id}. */
-  remove(id: number): Promise<void>;
+  remove(id: number): Promise<boolean>;
+  /** GET /notifications/preferences; rejects with the request's error. */
+  preferences(): Promise<BelfryPreferences>;
+  /** PUT /notifications/preferences; resolves with all of them; rejects with the request's error. */
+  setPreferences(patch: BelfryPreferencesPatch): Promise<BelfryPreferences>;
 
   addEventListener<K extends keyof BelfryClientEventMap>(type: K,
     listener: (this: BelfryClient, ev: BelfryClientEventMap[K]) => unknown,
@@ -122,8 +217,9 @@ export class BelfryClient extends EventTarget {
 /** Milliseconds of a Retry-After header (seconds, or an HTTP date), at most 5 minutes; 0 without one. */
 export function retryAfterMs(value: string | null | undefined, now?: number): number;
 
-/** The short relative time of an ISO timestamp, e.g. "3 minutes ago"; "" if it is not one. */
-export function relativeTime(iso: string, now?: number, locale?: string | string[]): string;
+/** The relative time of an ISO timestamp, e.g. "3 minutes ago"; "" if it is not one. */
+export function relativeTime(iso: string, now?: number, locale?: string | string[],
+  style?: "long" | "short" | "narrow"): string;
 
-/** The badge text of an unread count: "" for 0, "99+" above 99. */
+/** The badge text of a count: "" for 0, "99+" above 99. */
 export function badgeText(n: number): string;

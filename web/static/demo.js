@@ -24,7 +24,10 @@ fetch("/demo/token?user=" + user).then((res) => {
 
 const bell = document.createElement("notification-bell");
 bell.setAttribute("token-url", "/demo/token?user=" + user);
+bell.setAttribute("tabs", "billing:Billing,comments:Comments");
 bell.setAttribute("title-count", "");
+// Offered in the bell's preferences (the gear): the browser asks for
+// permission only when the user turns them on there.
 bell.setAttribute("desktop-notifications", "");
 document.getElementById("bell-slot").append(bell);
 
@@ -35,6 +38,7 @@ form.addEventListener("submit", async (e) => {
   const body = { message: form.message.value };
   if (form.title.value.trim()) body.title = form.title.value.trim();
   if (form.link.value.trim()) body.link = form.link.value.trim();
+  if (form.category.value) body.category = form.category.value;
   result.textContent = "Publishing…";
   try {
     const token = await userToken();
@@ -47,8 +51,6 @@ form.addEventListener("submit", async (e) => {
   } catch (err) {
     result.textContent = "Failed: " + err.message;
   }
-  // The first click on the page is a good moment to ask for desktop notifications.
-  if (typeof Notification !== "undefined" && Notification.permission === "default") bell.requestDesktopPermission();
 });
 
 // userToken is the bell's token (it fetched one from its token-url), or a new one.

@@ -24,6 +24,8 @@
 import { BelfryClient } from "./belfry-client.js";
 import * as ui from "./belfry-ui.js";
 
+export { addStrings } from "./belfry-i18n.js";
+
 const RECONNECT = ["endpoint", "token", "token-url", "limit", "shared"];
 
 let seq = 0;

@@ -121,6 +121,11 @@ test("preferences: a switch per category of the tabs and one for everything else
     { category: "comments", label: "Comments", on: true }, { category: null, label: "Everything else", on: true }]);
   assert.deepEqual(ui.preferenceRows({ default: { in_app: false }, categories: {} }, tabs, en).map((r) => r.on), [false, false, false]);
   assert.deepEqual(ui.preferencePatch("billing", true), { categories: { billing: { in_app: true } } });
+  // Shown at once: a new category starts from the default, as on the server.
+  const def = { in_app: true, push: false, webhook: true };
+  assert.deepEqual(ui.withPreference({ default: def, categories: {} }, "comments", false),
+    { default: def, categories: { comments: { in_app: false, push: false, webhook: true } } });
+  assert.deepEqual(ui.withPreference({ default: def, categories: {} }, null, false).default.in_app, false);
   assert.deepEqual(ui.preferencePatch(null, false), { default: { in_app: false } });
 });
 
@@ -134,6 +139,13 @@ test("the panel stays inside the viewport wherever the bell is", () => {
   assert.equal(left + 160, 8);
   // At the right edge of the phone.
   assert.equal(ui.panelLeft({ left: 327, right: 367, hostLeft: 327 }, 400, 375) + 327, 8);
+});
+
+test("inside: a row's menu button is in sight while its middle is", () => {
+  const box = { top: 100, bottom: 400 };
+  assert.equal(ui.inside({ top: 380, bottom: 410 }, box), true);
+  assert.equal(ui.inside({ top: 390, bottom: 430 }, box), false);
+  assert.equal(ui.inside({ top: 80, bottom: 130 }, box), true);
 });
 
 test("themes", () => {
