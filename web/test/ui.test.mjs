@@ -166,3 +166,19 @@ test("the stylesheet: every theme property has a light and a dark default, each 
   // !important in a shadow root beats the page's ::part() rules: only [hidden] may have it.
   assert.deepEqual(ui.CSS.match(/[^;{}]*!important/g), [" display: none !important"]);
 });
+
+test("docs/web-component.md lists every custom property with its real defaults, and every part", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const doc = await readFile(new URL("../../docs/web-component.md", import.meta.url), "utf8");
+  for (const [name, light, dark] of ui.THEME) {
+    assert.ok(doc.includes("| `--belfry-" + name + "` | `" + light + "` | `" + dark + "` |"), name);
+  }
+  for (const [name, value] of ui.LAYOUT) assert.ok(doc.includes("| `--belfry-" + name + "` | `" + value + "` |"), name);
+  const src = await readFile(new URL("../static/notification-bell.js", import.meta.url), "utf8") + ui.ICONS.bell;
+  const parts = new Set();
+  for (const m of src.matchAll(/part[=:] *(?:[\w.]+ \? )?"([^"$]+)"(?: : "([^"]+)")?/g)) {
+    for (const g of [m[1], m[2]]) if (g) for (const p of g.split(" ")) parts.add(p);
+  }
+  assert.ok(parts.size > 30, "found the parts: " + [...parts]);
+  for (const p of parts) assert.ok(doc.includes("`" + p + "`"), "part " + p + " is documented");
+});
