@@ -282,6 +282,7 @@ func TestDemoPage(t *testing.T) {
 	eval[bool](t, a, bellJS(`(r.querySelector(".belfry-button").click(), true)`))
 	waitJS(t, a, "a link item", bellJS(`!!r.querySelector("a.belfry-item[href='/orders/1']")`))
 	waitJS(t, a, "its category's tab", bellJS(`r.querySelector('.belfry-tab[data-view="category:billing"]').textContent === "Billing1"`))
+	waitJS(t, a, "the panel's animation to end", bellJS(`r.getAnimations().length === 0`))
 	shot, err := chromedp.Run(a, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)

@@ -56,6 +56,7 @@ func openInbox(t *testing.T, tab context.Context, n *node, im impl, user, query 
 // shot writes a screenshot of the tab, named after the implementation.
 func shot(t *testing.T, tab context.Context, im impl, name string) {
 	t.Helper()
+	waitJS(t, tab, "the panel's animation to end", `B.root().getRootNode().getAnimations().length === 0`)
 	b, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
