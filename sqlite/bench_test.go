@@ -80,7 +80,7 @@ func BenchmarkRead(b *testing.B) {
 	}
 	// Read all but the newest fifth, and every fifth of those left unread.
 	at := belfry.Now(ns0(ctx, b, s).CreatedAt)
-	if _, err := s.ReadAll(ctx, "big", rows*4/5, at); err != nil {
+	if _, err := s.ReadAll(ctx, "big", belfry.Filter{UpTo: rows * 4 / 5}, at); err != nil {
 		b.Fatal(err)
 	}
 	for id := int64(rows / 10); id < rows*4/5; id += 5 {

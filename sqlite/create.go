@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,8 +19,8 @@ import (
 // statement costs a trip through database/sql, the driver and the VDBE;
 // batching the rows is what keeps the writer's CPU per create low.
 
-// maxChunk bounds the rows of one multi-row statement. 256 rows of 8
-// parameters are 2,048 bound parameters, far below SQLite's limit (32,766
+// maxChunk bounds the rows of one multi-row statement. 256 rows of 11
+// parameters are 2,816 bound parameters, far below SQLite's limit (32,766
 // in modernc.org/sqlite, which is SQLite 3.54 with the default
 // SQLITE_MAX_VARIABLE_NUMBER). A run of n rows is cut into powers of two
 // (50 = 32 + 16 + 2), so at most log2(maxChunk)+1 statements of each kind
@@ -38,29 +40,29 @@ func chunk(n, max int) int {
 // Rows that share their content (the rows of one call naming several
 // users: same message, title, link, category and data) are written by a
 // statement that binds the content once and two parameters per row, the
-// user and the id, instead of eight per row. Each bound string costs the
+// user and the id, instead of eleven per row. Each bound string costs the
 // driver a C allocation and a copy, and database/sql a conversion, so for
 // 100 users per call this takes about a fifth off the writer's CPU per
 // notification (docs/PERFORMANCE.md). Shorter runs go with the other rows.
 const (
 	minShared      = 8
-	maxSharedChunk = 1024 // 6 + 2,048 parameters
+	maxSharedChunk = 1024 // 9 + 2,048 parameters
 )
 
 const (
 	insertHead = `INSERT OR FAIL INTO notifications
-		(user_id, id, message, title, link, category, data, created_at) VALUES `
-	insertRow = `(?, ?, ?, ?, ?, ?, ?, ?)`
-	// The content is ?1..?6; each "?" after it takes the next number.
+		(user_id, id, message, title, link, category, data, created_at, avatar, actions, expires_at) VALUES `
+	insertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// The content is ?1..?9; each "?" after it takes the next number.
 	sharedHead = `INSERT OR FAIL INTO notifications
-		(user_id, id, message, title, link, category, data, created_at)
-		SELECT column1, column2, ?1, ?2, ?3, ?4, ?5, ?6 FROM (VALUES `
+		(user_id, id, message, title, link, category, data, created_at, avatar, actions, expires_at)
+		SELECT column1, column2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM (VALUES `
 	sharedRow  = `(?, ?)`
 	sharedTail = `)`
-	upsertHead = `INSERT OR FAIL INTO user_counters (user_id, last_id, unread) VALUES `
+	upsertHead = `INSERT OR FAIL INTO user_counters (user_id, last_id, total) VALUES `
 	upsertRow  = `(?, ?, ?)`
 	upsertTail = ` ON CONFLICT (user_id) DO UPDATE SET
-		last_id = last_id + excluded.last_id, unread = unread + excluded.unread`
+		last_id = last_id + excluded.last_id, total = total + excluded.total`
 	// RETURNING's row order is unspecified, so the rows say whose
 	// counter they are.
 	returning = ` RETURNING user_id, last_id`
@@ -118,13 +120,19 @@ type userRun struct {
 // notifications in slice order, so a call's notifications for one user get
 // consecutive ids, and ids stay contiguous per user and in commit order.
 func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error {
+	if err := w.prepareRun(ctx, rs, now); err != nil {
+		return err
+	}
 	clear(w.userIndex)
 	w.users = w.users[:0]
 	total := 0
 	for _, r := range rs {
-		r.err, r.created = nil, now
-		total += len(r.ns)
-		for _, n := range r.ns {
+		if r.replayed || r.err != nil {
+			continue
+		}
+		r.created = now
+		total += len(r.live)
+		for _, n := range r.live {
 			i, ok := w.userIndex[n.UserID]
 			if !ok {
 				i = len(w.users)
@@ -175,25 +183,29 @@ func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error
 	w.rows = w.rows[:0]
 	defer func() { clear(w.rows) }() // drop the references to the callers' notifications
 	for _, r := range rs {
-		r.ids, ids = ids[:len(r.ns):len(r.ns)], ids[len(r.ns):]
-		for j, n := range r.ns {
+		if r.replayed || r.err != nil {
+			continue
+		}
+		ns := r.live
+		r.ids, ids = ids[:len(ns):len(ns)], ids[len(ns):]
+		for j, n := range ns {
 			u := &w.users[w.userIndex[n.UserID]]
 			r.ids[j] = u.next
 			u.next++
 		}
 		// Runs of shared content are written now, the rest together below.
-		for j := 0; j < len(r.ns); {
+		for j := 0; j < len(ns); {
 			e := j + 1
-			for e < len(r.ns) && sameContent(r.ns[j], r.ns[e]) {
+			for e < len(ns) && sameContent(ns[j], ns[e]) {
 				e++
 			}
 			if e-j >= minShared {
-				if err := w.insertShared(ctx, r.ns[j:e], r.ids[j:e], created); err != nil {
+				if err := w.insertShared(ctx, ns[j:e], r.ids[j:e], created); err != nil {
 					return err
 				}
 			} else {
 				for i := j; i < e; i++ {
-					w.rows = append(w.rows, row{r.ns[i], r.ids[i]})
+					w.rows = append(w.rows, row{ns[i], r.ids[i]})
 				}
 			}
 			j = e
@@ -209,7 +221,8 @@ func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error
 		args := w.args[:0]
 		for _, x := range rest[:k] {
 			n := x.n
-			args = append(args, n.UserID, x.id, n.Message, n.Title, n.Link, n.Category, dataArg(n), created)
+			args = append(args, n.UserID, x.id, n.Message, n.Title, n.Link, n.Category, dataArg(n), created,
+				n.Avatar, actionsArg(n), msArg(n.ExpiresAt))
 		}
 		err = w.exec(ctx, st, args)
 		if err != nil {
@@ -217,21 +230,22 @@ func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error
 		}
 		rest = rest[k:]
 	}
-	return nil
+	return w.recordKeys(ctx, rs, now)
 }
 
 // insertShared writes notifications that share their content (see
 // minShared), whose ids are ids.
 func (w *writer) insertShared(ctx context.Context, ns []*belfry.Notification, ids []int64, created int64) error {
 	n0 := ns[0]
-	data := dataArg(n0)
+	data, actions := dataArg(n0), actionsArg(n0)
 	for len(ns) > 0 {
 		k := chunk(len(ns), maxSharedChunk)
 		st, err := w.shared.get(ctx, w.conn, k)
 		if err != nil {
 			return err
 		}
-		args := append(w.args[:0], n0.Message, n0.Title, n0.Link, n0.Category, data, created)
+		args := append(w.args[:0], n0.Message, n0.Title, n0.Link, n0.Category, data, created,
+			n0.Avatar, actions, msArg(n0.ExpiresAt))
 		for i, n := range ns[:k] {
 			args = append(args, n.UserID, ids[i])
 		}
@@ -255,7 +269,29 @@ func (w *writer) exec(ctx context.Context, st *sql.Stmt, args []any) error {
 // sameContent reports whether a and b differ at most in the user.
 func sameContent(a, b *belfry.Notification) bool {
 	return a.Message == b.Message && a.Title == b.Title && a.Link == b.Link &&
-		a.Category == b.Category && bytes.Equal(a.Data, b.Data)
+		a.Category == b.Category && bytes.Equal(a.Data, b.Data) && a.Avatar == b.Avatar &&
+		slices.Equal(a.Actions, b.Actions) && sameMillis(a.ExpiresAt, b.ExpiresAt)
+}
+
+// sameMillis reports whether a and b are both nil or the same millisecond.
+func sameMillis(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.UnixMilli() == b.UnixMilli()
+}
+
+// actionsArg is n's actions as bound: a compact JSON array, or NULL when
+// there are none.
+func actionsArg(n *belfry.Notification) any {
+	if len(n.Actions) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(n.Actions)
+	if err != nil { // cannot happen: strings only
+		panic(err)
+	}
+	return string(b)
 }
 
 // dataArg is n's data as bound: NULL when unset.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/belfry/belfry"
+	"github.com/belfry/belfry/storetest"
 )
 
 // A database at schema version 1 (the inbox WITHOUT ROWID) is rebuilt as
@@ -72,7 +73,7 @@ func TestMigrateToTheRowidInbox(t *testing.T) {
 	if err != nil || len(unread) != 2 || unread[0].ID != 3 || unread[1].ID != 1 {
 		t.Fatalf("a's unread after the migration: %s %v", describe(unread), err)
 	}
-	if st, err := s.Stats(ctx, "a"); err != nil || st != (belfry.Stats{Unread: 2, LastID: 4}) {
+	if st, err := s.Stats(ctx, "a"); err != nil || !storetest.SameStats(st, belfry.Stats{Unread: 2, Unseen: 2, LastID: 4}) {
 		t.Fatalf("a's stats: %+v %v", st, err)
 	}
 	n := &belfry.Notification{UserID: "a", Message: "five"}
@@ -86,5 +87,91 @@ func TestMigrateToTheRowidInbox(t *testing.T) {
 	}
 	if strings.Contains(strings.ToUpper(ddl), "WITHOUT ROWID") {
 		t.Fatalf("the inbox is still WITHOUT ROWID: %s", ddl)
+	}
+}
+
+// A database at schema version 2 gains the inbox model with every
+// notification kept: a read one counts as seen since it was read, none is
+// archived or expiring, the counters keep the last ids and now count each
+// user's rows, and the new operations work on the old rows.
+func TestMigrateToTheInboxModel(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v2.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{ms[0].sql, ms[1].sql,
+		`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2)`,
+		`INSERT INTO notifications (user_id, id, message, title, link, category, data, read_at, created_at) VALUES
+			('a', 1, 'one', '', '', 'billing', NULL, NULL, 1000),
+			('a', 2, 'two', 'T', '/l', 'billing', '{"k":1}', 2500, 2000),
+			('a', 3, 'three', '', '', '', NULL, NULL, 3000),
+			('b', 1, 'bee', '', '', '', '{"b":true}', 1600, 1500)`,
+		`INSERT INTO user_counters (user_id, last_id, unread) VALUES ('a', 4, 2), ('b', 1, 0)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	ns, err := s.After(ctx, "a", 0, 10)
+	if err != nil || len(ns) != 3 {
+		t.Fatalf("a after the migration: %d rows, %v", len(ns), err)
+	}
+	for _, n := range ns {
+		if n.ArchivedAt != nil || n.ExpiresAt != nil || n.Action != "" || n.ActedAt != nil ||
+			n.Avatar != "" || len(n.Actions) != 0 {
+			t.Fatalf("a/%d after the migration: %+v", n.ID, n)
+		}
+		if (n.ReadAt == nil) != (n.SeenAt == nil) || (n.ReadAt != nil && !n.SeenAt.Equal(*n.ReadAt)) {
+			t.Fatalf("a/%d after the migration: read_at %v, seen_at %v; want them equal", n.ID, n.ReadAt, n.SeenAt)
+		}
+	}
+	if ns[1].ReadAt == nil || ns[1].ReadAt.UnixMilli() != 2500 || string(ns[1].Data) != `{"k":1}` {
+		t.Fatalf("a/2 after the migration: %+v", ns[1])
+	}
+	if st, err := s.Stats(ctx, "a"); err != nil || !storetest.SameStats(st, belfry.Stats{Unread: 2, Unseen: 2, LastID: 4,
+		ByCategory: map[string]belfry.Counts{"billing": {Unread: 1, Unseen: 1}}}) {
+		t.Fatalf("a's stats: %+v %v", st, err)
+	}
+	totals := map[string]int{}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT user_id, total FROM user_counters`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var (
+			u string
+			n int
+		)
+		if err := rows.Scan(&u, &n); err != nil {
+			t.Fatal(err)
+		}
+		totals[u] = n
+	}
+	rows.Close()
+	if totals["a"] != 3 || totals["b"] != 1 || len(totals) != 2 {
+		t.Fatalf("row counts after the migration: %v, want a 3 and b 1", totals)
+	}
+	if _, err := s.SetArchived(ctx, "a", 1, &ns[0].CreatedAt); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Stats(ctx, "a"); err != nil || !storetest.SameStats(st, belfry.Stats{Unread: 1, Unseen: 1, LastID: 4}) {
+		t.Fatalf("a's stats after archiving a/1: %+v %v", st, err)
+	}
+	n := &belfry.Notification{UserID: "a", Message: "five"}
+	if err := s.Create(ctx, []*belfry.Notification{n}); err != nil || n.ID != 5 {
+		t.Fatalf("the next id of a: %d %v", n.ID, err)
 	}
 }

@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"time"
 
@@ -11,31 +13,100 @@ import (
 )
 
 // columns is the select list that scan reads.
-const columns = `id, user_id, message, title, link, category, data, read_at, created_at`
+const columns = `id, user_id, message, title, link, category, data, read_at, created_at,
+	avatar, actions, seen_at, archived_at, expires_at, action, acted_at`
+
+// live is the condition that leaves out expired rows; ?3 is now in Unix
+// milliseconds in every statement that uses it.
+const live = `(expires_at IS NULL OR expires_at > ?3)`
+
+// listKind is one shape of List query: by status, and whether it keeps
+// only unread or only unseen rows. The category filter is a parameter.
+type listKind struct {
+	status         belfry.Status
+	unread, unseen bool
+}
 
 // readStmts are the read queries, prepared on the read-only pool.
 type readStmts struct {
-	list, listUnread, after, stats *sql.Stmt
+	list                       map[listKind]*sql.Stmt
+	after, stats, prefs, users *sql.Stmt
+	unreadOld                  *sql.Stmt
 }
 
+// listSQL returns the List query of kind k. Parameters: ?1 user, ?2
+// before, ?3 now, ?4 category ("" for any), ?5 limit. Each walks one index
+// backwards from before and stops after limit matching rows: the unread
+// index (which holds every unseen row too) when only unread or unseen rows
+// are wanted, the archived index for the archived ones, else the primary
+// key.
+func listSQL(k listKind) string {
+	index, where := "", ""
+	switch {
+	case k.unread || k.unseen:
+		index, where = " INDEXED BY notifications_unread", " AND read_at IS NULL"
+		if k.unseen {
+			where += " AND seen_at IS NULL"
+		}
+	case k.status == belfry.StatusArchived:
+		index = " INDEXED BY notifications_archived"
+	}
+	switch k.status {
+	case belfry.StatusInbox:
+		where += " AND archived_at IS NULL"
+	case belfry.StatusArchived:
+		where += " AND archived_at IS NOT NULL"
+	}
+	return `SELECT ` + columns + ` FROM notifications` + index + `
+		WHERE user_id = ?1 AND id < ?2 AND ` + live + where + ` AND (?4 = '' OR category = ?4)
+		ORDER BY id DESC LIMIT ?5`
+}
+
+// statsSQL counts the user's unread and unseen rows that count (not
+// archived, not expired) by category, reading the unread index only, and
+// adds the counter's last id as a first row: one statement, so one
+// snapshot. Parameters: ?1 user, ?3 now.
+const statsSQL = `SELECT NULL, 0, 0, coalesce((SELECT last_id FROM user_counters WHERE user_id = ?1), 0)
+	UNION ALL
+	SELECT category, count(*), sum(seen_at IS NULL), 0
+	FROM notifications INDEXED BY notifications_unread
+	WHERE user_id = ?1 AND read_at IS NULL AND archived_at IS NULL AND ` + live + `
+	GROUP BY category`
+
 func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
+	rs.list = map[listKind]*sql.Stmt{}
+	prep := func(q string) (*sql.Stmt, error) {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			rs.close()
+			return nil, fmt.Errorf("%w in %s", err, q)
+		}
+		return st, nil
+	}
+	for _, status := range []belfry.Status{belfry.StatusInbox, belfry.StatusArchived, belfry.StatusAll} {
+		for _, k := range []listKind{{status, false, false}, {status, true, false}, {status, false, true}, {status, true, true}} {
+			st, err := prep(listSQL(k))
+			if err != nil {
+				return err
+			}
+			rs.list[k] = st
+		}
+	}
 	for _, p := range []struct {
 		dst **sql.Stmt
 		sql string
 	}{
-		// Both walk the primary key (or the partial unread index)
-		// backwards from before: LIMIT rows read, whatever the inbox size.
-		{&rs.list, `SELECT ` + columns + ` FROM notifications
-			WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`},
-		{&rs.listUnread, `SELECT ` + columns + ` FROM notifications INDEXED BY notifications_unread
-			WHERE user_id = ? AND id < ? AND read_at IS NULL ORDER BY id DESC LIMIT ?`},
 		{&rs.after, `SELECT ` + columns + ` FROM notifications
-			WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?`},
-		{&rs.stats, `SELECT unread, last_id FROM user_counters WHERE user_id = ?`},
+			WHERE user_id = ?1 AND id > ?2 AND ` + live + ` ORDER BY id LIMIT ?4`},
+		{&rs.stats, statsSQL},
+		{&rs.prefs, `SELECT prefs FROM preferences WHERE user_id = ?`},
+		// Purge's hints (see purge.go).
+		{&rs.users, `SELECT user_id FROM user_counters WHERE total > ?1 LIMIT ?2`},
+		{&rs.unreadOld, `SELECT user_id, id FROM notifications
+			WHERE created_at < ?1 AND read_at IS NULL AND archived_at IS NULL AND ` + live + ` LIMIT ?2`},
 	} {
-		st, err := db.PrepareContext(ctx, p.sql)
+		st, err := prep(p.sql)
 		if err != nil {
-			rs.close()
 			return err
 		}
 		*p.dst = st
@@ -45,7 +116,10 @@ func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 
 func (rs *readStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{rs.list, rs.listUnread, rs.after, rs.stats} {
+	for _, st := range rs.list {
+		errs = append(errs, st.Close())
+	}
+	for _, st := range []*sql.Stmt{rs.after, rs.stats, rs.prefs, rs.users, rs.unreadOld} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -53,37 +127,85 @@ func (rs *readStmts) close() error {
 	return errors.Join(errs...)
 }
 
-// List returns a page of the user's notifications, newest first.
-// Errors: EUNAVAILABLE.
+// nowMillis is the store's clock in Unix milliseconds: what expiry is
+// judged by.
+func (s *Store) nowMillis() int64 { return s.cfg.Now().UnixMilli() }
+
+// List returns a page of the user's notifications, newest first, leaving
+// out expired ones. Errors: EUNAVAILABLE.
 func (s *Store) List(ctx context.Context, userID string, q belfry.ListQuery) ([]*belfry.Notification, error) {
 	before := q.Before
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	st := s.reads.list
-	if q.UnreadOnly {
-		st = s.reads.listUnread
+	k := listKind{status: q.Status, unread: q.UnreadOnly, unseen: q.UnseenOnly}
+	if k.status == "" {
+		k.status = belfry.StatusInbox
 	}
-	return query(ctx, st, q.Limit, userID, before, q.Limit)
+	st := s.reads.list[k]
+	if st == nil {
+		return nil, belfry.Errorf(belfry.EINVALID, "unknown status %q", q.Status)
+	}
+	return query(ctx, st, q.Limit, userID, before, s.nowMillis(), q.Category, q.Limit)
 }
 
 // After returns up to limit of the user's notifications with ID > afterID,
-// oldest first. Errors: EUNAVAILABLE.
+// oldest first, archived ones included and expired ones left out.
+// Errors: EUNAVAILABLE.
 func (s *Store) After(ctx context.Context, userID string, afterID int64, limit int) ([]*belfry.Notification, error) {
-	return query(ctx, s.reads.after, limit, userID, afterID, limit)
+	return query(ctx, s.reads.after, limit, userID, afterID, s.nowMillis(), limit)
 }
 
-// Stats returns the user's unread count and last id. Errors: EUNAVAILABLE.
+// Stats returns the user's counts and last id, read in one statement.
+// Errors: EUNAVAILABLE.
 func (s *Store) Stats(ctx context.Context, userID string) (belfry.Stats, error) {
-	var st belfry.Stats
-	err := s.reads.stats.QueryRowContext(ctx, userID).Scan(&st.Unread, &st.LastID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return belfry.Stats{}, nil
-	}
+	rows, err := s.reads.stats.QueryContext(ctx, userID, nil, s.nowMillis())
 	if err != nil {
 		return belfry.Stats{}, belfry.Unavailable("sqlite store", err)
 	}
+	defer rows.Close()
+	st := belfry.Stats{ByCategory: map[string]belfry.Counts{}}
+	for rows.Next() {
+		var (
+			category sql.NullString
+			c        belfry.Counts
+			last     int64
+		)
+		if err := rows.Scan(&category, &c.Unread, &c.Unseen, &last); err != nil {
+			return belfry.Stats{}, belfry.Unavailable("sqlite store", err)
+		}
+		switch {
+		case !category.Valid: // the counter's row
+			st.LastID = last
+			continue
+		case category.String != "":
+			st.ByCategory[category.String] = c
+		}
+		st.Unread += c.Unread
+		st.Unseen += c.Unseen
+	}
+	if err := rows.Err(); err != nil {
+		return belfry.Stats{}, belfry.Unavailable("sqlite store", err)
+	}
 	return st, nil
+}
+
+// Preferences returns the user's preferences, the defaults if the user
+// never set any. Errors: EUNAVAILABLE.
+func (s *Store) Preferences(ctx context.Context, userID string) (belfry.Preferences, error) {
+	var raw []byte
+	err := s.reads.prefs.QueryRowContext(ctx, userID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return belfry.DefaultPreferences(), nil
+	}
+	if err != nil {
+		return belfry.Preferences{}, belfry.Unavailable("sqlite store", err)
+	}
+	p, err := decodePrefs(raw)
+	if err != nil {
+		return belfry.Preferences{}, belfry.Unavailable("sqlite store", err)
+	}
+	return p, nil
 }
 
 func query(ctx context.Context, st *sql.Stmt, limit int, args ...any) ([]*belfry.Notification, error) {
@@ -109,22 +231,45 @@ func query(ctx context.Context, st *sql.Stmt, limit int, args ...any) ([]*belfry
 // scan reads one row selected with columns.
 func scan(rows *sql.Rows) (*belfry.Notification, error) {
 	var (
-		n       belfry.Notification
-		data    []byte
-		readAt  sql.NullInt64
-		created int64
+		n                                      belfry.Notification
+		data, actions                          []byte
+		readAt, seen, archived, expires, acted sql.NullInt64
+		created                                int64
 	)
 	if err := rows.Scan(&n.ID, &n.UserID, &n.Message, &n.Title, &n.Link, &n.Category,
-		&data, &readAt, &created); err != nil {
+		&data, &readAt, &created, &n.Avatar, &actions, &seen, &archived, &expires, &n.Action, &acted); err != nil {
 		return nil, err
 	}
 	if len(data) > 0 {
 		n.Data = data
 	}
-	if readAt.Valid {
-		t := time.UnixMilli(readAt.Int64).UTC()
-		n.ReadAt = &t
+	if len(actions) > 0 {
+		if err := json.Unmarshal(actions, &n.Actions); err != nil {
+			return nil, fmt.Errorf("notification %d: actions: %w", n.ID, err)
+		}
 	}
 	n.CreatedAt = time.UnixMilli(created).UTC()
+	n.ReadAt = millis(readAt)
+	n.SeenAt = millis(seen)
+	n.ArchivedAt = millis(archived)
+	n.ExpiresAt = millis(expires)
+	n.ActedAt = millis(acted)
 	return &n, nil
+}
+
+// millis turns a nullable Unix-milliseconds column into a time.
+func millis(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := time.UnixMilli(v.Int64).UTC()
+	return &t
+}
+
+// msArg is t as bound: Unix milliseconds, or NULL for nil.
+func msArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
 }

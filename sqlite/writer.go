@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"runtime"
 	"time"
 
@@ -22,34 +23,57 @@ import (
 type op int
 
 const (
-	opCreate op = iota
+	opCreate op = iota // Create and Publish
 	opSetRead
 	opReadAll
+	opSeeAll
+	opSetArchived
+	opArchiveAll
+	opAct
 	opDelete
+	opSetPrefs
+	opPurge
 )
 
 // request is one write call waiting for the writer. The caller fills the
 // inputs, the writer the results, then closes done.
 type request struct {
-	ctx  context.Context // only checked before the work starts
-	op   op
-	ns   []*belfry.Notification // opCreate
-	user string
-	id   int64      // opSetRead, opDelete; upTo for opReadAll
-	at   *time.Time // opSetRead (nil: unread), opReadAll
+	ctx    context.Context // only checked before the work starts
+	op     op
+	ns     []*belfry.Notification // opCreate
+	batch  *belfry.Batch          // opCreate from Publish: apply preferences and its Key
+	user   string
+	id     int64                    // the notification; upTo for opReadAll, opSeeAll, opArchiveAll
+	at     *time.Time               // the time of the change (nil: undo, for opSetRead and opSetArchived)
+	filter belfry.Filter            // opReadAll, opArchiveAll
+	action string                   // opAct
+	patch  *belfry.PreferencesPatch // opSetPrefs
+	purge  *purgeJob                // opPurge
 
-	ids     []int64              // opCreate: the assigned ids, in ns order
-	created time.Time            // opCreate
-	n       *belfry.Notification // opSetRead
-	count   int                  // opReadAll
+	// opCreate: live are the notifications to store (ns less those
+	// skipped), ids their ids; skipped the users left out, replayed
+	// whether live and ids come from an idempotency record.
+	live     []*belfry.Notification
+	ids      []int64
+	skipped  []string
+	replayed bool
+	created  time.Time // opCreate
+
+	n       *belfry.Notification // single-notification changes
+	count   int                  // bulk changes
+	prefs   belfry.Preferences   // opSetPrefs
+	removed []belfry.Removed     // opPurge
 	err     error
 	done    chan struct{}
 }
 
 // weight is what the request counts against Config.MaxBatch.
 func (r *request) weight() int {
-	if r.op == opCreate {
+	switch r.op {
+	case opCreate:
 		return len(r.ns)
+	case opPurge:
+		return r.purge.q.Limit
 	}
 	return 1
 }
@@ -59,9 +83,11 @@ type writer struct {
 	conn *sql.Conn
 	now  func() time.Time
 
-	get, read, unread, readAll, del, adjust *sql.Stmt
-	inserts, shared, upserts, bumps         chunkStmts // by row count
-	lastIDs                                 *lastIDs
+	get, read, unread, readAll, seeAll, archive, unarchive, archiveAll, act, del, adjust *sql.Stmt
+	getKey, putKey, anyOff, getPrefs, putPrefs, delPrefs                                 *sql.Stmt
+	purgeExpired, purgeDone, purgeOne, purgeOldest, total, purgeKeys                     *sql.Stmt
+	inserts, shared, upserts, bumps, offPrefs                                            chunkStmts // by row count
+	lastIDs                                                                              *lastIDs
 
 	written int // notifications and state changes since the last idle checkpoint
 
@@ -76,34 +102,20 @@ type writer struct {
 
 func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {
 	w := &writer{conn: conn, now: now, userIndex: map[string]int{},
-		inserts: chunkStmts{head: insertHead, row: insertRow},
-		shared:  chunkStmts{head: sharedHead, row: sharedRow, tail: sharedTail},
-		upserts: chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail + returning},
-		bumps:   chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail}}
+		inserts:  chunkStmts{head: insertHead, row: insertRow},
+		shared:   chunkStmts{head: sharedHead, row: sharedRow, tail: sharedTail},
+		upserts:  chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail + returning},
+		bumps:    chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail},
+		offPrefs: chunkStmts{head: offPrefsHead, row: "?", tail: ")"}}
 	var err error
 	if w.lastIDs, err = newLastIDs(ctx, conn); err != nil {
 		return nil, err
 	}
-	for _, p := range []struct {
-		dst **sql.Stmt
-		sql string
-	}{
-		{&w.get, `SELECT ` + columns + ` FROM notifications WHERE user_id = ? AND id = ?`},
-		{&w.read, `UPDATE notifications SET read_at = ?3
-			WHERE user_id = ?1 AND id = ?2 AND read_at IS NULL`},
-		{&w.unread, `UPDATE notifications SET read_at = NULL
-			WHERE user_id = ?1 AND id = ?2 AND read_at IS NOT NULL`},
-		// Through the unread index: the work is the unread rows, not
-		// every row the user ever had.
-		{&w.readAll, `UPDATE notifications INDEXED BY notifications_unread SET read_at = ?3
-			WHERE user_id = ?1 AND id <= ?2 AND read_at IS NULL`},
-		{&w.del, `DELETE FROM notifications WHERE user_id = ? AND id = ? RETURNING read_at IS NULL`},
-		{&w.adjust, `UPDATE user_counters SET unread = unread + ?2 WHERE user_id = ?1`},
-	} {
+	for _, p := range w.statements() {
 		st, err := conn.PrepareContext(ctx, p.sql)
 		if err != nil {
 			w.close()
-			return nil, err
+			return nil, fmt.Errorf("%w in %s", err, p.sql)
 		}
 		*p.dst = st
 	}
@@ -113,15 +125,14 @@ func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writ
 // close releases the statements and the connection.
 func (w *writer) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.get, w.read, w.unread, w.readAll, w.del, w.adjust} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	for _, p := range w.statements() {
+		if *p.dst != nil {
+			errs = append(errs, (*p.dst).Close())
 		}
 	}
-	errs = append(errs, w.inserts.close()...)
-	errs = append(errs, w.shared.close()...)
-	errs = append(errs, w.upserts.close()...)
-	errs = append(errs, w.bumps.close()...)
+	for _, c := range []*chunkStmts{&w.inserts, &w.shared, &w.upserts, &w.bumps, &w.offPrefs} {
+		errs = append(errs, c.close()...)
+	}
 	if w.lastIDs != nil {
 		errs = append(errs, w.lastIDs.close())
 	}
@@ -152,9 +163,7 @@ func (s *Store) submit(ctx context.Context, r *request) error {
 		// goroutine, never by the writer: a caller that gave up waiting
 		// does not have them changed behind its back.
 		if r.err == nil && r.op == opCreate {
-			for i, n := range r.ns {
-				n.ID, n.CreatedAt, n.ReadAt = r.ids[i], r.created, nil
-			}
+			r.answerCreate()
 		}
 		return r.err
 	case <-ctx.Done():
@@ -280,12 +289,12 @@ func (w *writer) applyAll(ctx context.Context, rs []*request, now time.Time, gro
 		j := i + 1
 		var err error
 		if rs[i].op == opCreate {
-			for grouped && j < len(rs) && rs[j].op == opCreate {
+			for grouped && j < len(rs) && rs[j].op == opCreate && !sameKeyIn(rs[i:j], rs[j]) {
 				j++
 			}
 			err = w.create(ctx, rs[i:j], now)
 		} else {
-			err = w.apply(ctx, rs[i])
+			err = w.apply(ctx, rs[i], now)
 		}
 		if err != nil {
 			if j-i > 1 {
@@ -323,81 +332,22 @@ func (w *writer) fail(rs []*request, err error) {
 	}
 }
 
-// apply runs one state change (SetRead, ReadAll or Delete) inside the open
-// transaction. A not-found result
-// is an answer (r.err), not a failure; the returned error is a database
-// error that aborts the transaction.
-func (w *writer) apply(ctx context.Context, r *request) error {
-	r.err, r.n, r.count, r.ids = nil, nil, 0, r.ids[:0]
-	switch r.op {
-	case opSetRead:
-		st, delta, args := w.unread, int64(1), []any{r.user, r.id}
-		if r.at != nil {
-			st, delta, args = w.read, -1, append(args, r.at.UnixMilli())
-		}
-		res, err := st.ExecContext(ctx, args...)
-		if err != nil {
-			return err
-		}
-		if changed, err := res.RowsAffected(); err != nil {
-			return err
-		} else if changed > 0 {
-			if err := w.addUnread(ctx, r.user, delta); err != nil {
-				return err
-			}
-		}
-		rows, err := w.get.QueryContext(ctx, r.user, r.id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if rows.Next() {
-			if r.n, err = scan(rows); err != nil {
-				return err
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if r.n == nil {
-			r.err = belfry.Errorf(belfry.ENOTFOUND, "notification not found")
-		}
-		return nil
-	case opReadAll:
-		res, err := w.readAll.ExecContext(ctx, r.user, r.id, r.at.UnixMilli())
-		if err != nil {
-			return err
-		}
-		changed, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		r.count = int(changed)
-		if changed > 0 {
-			return w.addUnread(ctx, r.user, -changed)
-		}
-		return nil
-	case opDelete:
-		var wasUnread bool
-		err := w.del.QueryRowContext(ctx, r.user, r.id).Scan(&wasUnread)
-		if errors.Is(err, sql.ErrNoRows) {
-			r.err = belfry.Errorf(belfry.ENOTFOUND, "notification not found")
-			return nil
-		}
-		if err != nil || !wasUnread {
-			return err
-		}
-		return w.addUnread(ctx, r.user, -1)
-	}
-	return errors.New("sqlite store: unknown write")
-}
-
-// addUnread changes the user's unread count by delta.
-func (w *writer) addUnread(ctx context.Context, user string, delta int64) error {
-	_, err := w.adjust.ExecContext(ctx, user, delta)
-	return err
-}
-
 // idleCheckpointWrites is how many writes (notifications and state
 // changes) must have been committed before an idle writer checkpoints.
 const idleCheckpointWrites = 1000
+
+// sameKeyIn reports whether r has the idempotency key of one of rs. A run
+// of creates never holds two calls with one key: the second must see the
+// first's record, which is written once the run's ids are handed out.
+func sameKeyIn(rs []*request, r *request) bool {
+	name := keyName(r)
+	if name == "" {
+		return false
+	}
+	for _, x := range rs {
+		if keyName(x) == name {
+			return true
+		}
+	}
+	return false
+}

@@ -20,6 +20,8 @@ func RunShared(t *testing.T, open func(t *testing.T, n int) []belfry.Store) {
 		{"WritersOnEveryHandleReaderNeverSkips", 3, sharedOneUser},
 		{"WritersOnEveryHandleSeveralUsers", 3, sharedSeveralUsers},
 		{"ChangesVisibleOnEveryHandle", 2, sharedVisible},
+		{"PublishOneKeyOnEveryHandle", 3, sharedPublishOneKey},
+		{"PreferencesPatchedOnEveryHandle", 3, sharedPreferences},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,12 +60,26 @@ func sharedVisible(t *testing.T, ss []belfry.Store, u users) {
 	}
 	at := msTime(-time.Minute)
 	setRead(t, a, alice, 2, &at)
-	wantStats(t, b, alice, belfry.Stats{Unread: 1, LastID: 2})
+	wantStats(t, b, alice, belfry.Stats{Unread: 1, Unseen: 1, LastID: 2})
 	del(t, b, alice, 1)
 	wantCode(t, "handle a: Delete of an id handle b deleted", a.Delete(ctx(t), alice, 1), belfry.ENOTFOUND)
 	del(t, a, alice, 2)
 	if m := create(t, b, note(alice, "after deletes"))[0]; m.ID != 3 {
 		t.Fatalf("handle b: Create after handle a deleted the last id: id %d, want 3", m.ID)
 	}
-	wantStats(t, a, alice, belfry.Stats{Unread: 1, LastID: 3})
+	wantStats(t, a, alice, belfry.Stats{Unread: 1, Unseen: 1, LastID: 3})
+}
+
+// Identical keyed publishes on several handles (several nodes) create one
+// set between them.
+func sharedPublishOneKey(t *testing.T, ss []belfry.Store, u users) {
+	var handles []belfry.Store
+	for range 4 {
+		handles = append(handles, ss...)
+	}
+	concurrentKey(t, handles, u)
+}
+
+func sharedPreferences(t *testing.T, ss []belfry.Store, u users) {
+	concurrentPrefs(t, ss, u.id("alice"))
 }
