@@ -30,7 +30,7 @@ func TestEncodeEvents(t *testing.T) {
 	if want := "event: notification-deleted\ndata: {\"id\":3,\"reason\":\"deleted\",\"unread_count\":1,\"unseen_count\":0,\"last_id\":0,\"by_category\":{}}\n\n"; got != want {
 		t.Fatalf("deleted: %q", got)
 	}
-	if got := string(hub.EncodeSync(belfry.Stats{Unread: 4, LastID: 12}).Bytes); got != "event: sync\ndata: {\"unread_count\":4,\"last_id\":12}\n\n" {
+	if got := string(hub.EncodeSync(belfry.Stats{Unread: 4, LastID: 12}).Bytes); got != "event: sync\ndata: {\"unread_count\":4,\"unseen_count\":0,\"last_id\":12,\"by_category\":{}}\n\n" {
 		t.Fatalf("sync: %q", got)
 	}
 }
