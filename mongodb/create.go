@@ -17,6 +17,11 @@ import (
 type createReq struct {
 	ctx  context.Context
 	done chan struct{} // closed when left reaches 0
+	// tags holds the idempotency tag of each notification of an
+	// idempotent Publish (nil for Create). A tagged notification whose
+	// tag is already stored is dropped by the writer, not inserted again,
+	// and keeps ID 0.
+	tags map[*belfry.Notification]slot
 
 	mu    sync.Mutex
 	parts []*part
@@ -88,6 +93,11 @@ func (r *createReq) split(p *part, ns []*belfry.Notification) *part {
 // Errors: EUNAVAILABLE; EINVALID for a document the server refuses (too
 // large, a bad value), which is not retried.
 func (s *Store) Create(ctx context.Context, ns []*belfry.Notification) error {
+	return s.create(ctx, ns, nil)
+}
+
+// create is Create with idempotency tags (see createReq).
+func (s *Store) create(ctx context.Context, ns []*belfry.Notification, tags map[*belfry.Notification]slot) error {
 	if len(ns) == 0 {
 		return nil
 	}
@@ -103,7 +113,7 @@ func (s *Store) Create(ctx context.Context, ns []*belfry.Notification) error {
 	s.mu.RUnlock()
 	defer s.pending.Done()
 
-	r := &createReq{ctx: ctx, done: make(chan struct{})}
+	r := &createReq{ctx: ctx, done: make(chan struct{}), tags: tags}
 	deadline := time.Now().Add(s.writeTimeout)
 	byShard := make([][]*belfry.Notification, len(s.shards))
 	for _, n := range ns {

@@ -194,7 +194,7 @@ func TestServerGone(t *testing.T) {
 	check("Stats", err)
 	_, err = s.SetRead(ctx, alice, 1, nil)
 	check("SetRead", err)
-	_, err = s.ReadAll(ctx, alice, 1, time.Now())
+	_, err = s.ReadAll(ctx, alice, belfry.Filter{UpTo: 1}, time.Now())
 	check("ReadAll", err)
 	check("Delete", s.Delete(ctx, alice, 1))
 
