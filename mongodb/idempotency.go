@@ -85,9 +85,11 @@ func (s *Store) publishOnce(ctx context.Context, b *belfry.Batch, keep []bool) e
 		if time.Now().After(giveUp) {
 			return belfry.Unavailable("mongodb", errors.New("idempotency key stayed pending"))
 		}
-		now := belfry.Now(s.now())
+		// Expiry follows the store's clock; staleness is wall time,
+		// measured against the write timeout.
+		now, wall := s.now(), belfry.Now(time.Now())
 		claim := &keyDoc{Name: k.Name, Claim: bson.NewObjectID(), Hash: hash, State: keyPending,
-			Owner: owner, ClaimedAt: now, ExpiresAt: k.Expires.UTC(), Users: users, Skip: skip}
+			Owner: owner, ClaimedAt: wall, ExpiresAt: k.Expires.UTC(), Users: users, Skip: skip}
 		err := s.keyOp(ctx, func(ctx context.Context) error {
 			_, err := s.keys.InsertOne(ctx, claim)
 			return err
@@ -118,12 +120,12 @@ func (s *Store) publishOnce(ctx context.Context, b *belfry.Batch, keep []bool) e
 		case d.State == keyDone:
 			replay(b, d)
 			return nil
-		case now.Sub(d.ClaimedAt) >= s.writeTimeout:
+		case wall.Sub(d.ClaimedAt) >= s.writeTimeout:
 			var res *mongo.UpdateResult
 			err := s.keyOp(ctx, func(ctx context.Context) (err error) {
 				res, err = s.keys.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.Name}, {Key: "claim", Value: d.Claim},
 					{Key: "state", Value: keyPending}, {Key: "owner", Value: d.Owner}, {Key: "claimed_at", Value: d.ClaimedAt}},
-					bson.D{{Key: "$set", Value: bson.D{{Key: "owner", Value: owner}, {Key: "claimed_at", Value: now}}}})
+					bson.D{{Key: "$set", Value: bson.D{{Key: "owner", Value: owner}, {Key: "claimed_at", Value: wall}}}})
 				return err
 			})
 			if err != nil {
@@ -133,7 +135,7 @@ func (s *Store) publishOnce(ctx context.Context, b *belfry.Batch, keep []bool) e
 				continue // recorded, or taken by another: look again
 			}
 			s.log.Warn("mongodb: taking over an idempotent publish whose writer stopped", "key_claim", d.Claim.Hex())
-			d.Owner, d.ClaimedAt = owner, now
+			d.Owner, d.ClaimedAt = owner, wall
 			return s.runClaim(ctx, b, d, true)
 		}
 		t := time.NewTimer(wait)

@@ -100,7 +100,7 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 		return retry
 	}
 
-	now := belfry.Now(time.Now())
+	now := belfry.Now(s.now())
 	next := maps.Clone(last)
 	docs := make([]newDoc, 0, rows)
 	for _, p := range run {

@@ -3,7 +3,6 @@ package mongodb
 import (
 	"context"
 	"errors"
-	"hash/maphash"
 	"strings"
 	"time"
 
@@ -119,16 +118,21 @@ func (s *Store) preferencesOf(ctx context.Context, users []string) (map[string]b
 // and the default is still the one read; if another patch changed either
 // meanwhile, the patch is planned again from what is there now. A category
 // patched in part is conditioned on still existing, so a concurrent
-// removal cannot leave half of it. On FerretDB v1 a findAndModify is a
-// read then a write of the whole document, so patches of one user from two
-// nodes at once may lose one of them; within one Store they are run one
-// at a time. Errors: EUNAVAILABLE.
+// removal cannot leave half of it.
+//
+// FerretDB v1 runs a findAndModify as a read then a write of the whole
+// document, so none of that holds there: patches of one user are instead
+// run one at a time under the user's lease (the one Create's writers and
+// Delete take), which holds on every server unless a holder stalls past
+// Config.LeaseTimeout. Errors: EUNAVAILABLE.
 func (s *Store) SetPreferences(ctx context.Context, userID string, p belfry.PreferencesPatch) (belfry.Preferences, error) {
-	mu := &s.prefsMu[maphash.String(s.seed, userID)%uint64(len(s.prefsMu))]
-	mu.Lock()
-	defer mu.Unlock()
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
+	release, err := s.holdLease(ctx, userID)
+	if err != nil {
+		return belfry.Preferences{}, classify("mongodb", err)
+	}
+	defer release()
 	for {
 		d, err := s.readPrefs(ctx, userID)
 		if err != nil {

@@ -116,8 +116,6 @@ type Store struct {
 	quit    chan struct{} // closed once every accepted Create is answered
 	wg      sync.WaitGroup
 
-	prefsMu [64]sync.Mutex // SetPreferences of one user, in this process, one at a time
-
 	mu      sync.RWMutex
 	closed  bool
 	pending sync.WaitGroup // Create calls accepted and not yet answered
