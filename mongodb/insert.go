@@ -100,13 +100,12 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 		return retry
 	}
 
-	now := belfry.Now(s.now())
 	next := maps.Clone(last)
 	docs := make([]newDoc, 0, rows)
 	for _, p := range run {
 		for _, n := range p.ns {
 			next[n.UserID]++
-			docs = append(docs, toDoc(n, next[n.UserID], now, p.req.tags[n]))
+			docs = append(docs, toDoc(n, next[n.UserID], p.req.at, p.req.tags[n]))
 		}
 	}
 	done, unknown, err := s.insert(ctx, docs)
@@ -143,7 +142,7 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 		storedUser := map[string]bool{}
 		for _, n := range p.ns {
 			if i < done {
-				n.ID, n.CreatedAt = docs[i].Seq, now
+				n.ID, n.CreatedAt = docs[i].Seq, docs[i].CreatedAt
 				storedUser[n.UserID] = true
 			} else {
 				rest = append(rest, n)
