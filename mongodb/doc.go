@@ -3,8 +3,10 @@
 // path; "belfry" if it names none). It uses no transactions and no change
 // streams, which FerretDB v1 lacks; and since FerretDB v1 runs an update as
 // a read followed by a write (two clients can both "win" a conditional
-// update), nothing here relies on an update being atomic either. The one
-// primitive relied on is an insert that fails on a unique index.
+// update), the ids and the idempotency keys rely on no update being
+// atomic either: their one primitive is an insert that fails on a unique
+// index. The state changes are atomic per document on MongoDB, and what
+// FerretDB weakens is said below.
 //
 // # Collections
 //
