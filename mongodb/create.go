@@ -25,6 +25,10 @@ type createReq struct {
 	// tag is already stored is dropped by the writer, not inserted again,
 	// and keeps ID 0.
 	tags map[*belfry.Notification]slot
+	// recheck: the call takes over an idempotent publish, so some of its
+	// tags may be stored already; the writer looks them up before every
+	// insert (otherwise only after a collision).
+	recheck bool
 
 	mu    sync.Mutex
 	parts []*part
@@ -98,11 +102,11 @@ func (r *createReq) split(p *part, ns []*belfry.Notification) *part {
 // Errors: EUNAVAILABLE; EINVALID for a document the server refuses (too
 // large, a bad value), which is not retried.
 func (s *Store) Create(ctx context.Context, ns []*belfry.Notification) error {
-	return s.create(ctx, ns, nil)
+	return s.create(ctx, ns, nil, false)
 }
 
 // create is Create with idempotency tags (see createReq).
-func (s *Store) create(ctx context.Context, ns []*belfry.Notification, tags map[*belfry.Notification]slot) error {
+func (s *Store) create(ctx context.Context, ns []*belfry.Notification, tags map[*belfry.Notification]slot, recheck bool) error {
 	if len(ns) == 0 {
 		return nil
 	}
@@ -118,7 +122,7 @@ func (s *Store) create(ctx context.Context, ns []*belfry.Notification, tags map[
 	s.mu.RUnlock()
 	defer s.pending.Done()
 
-	r := &createReq{ctx: ctx, done: make(chan struct{}), tags: tags, at: belfry.Now(s.now())}
+	r := &createReq{ctx: ctx, done: make(chan struct{}), tags: tags, recheck: recheck, at: belfry.Now(s.now())}
 	deadline := time.Now().Add(s.writeTimeout)
 	byShard := make([][]*belfry.Notification, len(s.shards))
 	for _, n := range ns {

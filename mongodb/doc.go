@@ -171,14 +171,18 @@
 // of every query, including the single changes (ENOTFOUND) and the bulk
 // ones, until Purge deletes them.
 //
-// Stats reads the last id first (as before), then counts unread and
-// unseen notifications up to it, not archived and not expired, with two
-// aggregations grouped by category (FerretDB v1 has no $cond to count
-// both in one). The counts and the last id thus describe one moment as
-// far as ids go: a notification inserted meanwhile is in neither. A state
-// change landing between the two aggregations may show in the unseen count
-// and not in the unread one; the state event of that change carries
-// counts read after it, so a stream converges at the next event.
+// Stats reads the last id first (the user's highest checkpoint, or a
+// higher stored id), then counts the unread and unseen notifications up
+// to it, not archived and not expired, in one aggregation grouped by
+// category and by the BSON type of read_at and seen_at (FerretDB v1 has
+// $type but no $cond). So the counts and the last id describe one moment
+// as far as ids go: a notification inserted meanwhile is in neither (a
+// stream adds it when its new-notification arrives). Each notification is
+// read once, so the unread and unseen counts agree with each other; state
+// changes of other notifications landing during the aggregation may or
+// may not be in it (there is no snapshot without a transaction), and the
+// state event of each such change carries counts read after it, so a
+// stream is exact again at the next event.
 //
 // # Preferences
 //

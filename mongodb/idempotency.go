@@ -218,7 +218,7 @@ func (s *Store) runClaim(ctx context.Context, b *belfry.Batch, d *keyDoc, takeov
 			}
 		}
 	}
-	if err := s.create(ctx, todo, tags); err != nil {
+	if err := s.create(ctx, todo, tags, takeover); err != nil {
 		s.releaseKey(d)
 		return err
 	}

@@ -179,12 +179,17 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 // dropStored answers and removes from batch the tagged notifications of
 // an idempotent publish whose tag is stored already (by another node that
 // took the publish over, or by this one before a failure), so a takeover
-// never creates a notification twice. One query, and only for batches with
-// tags. A tag stored between this check and the insert makes the insert
-// collide on the unique idempotency_slot index, and the retry drops it.
+// never creates a notification twice. One query, only for the parts of a
+// takeover and those retried (after a collision, say): the first insert
+// of a fresh claim's tags needs no look (nobody else has its claim id).
+// A tag stored between this check and the insert makes the insert collide
+// on the unique idempotency_slot index, and the retry drops it.
 func (s *Store) dropStored(ctx context.Context, batch []*part) ([]*part, error) {
 	var tags []string
 	for _, p := range batch {
+		if !p.req.recheck && p.tries == 0 {
+			continue
+		}
 		for _, n := range p.ns {
 			if t := p.req.tags[n].slot; t != "" {
 				tags = append(tags, t)
@@ -200,6 +205,10 @@ func (s *Store) dropStored(ctx context.Context, batch []*part) ([]*part, error) 
 	}
 	out := make([]*part, 0, len(batch))
 	for _, p := range batch {
+		if !p.req.recheck && p.tries == 0 {
+			out = append(out, p)
+			continue
+		}
 		keep := p.ns[:0:0]
 		for _, n := range p.ns {
 			if _, ok := stored[p.req.tags[n].slot]; !ok {

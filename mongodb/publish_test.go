@@ -222,7 +222,7 @@ func TestPublishTakeover(t *testing.T) {
 	}
 	stored := &belfry.Notification{UserID: "alice", Message: "m", Category: "billing"}
 	if err := s.create(ctx, []*belfry.Notification{stored},
-		map[*belfry.Notification]slot{stored: {key: "k", slot: slotOf(claim, 0)}}); err != nil {
+		map[*belfry.Notification]slot{stored: {key: "k", slot: slotOf(claim, 0)}}, false); err != nil {
 		t.Fatal(err)
 	}
 	mustCreate(t, s, one("bob", "before")) // bob's call will get id 2

@@ -89,11 +89,12 @@ func (s *Store) find(ctx context.Context, f bson.D, o *options.FindOptionsBuilde
 // stored id (the counter lags while a batch is being inserted). With no
 // transaction to read everything in, the last id is read first and only
 // ids up to it are counted, so that a notification inserted meanwhile is
-// in neither. The unread and the unseen counts are two aggregations (one
-// group by category each; FerretDB v1 has no $cond to do both in one), so
-// a state change landing between them may show in the second and not the
-// first; the state event of that change carries counts read after it.
-// Errors: EUNAVAILABLE.
+// in neither. The counts are one aggregation over the user's unarchived,
+// unexpired notifications up to the last id that are unread or unseen,
+// grouped by category and by the BSON type of read_at and seen_at (null or
+// missing means unread, unseen; FerretDB v1 has no $cond, but has $type),
+// so each notification is read once and the unread and unseen counts
+// agree with each other. Errors: EUNAVAILABLE.
 func (s *Store) Stats(ctx context.Context, userID string) (belfry.Stats, error) {
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
@@ -105,37 +106,45 @@ func (s *Store) Stats(ctx context.Context, userID string) (belfry.Stats, error) 
 	if last == 0 {
 		return st, nil
 	}
-	base := bson.D{{Key: "user_id", Value: userID}, {Key: "seq", Value: bson.D{{Key: "$lte", Value: last}}},
-		{Key: "archived_at", Value: nil}, live(s.now())}
-	for _, field := range []string{"read_at", "seen_at"} {
-		f := append(append(bson.D{}, base...), bson.E{Key: field, Value: nil})
-		cur, err := s.notes.Aggregate(ctx, mongo.Pipeline{
-			{{Key: "$match", Value: f}},
-			{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$category"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
-		})
-		if err != nil {
-			return belfry.Stats{}, classify("mongodb", err)
+	f := bson.D{{Key: "user_id", Value: userID}, {Key: "seq", Value: bson.D{{Key: "$lte", Value: last}}},
+		{Key: "archived_at", Value: nil}, live(s.now()),
+		{Key: "$or", Value: bson.A{bson.D{{Key: "read_at", Value: nil}}, bson.D{{Key: "seen_at", Value: nil}}}}}
+	typeOf := func(field string) bson.D { return bson.D{{Key: "$type", Value: "$" + field}} }
+	cur, err := s.notes.Aggregate(ctx, mongo.Pipeline{
+		{{Key: "$match", Value: f}},
+		{{Key: "$addFields", Value: bson.D{{Key: "r", Value: typeOf("read_at")}, {Key: "s", Value: typeOf("seen_at")}}}},
+		{{Key: "$group", Value: bson.D{
+			{Key: "_id", Value: bson.D{{Key: "c", Value: "$category"}, {Key: "r", Value: "$r"}, {Key: "s", Value: "$s"}}},
+			{Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
+	})
+	if err != nil {
+		return belfry.Stats{}, classify("mongodb", err)
+	}
+	var groups []struct {
+		Key struct {
+			Category any    `bson:"c"`
+			Read     string `bson:"r"`
+			Seen     string `bson:"s"`
+		} `bson:"_id"`
+		N int64 `bson:"n"`
+	}
+	if err := cur.All(ctx, &groups); err != nil {
+		return belfry.Stats{}, classify("mongodb", err)
+	}
+	unset := func(typ string) bool { return typ == "null" || typ == "missing" }
+	for _, g := range groups {
+		cat, _ := g.Key.Category.(string)
+		c := st.ByCategory[cat]
+		if unset(g.Key.Read) {
+			st.Unread += int(g.N)
+			c.Unread += int(g.N)
 		}
-		var groups []struct {
-			Category any   `bson:"_id"`
-			N        int64 `bson:"n"`
+		if unset(g.Key.Seen) {
+			st.Unseen += int(g.N)
+			c.Unseen += int(g.N)
 		}
-		if err := cur.All(ctx, &groups); err != nil {
-			return belfry.Stats{}, classify("mongodb", err)
-		}
-		for _, g := range groups {
-			cat, _ := g.Category.(string)
-			c := st.ByCategory[cat]
-			if field == "read_at" {
-				st.Unread += int(g.N)
-				c.Unread += int(g.N)
-			} else {
-				st.Unseen += int(g.N)
-				c.Unseen += int(g.N)
-			}
-			if cat != "" {
-				st.ByCategory[cat] = c
-			}
+		if cat != "" && c != (belfry.Counts{}) {
+			st.ByCategory[cat] = c
 		}
 	}
 	return st, nil
@@ -148,20 +157,29 @@ func (s *Store) lastID(ctx context.Context, userID string) (int64, error) {
 	if err != nil {
 		return 0, classify("mongodb", err)
 	}
-	m, err := s.maxSeq(ctx, userID)
+	last := cp.last[userID]
+	m, err := s.maxSeqAbove(ctx, userID, last)
 	if err != nil {
 		return 0, err
 	}
-	return max(cp.last[userID], m), nil
+	return max(last, m), nil
 }
 
 // maxSeq returns the highest id stored for the user, 0 if none.
 // Errors: EUNAVAILABLE.
 func (s *Store) maxSeq(ctx context.Context, userID string) (int64, error) {
+	return s.maxSeqAbove(ctx, userID, 0)
+}
+
+// maxSeqAbove returns the highest id stored for the user if it is above
+// floor, else 0. (Looking only above the counter is what lets FerretDB,
+// which sorts in its own process, skip most of the user's documents.)
+// Errors: EUNAVAILABLE.
+func (s *Store) maxSeqAbove(ctx context.Context, userID string, floor int64) (int64, error) {
 	var d struct {
 		Seq int64 `bson:"seq"`
 	}
-	err := s.notes.FindOne(ctx, bson.D{{Key: "user_id", Value: userID}},
+	err := s.notes.FindOne(ctx, bson.D{{Key: "user_id", Value: userID}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: floor}}}},
 		options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}}).SetProjection(bson.D{{Key: "seq", Value: 1}})).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return 0, nil
