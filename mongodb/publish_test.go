@@ -291,3 +291,29 @@ func TestPublishPreferences(t *testing.T) {
 		t.Fatal("skipped notifications were stored")
 	}
 }
+
+// TestPublishPendingThenStale: a duplicate finds a claim that is pending
+// and fresh, polls it, and when no record comes within the write timeout
+// (its writer hung) takes it over and completes the call.
+func TestPublishPendingThenStale(t *testing.T) {
+	c := testConfig()
+	c.WriteTimeout = 300 * time.Millisecond
+	s := openN(t, 1, c)[0]
+	ctx := t.Context()
+	b := batch("k", "m", "alice", "bob")
+	hung := &keyDoc{Name: "k", Claim: bson.NewObjectID(), Hash: fmt.Sprintf("%x", b.Key.Hash), State: keyPending,
+		Owner: "hung", ClaimedAt: belfry.Now(time.Now()), ExpiresAt: b.Key.Expires, Users: []string{"alice", "bob"}, Skip: []int{}}
+	if _, err := s.keys.InsertOne(ctx, hung); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Publish(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if want := (answer{ids: []int64{1, 1}}); b.Replayed || !sameAnswer(answerOf(b), want) {
+		t.Fatalf("answer %+v, want %+v, not a replay", answerOf(b), want)
+	}
+	d, err := s.readKey(ctx, "k")
+	if err != nil || d.State != keyDone || d.Owner == "hung" {
+		t.Fatalf("key: %+v, %v; want recorded by the taker", d, err)
+	}
+}
