@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"sync/atomic"
@@ -11,8 +12,16 @@ import (
 // createReq is one Create or Publish call waiting for a writer.
 type createReq struct {
 	ns    []*belfry.Notification
-	prefs bool         // apply the users' preferences (Publish)
-	skip  []bool       // out, on success: skip[i] when ns[i] was not stored (its user turned it off)
+	prefs bool                   // apply the users' preferences (Publish)
+	key   *belfry.IdempotencyKey // Publish with an idempotency key
+
+	// Out, on success: skip[i] when ns[i] was not stored because its user
+	// turned it off (prefs only); or, when the key was live, nothing was
+	// stored and rec is the record of the call that claimed it.
+	skip []bool
+	rec  *keyRecord
+	err  error // this call's own failure, when the batch succeeded
+
 	state atomic.Int32 // reqQueued, then reqTaken (by a writer) or reqAbandoned (by the caller)
 	done  chan error   // buffered: the writer never blocks on an answer
 }
@@ -44,14 +53,13 @@ func (s *Store) Create(ctx context.Context, ns []*belfry.Notification) error {
 	if err := checkNUL(ns); err != nil {
 		return err
 	}
-	_, err := s.enqueue(ctx, ns, false)
+	_, err := s.enqueue(ctx, &createReq{ns: ns})
 	return err
 }
 
-// enqueue hands the notifications to a writer and waits for the outcome:
-// on success, which of them were skipped by their users' preferences
-// (none unless prefs).
-func (s *Store) enqueue(ctx context.Context, ns []*belfry.Notification, prefs bool) ([]bool, error) {
+// enqueue hands the call to a writer and waits for the outcome. It
+// returns r, answered, on success.
+func (s *Store) enqueue(ctx context.Context, r *createReq) (*createReq, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, belfry.Unavailable("postgres", err)
 	}
@@ -61,7 +69,7 @@ func (s *Store) enqueue(ctx context.Context, ns []*belfry.Notification, prefs bo
 	}
 	defer release()
 
-	r := &createReq{ns: ns, prefs: prefs, done: make(chan error, 1)}
+	r.done = make(chan error, 1)
 	select {
 	case s.reqs <- r:
 	case <-ctx.Done():
@@ -78,7 +86,7 @@ func (s *Store) enqueue(ctx context.Context, ns []*belfry.Notification, prefs bo
 	if err != nil {
 		return nil, err
 	}
-	return r.skip, nil
+	return r, nil
 }
 
 // checkNUL refuses text PostgreSQL cannot store. Errors: EINVALID.
@@ -149,16 +157,56 @@ func (s *Store) writer() {
 
 // commit writes a batch and answers its callers. If the database refuses
 // the batch for a reason other than being unavailable, each call is tried
-// alone, so that one call's bad data does not fail the others.
+// alone, so that one call's bad data does not fail the others. Calls with
+// an idempotency key that an earlier call of the batch has are committed
+// after it, as a batch of their own: they replay its record (or, if it
+// failed, claim the key themselves).
 func (s *Store) commit(batch []*createReq) {
+	batch, later := splitKeys(batch)
 	err := s.insert(batch)
 	if err != nil && len(batch) > 1 && belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
 		for _, r := range batch {
-			r.done <- s.insert([]*createReq{r})
+			err := s.insert([]*createReq{r})
+			r.done <- cmp.Or(err, r.err)
 		}
-		return
+	} else {
+		for _, r := range batch {
+			r.done <- cmp.Or(err, r.err)
+		}
 	}
-	for _, r := range batch {
-		r.done <- err
+	if len(later) > 0 {
+		s.commit(later)
 	}
+}
+
+// splitKeys returns the calls of batch whose idempotency key no earlier
+// call of it has, and the others.
+func splitKeys(batch []*createReq) (now, later []*createReq) {
+	var seen map[string]bool
+	for i, r := range batch {
+		if r.key == nil {
+			continue
+		}
+		if seen == nil {
+			seen = map[string]bool{}
+		}
+		if !seen[r.key.Name] {
+			seen[r.key.Name] = true
+			continue
+		}
+		// A duplicate: copy the batch without it and the like.
+		now = append(now, batch[:i]...)
+		for _, r := range batch[i:] {
+			if r.key != nil && seen[r.key.Name] {
+				later = append(later, r)
+			} else {
+				if r.key != nil {
+					seen[r.key.Name] = true
+				}
+				now = append(now, r)
+			}
+		}
+		return now, later
+	}
+	return batch, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -11,34 +12,49 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// querier is what insertSQL runs on: the pool (a group commit, its own
-// transaction) or the transaction of a Publish with an idempotency key.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-// insertSQL applies the preferences, bumps the counter of every user with
-// a notification to store and inserts the notifications, in one statement
-// (so one round trip, and under the pool an implicit transaction).
+// insertSQL is a whole group commit in one statement, so one round trip
+// and one transaction: it claims the idempotency keys, applies the
+// preferences, bumps the counter of every user with a notification to
+// store, inserts the notifications and records what each key created.
+//
+// Keys ($13 name, $14 hash, $15 expiry) are numbered kx from 1. A key is
+// claimed when its row is inserted, or when the row of an expired key is
+// taken over; a live key is left alone, and its rows are not stored (the
+// caller replays its record). ON CONFLICT waits for a key inserted by a
+// transaction still running, on any node, then sees whether it committed:
+// concurrent calls with one key create one set. Every key is claimed
+// before any counter is locked (claimed aggregates them all), keys in name
+// order and counters in user order, by every statement on every node: two
+// batches sharing keys or users wait for each other but never deadlock.
 //
 // Rows ($1 user, $2 index of the body, 1-based, $3 whether preferences
-// apply) are numbered o in input order. A row is kept unless preferences
-// apply and the user's switch for the category (else the user's default)
-// has in_app off; the CASE looks a user's preferences up only then, with
-// one probe of their primary key. back is how many kept rows of the same
-// user follow the row: the user's last kept row gets the new last id, the
-// one before it that id minus 1, and so on.
+// apply, $16 kx or 0) are numbered o in input order. A row of a claimed key
+// (or of none) is stored unless preferences apply and the user's switch
+// for the category (else the user's default) has in_app off; the CASE
+// looks a user's preferences up only then, with one probe of their primary
+// key. back is how many stored rows of the same user follow the row: the
+// user's last one gets the new last id, the one before it that id minus 1,
+// and so on.
 //
-// Counters are locked in user order (COLLATE "C": byte order), by every
-// statement on every node, so two batches sharing users wait for each
-// other but never deadlock. A publish to 1,000 users sends its body once
-// ($5–$12), and the server parses its data once (b is MATERIALIZED so the
-// casts are not inlined into the per-row select).
+// A publish to 1,000 users sends its body once ($5–$12), and the server
+// parses its data once (b is MATERIALIZED so the casts are not inlined
+// into the per-row select).
 //
-// The result lists each user's new last id, then the o of every skipped
-// row (user_id NULL).
+// The result lists, by kind: 0, each user's new last id; 1, the o of each
+// row skipped by preferences; 2, the kx of each key that was live.
 const insertSQL = `
-WITH b AS MATERIALIZED (
+WITH kin AS (
+	SELECT name, hash, expires_at, kx
+	FROM unnest($13::text[], $14::bytea[], $15::timestamptz[]) WITH ORDINALITY AS x(name, hash, expires_at, kx)
+), claim AS (
+	INSERT INTO belfry_idempotency_keys AS ik (name, hash, expires_at)
+	SELECT name, hash, expires_at FROM kin ORDER BY name COLLATE "C"
+	ON CONFLICT (name) DO UPDATE SET hash = excluded.hash, expires_at = excluded.expires_at
+	WHERE ik.expires_at <= $4
+	RETURNING name
+), claimed AS (
+	SELECT COALESCE(array_agg(kin.kx), '{}') AS kxs FROM claim JOIN kin ON kin.name = claim.name
+), b AS MATERIALIZED (
 	SELECT bi, message, NULLIF(title, '') AS title, NULLIF(link, '') AS link,
 		NULLIF(category, '') AS category, NULLIF(data, '')::json AS data,
 		NULLIF(avatar, '') AS avatar, NULLIF(actions, '')::jsonb AS actions, expires_at
@@ -46,14 +62,16 @@ WITH b AS MATERIALIZED (
 		$12::timestamptz[])
 		WITH ORDINALITY AS x(message, title, link, category, data, avatar, actions, expires_at, bi)
 ), r AS MATERIALIZED (
-	SELECT t.u, t.bi, t.o, COALESCE(CASE WHEN t.p THEN (
-		SELECT COALESCE((pr.categories -> b.category ->> 'in_app')::boolean, pr.default_in_app)
-		FROM belfry_preferences pr WHERE pr.user_id = t.u) END, true) AS keep
-	FROM unnest($1::text[], $2::bigint[], $3::boolean[]) WITH ORDINALITY AS t(u, bi, p, o)
+	SELECT t.u, t.bi, t.o, t.kx, (t.kx = 0 OR t.kx = ANY(cl.kxs)) AS claimed,
+		COALESCE(CASE WHEN t.p THEN (
+			SELECT COALESCE((pr.categories -> b.category ->> 'in_app')::boolean, pr.default_in_app)
+			FROM belfry_preferences pr WHERE pr.user_id = t.u) END, true) AS pass
+	FROM unnest($1::text[], $2::bigint[], $3::boolean[], $16::bigint[]) WITH ORDINALITY AS t(u, bi, p, kx, o)
+	CROSS JOIN claimed cl
 	JOIN b ON b.bi = t.bi
 ), k AS (
-	SELECT u, bi, row_number() OVER (PARTITION BY u ORDER BY o DESC) - 1 AS back
-	FROM r WHERE keep
+	SELECT u, bi, o, kx, row_number() OVER (PARTITION BY u ORDER BY o DESC) - 1 AS back
+	FROM r WHERE claimed AND pass
 ), c AS (
 	INSERT INTO belfry_counters AS cnt (user_id, last_id)
 	SELECT u, count(*) FROM k GROUP BY u ORDER BY u COLLATE "C"
@@ -67,20 +85,37 @@ WITH b AS MATERIALIZED (
 	FROM k
 	JOIN c ON c.user_id = k.u
 	JOIN b ON b.bi = k.bi
+), rec AS (
+	INSERT INTO belfry_idempotency_records AS ir (name, created_at, users, ids)
+	SELECT kin.name, $4,
+		COALESCE(array_agg(kc.u ORDER BY kc.o) FILTER (WHERE kc.u IS NOT NULL), '{}'),
+		COALESCE(array_agg(kc.id ORDER BY kc.o) FILTER (WHERE kc.u IS NOT NULL), '{}')
+	FROM kin
+	JOIN claim ON claim.name = kin.name
+	LEFT JOIN (SELECT k.kx, k.o, k.u, c.last_id - k.back AS id FROM k JOIN c ON c.user_id = k.u) kc
+		ON kc.kx = kin.kx
+	GROUP BY kin.name
+	ON CONFLICT (name) DO UPDATE SET created_at = excluded.created_at, users = excluded.users,
+		ids = excluded.ids
 )
-SELECT user_id, last_id FROM c
+SELECT 0, user_id, last_id FROM c
 UNION ALL
-SELECT NULL, o FROM r WHERE NOT keep`
+SELECT 1, NULL, o FROM r WHERE claimed AND NOT pass
+UNION ALL
+SELECT 2, NULL, kx FROM kin, claimed WHERE NOT kx = ANY(claimed.kxs)`
 
 // insertion is one run of insertSQL: its arguments, then its outcome.
 type insertion struct {
 	reqs  []*createReq
 	users []string // per row
+	reqOf []int    // per row: its index in reqs
+	keyOf []int    // per request: its kx, 0 if none
 	now   time.Time
 	args  []any
 
 	last    map[string]int64 // user → new last id
-	skipped map[int64]bool   // o of the skipped rows
+	skipped map[int64]bool   // o of the rows skipped by preferences
+	live    map[int]bool     // kx of the keys that were live
 }
 
 // newInsertion prepares the arguments of insertSQL for the requests.
@@ -89,16 +124,27 @@ func newInsertion(reqs []*createReq, now time.Time) *insertion {
 	for _, r := range reqs {
 		rows += len(r.ns)
 	}
-	in := &insertion{reqs: reqs, now: now, users: make([]string, 0, rows)}
+	in := &insertion{reqs: reqs, now: now, users: make([]string, 0, rows),
+		reqOf: make([]int, 0, rows), keyOf: make([]int, len(reqs))}
 	rowBody := make([]int64, 0, rows)
 	rowPrefs := make([]bool, 0, rows)
-	var msg, title, link, cat, data, avatar, actions []string
-	var expires []*time.Time
+	rowKey := make([]int64, 0, rows)
+	var msg, title, link, cat, data, avatar, actions, keyName []string
+	var expires, keyExpires []*time.Time
+	var keyHash [][]byte
 	var prev *belfry.Notification
-	for _, r := range reqs {
+	for ri, r := range reqs {
+		if r.key != nil {
+			keyName = append(keyName, r.key.Name)
+			keyHash = append(keyHash, r.key.Hash[:])
+			keyExpires = append(keyExpires, &r.key.Expires)
+			in.keyOf[ri] = len(keyName)
+		}
 		for _, n := range r.ns {
 			in.users = append(in.users, n.UserID)
+			in.reqOf = append(in.reqOf, ri)
 			rowPrefs = append(rowPrefs, r.prefs)
+			rowKey = append(rowKey, int64(in.keyOf[ri]))
 			if prev == nil || !sameBody(prev, n) {
 				msg = append(msg, n.Message)
 				title = append(title, n.Title)
@@ -113,90 +159,92 @@ func newInsertion(reqs []*createReq, now time.Time) *insertion {
 			rowBody = append(rowBody, int64(len(msg)))
 		}
 	}
-	in.args = []any{in.users, rowBody, rowPrefs, now, msg, title, link, cat, data, avatar, actions, expires}
+	in.args = []any{in.users, rowBody, rowPrefs, now, msg, title, link, cat, data, avatar, actions,
+		expires, keyName, keyHash, keyExpires, rowKey}
 	return in
 }
 
 // run executes the statement on q. It may be called again (a retry).
 func (in *insertion) run(ctx context.Context, q querier) error {
 	in.last = make(map[string]int64)
-	in.skipped = nil
+	in.skipped, in.live = nil, nil
 	rows, err := q.Query(ctx, insertSQL, in.args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var kind int32
 		var u *string
 		var v int64
-		if err := rows.Scan(&u, &v); err != nil {
+		if err := rows.Scan(&kind, &u, &v); err != nil {
 			return err
 		}
-		if u == nil {
+		switch kind {
+		case 0:
+			in.last[*u] = v
+		case 1:
 			if in.skipped == nil {
 				in.skipped = map[int64]bool{}
 			}
 			in.skipped[v] = true
-		} else {
-			in.last[*u] = v
+		case 2:
+			if in.live == nil {
+				in.live = map[int]bool{}
+			}
+			in.live[int(v)] = true
 		}
 	}
 	return rows.Err()
 }
 
-// assign returns the id of each row (in input order), 0 for a skipped
-// one, once the statement has succeeded. It changes nothing: the caller
-// sets them (set) once they are committed.
+// stored reports whether row (0-based) was stored.
+func (in *insertion) stored(row int) bool {
+	return !in.skipped[int64(row+1)] && !in.live[in.keyOf[in.reqOf[row]]]
+}
+
+// assign returns the id of each row (in input order), 0 for one not
+// stored, once the statement has succeeded. It changes nothing: set does.
 func (in *insertion) assign() ([]int64, error) {
 	next := make(map[string]int64, len(in.last))
 	for u, id := range in.last {
 		next[u] = id
 	}
 	ids := make([]int64, len(in.users))
-	for o := len(in.users); o >= 1; o-- {
-		if in.skipped[int64(o)] {
+	for row := len(in.users) - 1; row >= 0; row-- {
+		if !in.stored(row) {
+			if in.skipped[int64(row+1)] && !in.reqs[in.reqOf[row]].prefs {
+				return nil, belfry.Errorf(belfry.EINTERNAL, "postgres: a Create skipped a notification")
+			}
 			continue
 		}
-		u := in.users[o-1]
+		u := in.users[row]
 		id := next[u]
 		if id <= 0 {
 			return nil, belfry.Errorf(belfry.EINTERNAL, "postgres: no id assigned to user %q", u)
 		}
-		ids[o-1] = id
+		ids[row] = id
 		next[u] = id - 1
-	}
-	for o := range in.skipped {
-		if o < 1 || o > int64(len(in.users)) || !in.reqOf(o).prefs {
-			return nil, belfry.Errorf(belfry.EINTERNAL, "postgres: row %d skipped", o)
-		}
 	}
 	return ids, nil
 }
 
-// reqOf returns the request of row o (1-based).
-func (in *insertion) reqOf(o int64) *createReq {
-	for _, r := range in.reqs {
-		if o <= int64(len(r.ns)) {
-			return r
-		}
-		o -= int64(len(r.ns))
-	}
-	return nil
-}
-
-// set gives the notifications their ids (from assign) and CreatedAt, and
-// each request its skip list.
+// set gives the stored notifications their ids (from assign) and
+// CreatedAt, and each request its skip list.
 func (in *insertion) set(ids []int64) {
 	row := 0
-	for _, r := range in.reqs {
+	for ri, r := range in.reqs {
 		r.skip = nil
 		if r.prefs {
 			r.skip = make([]bool, len(r.ns))
 		}
+		live := in.live[in.keyOf[ri]]
 		for i, n := range r.ns {
-			if ids[row] == 0 {
+			switch {
+			case live:
+			case ids[row] == 0:
 				r.skip[i] = true
-			} else {
+			default:
 				n.ID, n.CreatedAt = ids[row], in.now
 			}
 			row++
@@ -204,9 +252,18 @@ func (in *insertion) set(ids []int64) {
 	}
 }
 
+// querier is what insertion.run runs on: the pool, or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // insert writes the notifications of a batch in one statement and, on
-// success only, sets their IDs and CreatedAt.
+// success only, sets their IDs and CreatedAt, and reads the records of the
+// keys that were live. The batch has no key twice.
 func (s *Store) insert(batch []*createReq) error {
+	for _, r := range batch {
+		r.err, r.rec = nil, nil
+	}
 	in := newInsertion(batch, s.now())
 	ctx, cancel := context.WithTimeout(context.Background(), s.writeTimeout)
 	defer cancel()
@@ -218,8 +275,69 @@ func (s *Store) insert(batch []*createReq) error {
 		return err
 	}
 	in.set(ids)
+	if len(in.live) > 0 {
+		s.readRecords(ctx, in)
+	}
 	return nil
 }
+
+// keyRecord is what the call that claimed a key created.
+type keyRecord struct {
+	hash    []byte
+	created time.Time
+	users   []string
+	ids     []int64
+}
+
+// readRecords gives each request whose key was live the key's record. It
+// reads them in a statement of its own: the one that found the key live
+// may have waited for its claimer to commit, whose record its snapshot,
+// taken before, does not show.
+func (s *Store) readRecords(ctx context.Context, in *insertion) {
+	var names []string
+	for ri, r := range in.reqs {
+		if in.live[in.keyOf[ri]] {
+			names = append(names, r.key.Name)
+		}
+	}
+	recs := map[string]*keyRecord{}
+	err := s.do(ctx, true, func() error {
+		clear(recs)
+		rows, err := s.pool.Query(ctx, `SELECT k.name, k.hash, r.created_at, r.users, r.ids
+			FROM belfry_idempotency_keys k JOIN belfry_idempotency_records r ON r.name = k.name
+			WHERE k.name = ANY($1)`, names)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			rec := &keyRecord{}
+			if err := rows.Scan(&name, &rec.hash, &rec.created, &rec.users, &rec.ids); err != nil {
+				return err
+			}
+			rec.created = rec.created.UTC()
+			recs[name] = rec
+		}
+		return rows.Err()
+	})
+	for ri, r := range in.reqs {
+		if !in.live[in.keyOf[ri]] {
+			continue
+		}
+		switch rec := recs[r.key.Name]; {
+		case err != nil:
+			r.err = classify("postgres", err)
+		case rec == nil:
+			// Purged since: it expired in between. The caller may retry.
+			r.err = belfry.Unavailable("postgres", errKeyGone)
+		default:
+			r.rec = rec
+		}
+	}
+}
+
+var errKeyGone = errors.New("the idempotency key expired while it was read")
 
 // actionsJSON encodes a notification's actions as stored: "" (NULL) when
 // there are none.

@@ -62,11 +62,20 @@ WITH o AS (
 DELETE FROM belfry_notifications n USING v WHERE n.user_id = v.user_id AND n.id = v.id
 RETURNING n.user_id, n.id`
 
-// purgeKeysSQL deletes idempotency keys expired at $1.
+// purgeKeysSQL deletes idempotency keys expired at $1 and their records.
+// A key being claimed again right now is locked, so skipped; one claimed
+// again once the select saw it expired is rechecked by FOR UPDATE, and
+// kept.
 const purgeKeysSQL = `
-DELETE FROM belfry_idempotency_keys WHERE name IN (
-	SELECT name FROM belfry_idempotency_keys WHERE expires_at <= $1 LIMIT $2
-	FOR UPDATE SKIP LOCKED)`
+WITH k AS (
+	DELETE FROM belfry_idempotency_keys WHERE name IN (
+		SELECT name FROM belfry_idempotency_keys WHERE expires_at <= $1 LIMIT $2
+		FOR UPDATE SKIP LOCKED)
+	RETURNING name
+), r AS (
+	DELETE FROM belfry_idempotency_records r USING k WHERE r.name = k.name
+)
+SELECT count(*) FROM k`
 
 // overfullWindow is how many users one overfullSQL returns.
 const overfullWindow = 100
@@ -199,9 +208,7 @@ func (s *Store) purgeKeys(ctx context.Context, now time.Time, limit int) error {
 	for range maxKeyBatches {
 		var n int64
 		err := s.do(ctx, false, func() error {
-			tag, err := s.pool.Exec(ctx, purgeKeysSQL, now, limit)
-			n = tag.RowsAffected()
-			return err
+			return s.pool.QueryRow(ctx, purgeKeysSQL, now, limit).Scan(&n)
 		})
 		if err != nil {
 			return classify("postgres", err)

@@ -42,18 +42,27 @@ CREATE TABLE belfry_preferences (
 	categories      jsonb NOT NULL
 );
 
--- One row per Idempotency-Key: the hash of the request body, the end of
--- its window, and what the publish created (users[i] got ids[i], all at
--- created_at). Publish inserts the row first in its transaction, so a
--- concurrent publish with the same key waits for it (see doc.go).
+-- One row per Idempotency-Key: the hash of the request body and the end of
+-- its window. A publish claims its key by inserting this row (or taking
+-- over the row of an expired key) in the statement that stores the
+-- notifications; a concurrent publish with the same key, on any node,
+-- waits for that statement to commit or fail (see doc.go).
 CREATE TABLE belfry_idempotency_keys (
 	name       text COLLATE "C" PRIMARY KEY,
 	hash       bytea NOT NULL,
-	expires_at timestamptz NOT NULL,
-	created_at timestamptz NOT NULL,
-	users      text[] NOT NULL,
-	ids        bigint[] NOT NULL
+	expires_at timestamptz NOT NULL
 );
 
 CREATE INDEX belfry_idempotency_keys_expiry
 	ON belfry_idempotency_keys (expires_at);
+
+-- What the publish that claimed a key created: users[i] got ids[i], all
+-- at created_at. Apart from the key's row because one statement cannot
+-- write a row it inserted; written by the same statement, so a key and
+-- its record commit together.
+CREATE TABLE belfry_idempotency_records (
+	name       text COLLATE "C" PRIMARY KEY,
+	created_at timestamptz NOT NULL,
+	users      text[] NOT NULL,
+	ids        bigint[] NOT NULL
+);
