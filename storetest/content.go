@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/belfry/belfry"
@@ -31,7 +32,7 @@ func roundTrip(t *testing.T, s belfry.Store, n *belfry.Notification) {
 	}
 	same(t, "List", page[0], &want)
 	at := msTime(0)
-	want.ReadAt = &at
+	want.ReadAt, want.SeenAt = &at, &at
 	same(t, "SetRead", setRead(t, s, n.UserID, n.ID, &at), &want)
 }
 
@@ -120,5 +121,28 @@ func testEmptyOptional(t *testing.T, s belfry.Store, u users) {
 func testPing(t *testing.T, s belfry.Store, _ users) {
 	if err := s.Ping(ctx(t)); err != nil {
 		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func testRoundTripInboxFields(t *testing.T, s belfry.Store, u users) {
+	alice := u.id("alice")
+	roundTrip(t, s, &belfry.Notification{
+		UserID:  alice,
+		Message: "Approve the expense?",
+		Avatar:  "https://example.com/avatars/42.png?size=64&é=🔔",
+		Actions: []belfry.Action{
+			{ID: "approve", Label: "Approve ✓", URL: "/expenses/7/approve"},
+			{ID: "deny", Label: "Deny"}, // no URL: it stays omitted
+			{ID: "later", Label: "Later", URL: "https://example.com/x?y=1"},
+		},
+		ExpiresAt: ptr(msTime(time.Hour)),
+	})
+	roundTrip(t, s, &belfry.Notification{UserID: alice, Message: "relative avatar", Avatar: "/img/a.png",
+		Actions: []belfry.Action{{ID: "ok", Label: "OK"}}})
+	n := create(t, s, note(alice, "no actions"))[0]
+	got := after(t, s, alice, n.ID-1, 1)[0]
+	if len(got.Actions) != 0 || got.Avatar != "" || got.ExpiresAt != nil || got.SeenAt != nil ||
+		got.ArchivedAt != nil || got.Action != "" || got.ActedAt != nil {
+		t.Fatalf("a notification without the new fields came back with %+v", got)
 	}
 }

@@ -47,6 +47,12 @@
 // its open returns n Stores on the same fresh database. Stores that cannot
 // be opened twice on one database simply do not call it.
 //
+// Purge works across all users, so its subtests may also remove what
+// earlier subtests left in a shared database (old, expired, or beyond a
+// per-user maximum); they only check what they removed of their own users.
+// They also Purge at a Now two hours ahead, so a shared database is no
+// place for data other than the suite's.
+//
 // What the suite checks is the contract written on belfry.Store: per-user ids
 // 1, 2, 3… in commit order, never skipped as seen by a reader that resumes
 // with After while writers race, never reused after Delete; Stats taken
@@ -58,6 +64,29 @@
 // left untouched); and a faithful round trip of every field, including
 // unicode, the largest message and data the limits allow, and a 128-character
 // user id. Errors are compared by belfry.ErrorCode.
+//
+// The inbox operations: Stats' unread and unseen counts and ByCategory
+// (only categories with something unread or unseen; never nil), leaving
+// out archived and expired notifications; reading marks seen (keeping an
+// earlier seen time) and unreading leaves it; SeeAll, SetArchived,
+// ArchiveAll and ReadAll with every Filter combination change exactly the
+// rows they select and count them exactly; Act; List by status, category,
+// unread and unseen with Before; preferences and their patch rule
+// (belfry.PreferencesPatch.Apply), also under concurrent patches; Publish's
+// preference skips and idempotency, also with many identical calls at once
+// (on several handles in RunShared); and Purge by expiry, retention and
+// per-user maximum, in bounded batches, with expired idempotency keys.
+//
+// Where belfry.Store leaves it open, the suite takes this reading:
+// expired notifications are left alone by SeeAll, ReadAll and ArchiveAll
+// (and not counted in what they return), since they no longer exist for
+// the user; SeeAll marks archived notifications too (it is not limited to
+// the inbox); and a replayed Publish lists in Skipped the users the
+// original call skipped, whatever their preferences are now.
+//
+// Expired notifications are made with Create and an ExpiresAt in the
+// past, which a store must accept (the Inbox validates, not the store);
+// one subtest waits about a second for a notification to expire.
 //
 // The suite is sized to run in seconds against a networked database: the
 // largest subtest writes about 500 notifications, mostly in batches.

@@ -20,6 +20,8 @@ func RunShared(t *testing.T, open func(t *testing.T, n int) []belfry.Store) {
 		{"WritersOnEveryHandleReaderNeverSkips", 3, sharedOneUser},
 		{"WritersOnEveryHandleSeveralUsers", 3, sharedSeveralUsers},
 		{"ChangesVisibleOnEveryHandle", 2, sharedVisible},
+		{"PublishOneKeyOnEveryHandle", 3, sharedPublishOneKey},
+		{"PreferencesPatchedOnEveryHandle", 3, sharedPreferences},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,4 +68,18 @@ func sharedVisible(t *testing.T, ss []belfry.Store, u users) {
 		t.Fatalf("handle b: Create after handle a deleted the last id: id %d, want 3", m.ID)
 	}
 	wantStats(t, a, alice, belfry.Stats{Unread: 1, LastID: 3})
+}
+
+// Identical keyed publishes on several handles (several nodes) create one
+// set between them.
+func sharedPublishOneKey(t *testing.T, ss []belfry.Store, u users) {
+	var handles []belfry.Store
+	for range 4 {
+		handles = append(handles, ss...)
+	}
+	concurrentKey(t, handles, u)
+}
+
+func sharedPreferences(t *testing.T, ss []belfry.Store, u users) {
+	concurrentPrefs(t, ss, u.id("alice"))
 }

@@ -14,7 +14,7 @@ func testSetRead(t *testing.T, s belfry.Store, u users) {
 
 	n := setRead(t, s, alice, 2, &first)
 	want := *made[1]
-	want.ReadAt = &first
+	want.ReadAt, want.SeenAt = &first, &first
 	same(t, "SetRead(read)", n, &want)
 	if n.ReadAt.Location() != time.UTC {
 		t.Fatalf("SetRead: read_at %v is not in UTC", *n.ReadAt)
@@ -29,7 +29,9 @@ func testSetRead(t *testing.T, s belfry.Store, u users) {
 	if n.ReadAt != nil {
 		t.Fatalf("SetRead(unread): read_at %v, want nil", *n.ReadAt)
 	}
-	same(t, "SetRead(unread)", n, made[1])
+	unread := *made[1]
+	unread.SeenAt = &first // unread does not unsee
+	same(t, "SetRead(unread)", n, &unread)
 	wantStats(t, s, alice, belfry.Stats{Unread: 3, LastID: 3})
 	if n = setRead(t, s, alice, 2, nil); n.ReadAt != nil {
 		t.Fatalf("SetRead(unread) twice: read_at %v, want nil", *n.ReadAt)

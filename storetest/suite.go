@@ -42,6 +42,30 @@ func Run(t *testing.T, open func(t *testing.T) belfry.Store) {
 		{"RoundTripLimits", testRoundTripLimits},
 		{"EmptyOptionalFields", testEmptyOptional},
 		{"Ping", testPing},
+
+		{"RoundTripInboxFields", testRoundTripInboxFields},
+		{"StatsUnseenAndCategories", testStatsUnseenByCategory},
+		{"StatsExcludeArchivedAndExpired", testStatsArchivedExpired},
+		{"SetReadMarksSeen", testSetReadSeen},
+		{"SeeAll", testSeeAll},
+		{"SetArchived", testSetArchived},
+		{"ArchiveAllFilters", testArchiveAllFilters},
+		{"ReadAllFilters", testReadAllFilters},
+		{"Act", testAct},
+		{"ListStatusCategoryUnseen", testListFilters},
+		{"ExpiryTakesEffect", testExpiryTakesEffect},
+		{"PreferencesDefault", testPreferencesDefault},
+		{"PreferencesPatch", testPreferencesPatch},
+		{"PreferencesConcurrentPatches", testPreferencesConcurrent},
+		{"PublishSkipsByPreferences", testPublishSkips},
+		{"PublishIdempotent", testPublishIdempotent},
+		{"PublishExpiredKey", testPublishExpiredKey},
+		{"PublishConcurrentOneKey", testPublishConcurrentKey},
+		{"PurgeExpired", testPurgeExpired},
+		{"PurgeLimit", testPurgeLimit},
+		{"PurgeRetention", testPurgeRetention},
+		{"PurgeMaxPerUser", testPurgeMaxPerUser},
+		{"PurgeIdempotencyKeys", testPurgeKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,6 +153,9 @@ func stats(t *testing.T, s belfry.Store, user string) belfry.Stats {
 	st, err := s.Stats(ctx(t), user)
 	if err != nil {
 		t.Fatalf("Stats(%q): %v", user, err)
+	}
+	if st.ByCategory == nil {
+		t.Fatalf("Stats(%q) has a nil ByCategory, want an empty map", user)
 	}
 	return st
 }
@@ -221,7 +248,26 @@ func same(t *testing.T, what string, got, want *belfry.Notification) {
 	if !got.CreatedAt.Equal(want.CreatedAt) {
 		t.Fatalf("%s: id %d created_at %v, want %v", what, got.ID, got.CreatedAt, want.CreatedAt)
 	}
-	wantTime(t, what+": read_at", got.ReadAt, want.ReadAt)
+	if got.Avatar != want.Avatar || got.Action != want.Action {
+		t.Fatalf("%s: id %d avatar %q action %q, want avatar %q action %q",
+			what, got.ID, got.Avatar, got.Action, want.Avatar, want.Action)
+	}
+	if !sameActions(got.Actions, want.Actions) {
+		t.Fatalf("%s: id %d actions %+v, want %+v", what, got.ID, got.Actions, want.Actions)
+	}
+	wantTime(t, fmt.Sprintf("%s: id %d read_at", what, got.ID), got.ReadAt, want.ReadAt)
+	wantTime(t, fmt.Sprintf("%s: id %d seen_at", what, got.ID), got.SeenAt, want.SeenAt)
+	wantTime(t, fmt.Sprintf("%s: id %d archived_at", what, got.ID), got.ArchivedAt, want.ArchivedAt)
+	wantTime(t, fmt.Sprintf("%s: id %d expires_at", what, got.ID), got.ExpiresAt, want.ExpiresAt)
+	wantTime(t, fmt.Sprintf("%s: id %d acted_at", what, got.ID), got.ActedAt, want.ActedAt)
+}
+
+// sameActions compares two action lists; nil and empty are the same.
+func sameActions(a, b []belfry.Action) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == 0 && len(b) == 0
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 func wantTime(t *testing.T, what string, got, want *time.Time) {
