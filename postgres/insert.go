@@ -264,7 +264,7 @@ func (s *Store) insert(batch []*createReq) error {
 	for _, r := range batch {
 		r.err, r.rec = nil, nil
 	}
-	in := newInsertion(batch, s.now())
+	in := newInsertion(batch, belfry.Now(s.now()))
 	ctx, cancel := context.WithTimeout(context.Background(), s.writeTimeout)
 	defer cancel()
 	if err := s.do(ctx, false, func() error { return in.run(ctx, s.pool) }); err != nil {

@@ -230,8 +230,9 @@ func (s *Store) do(ctx context.Context, read bool, f func() error) error {
 	return err
 }
 
-// now returns the store's clock at the stored precision.
-func (s *Store) now() time.Time { return belfry.Now(s.clock()) }
+// now returns the store's clock: what has expired is compared with it at
+// full precision; CreatedAt takes it at the stored one (belfry.Now).
+func (s *Store) now() time.Time { return s.clock() }
 
 // hold admits a write that Close must wait for, or refuses it once the
 // Store is closed; release must be called when the write is answered.
