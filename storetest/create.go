@@ -77,7 +77,7 @@ func testCreateMulti(t *testing.T, s belfry.Store, u users) {
 		}
 		same(t, "multi-user Create", got[0], n)
 	}
-	wantStats(t, s, bob, belfry.Stats{Unread: 2, LastID: 2})
+	wantStats(t, s, bob, belfry.Stats{Unread: 2, Unseen: 2, LastID: 2})
 }
 
 func testCreateSameUserTwice(t *testing.T, s belfry.Store, u users) {
@@ -107,8 +107,8 @@ func testIDsPerUser(t *testing.T, s belfry.Store, u users) {
 		}
 	}
 	create(t, s, note(alice, "a"))
-	wantStats(t, s, alice, belfry.Stats{Unread: 4, LastID: 4})
-	wantStats(t, s, bob, belfry.Stats{Unread: 3, LastID: 3})
+	wantStats(t, s, alice, belfry.Stats{Unread: 4, Unseen: 4, LastID: 4})
+	wantStats(t, s, bob, belfry.Stats{Unread: 3, Unseen: 3, LastID: 3})
 	wantIDs(t, "After(bob, 0)", after(t, s, bob, 0, 10), []int64{1, 2, 3})
 }
 

@@ -104,7 +104,7 @@ func raceOneUser(t *testing.T, writers []belfry.Store, reader belfry.Store, user
 			t.Fatalf("id %d has message %q, Create returned it for %q", n.ID, n.Message, created[n.ID])
 		}
 	}
-	wantStats(t, reader, user, belfry.Stats{Unread: int(total), LastID: total})
+	wantStats(t, reader, user, belfry.Stats{Unread: int(total), Unseen: int(total), LastID: total})
 }
 
 // resume reads the user's notifications with After(last seen) over and
@@ -208,13 +208,16 @@ func raceSeveralUsers(t *testing.T, writers []belfry.Store, other belfry.Store, 
 		n := int64(len(all))
 		sum += n
 		wantIDs(t, "After(0) of "+name, all, seq(1, int(n), 1))
-		unread := 0
+		unread, unseen := 0, 0
 		for _, x := range all {
 			if x.ReadAt == nil {
 				unread++
 			}
+			if x.SeenAt == nil {
+				unseen++
+			}
 		}
-		wantStats(t, other, name, belfry.Stats{Unread: unread, LastID: n})
+		wantStats(t, other, name, belfry.Stats{Unread: unread, Unseen: unseen, LastID: n})
 	}
 	// Every writer made calls/3 calls for all three users and the rest
 	// for one user each, spread over the three.

@@ -109,24 +109,24 @@ func testStats(t *testing.T, s belfry.Store, u users) {
 	wantStats(t, s, alice, belfry.Stats{})
 	createN(t, s, alice, "n", 5)
 	create(t, s, note(bob, "b"))
-	wantStats(t, s, alice, belfry.Stats{Unread: 5, LastID: 5})
+	wantStats(t, s, alice, belfry.Stats{Unread: 5, Unseen: 5, LastID: 5})
 
 	at := msTime(0)
 	setRead(t, s, alice, 2, &at)
-	wantStats(t, s, alice, belfry.Stats{Unread: 4, LastID: 5})
+	wantStats(t, s, alice, belfry.Stats{Unread: 4, Unseen: 4, LastID: 5})
 	del(t, s, alice, 5)
-	wantStats(t, s, alice, belfry.Stats{Unread: 3, LastID: 5})
+	wantStats(t, s, alice, belfry.Stats{Unread: 3, Unseen: 3, LastID: 5})
 	del(t, s, alice, 2) // read: the unread count does not move
-	wantStats(t, s, alice, belfry.Stats{Unread: 3, LastID: 5})
+	wantStats(t, s, alice, belfry.Stats{Unread: 3, Unseen: 3, LastID: 5})
 	for _, id := range []int64{1, 3, 4} {
 		del(t, s, alice, id)
 	}
-	wantStats(t, s, alice, belfry.Stats{Unread: 0, LastID: 5})
+	wantStats(t, s, alice, belfry.Stats{Unread: 0, Unseen: 0, LastID: 5})
 	if n := create(t, s, note(alice, "again"))[0]; n.ID != 6 {
 		t.Fatalf("Create after deleting everything: id %d, want 6", n.ID)
 	}
-	wantStats(t, s, alice, belfry.Stats{Unread: 1, LastID: 6})
-	wantStats(t, s, bob, belfry.Stats{Unread: 1, LastID: 1})
+	wantStats(t, s, alice, belfry.Stats{Unread: 1, Unseen: 1, LastID: 6})
+	wantStats(t, s, bob, belfry.Stats{Unread: 1, Unseen: 1, LastID: 1})
 }
 
 func del(t *testing.T, s belfry.Store, user string, id int64) {

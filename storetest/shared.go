@@ -60,14 +60,14 @@ func sharedVisible(t *testing.T, ss []belfry.Store, u users) {
 	}
 	at := msTime(-time.Minute)
 	setRead(t, a, alice, 2, &at)
-	wantStats(t, b, alice, belfry.Stats{Unread: 1, LastID: 2})
+	wantStats(t, b, alice, belfry.Stats{Unread: 1, Unseen: 1, LastID: 2})
 	del(t, b, alice, 1)
 	wantCode(t, "handle a: Delete of an id handle b deleted", a.Delete(ctx(t), alice, 1), belfry.ENOTFOUND)
 	del(t, a, alice, 2)
 	if m := create(t, b, note(alice, "after deletes"))[0]; m.ID != 3 {
 		t.Fatalf("handle b: Create after handle a deleted the last id: id %d, want 3", m.ID)
 	}
-	wantStats(t, a, alice, belfry.Stats{Unread: 1, LastID: 3})
+	wantStats(t, a, alice, belfry.Stats{Unread: 1, Unseen: 1, LastID: 3})
 }
 
 // Identical keyed publishes on several handles (several nodes) create one

@@ -19,7 +19,7 @@ func testSetRead(t *testing.T, s belfry.Store, u users) {
 	if n.ReadAt.Location() != time.UTC {
 		t.Fatalf("SetRead: read_at %v is not in UTC", *n.ReadAt)
 	}
-	wantStats(t, s, alice, belfry.Stats{Unread: 2, LastID: 3})
+	wantStats(t, s, alice, belfry.Stats{Unread: 2, Unseen: 2, LastID: 3})
 
 	n = setRead(t, s, alice, 2, &later)
 	wantTime(t, "SetRead(read) twice keeps the first read_at", n.ReadAt, &first)
@@ -32,11 +32,11 @@ func testSetRead(t *testing.T, s belfry.Store, u users) {
 	unread := *made[1]
 	unread.SeenAt = &first // unread does not unsee
 	same(t, "SetRead(unread)", n, &unread)
-	wantStats(t, s, alice, belfry.Stats{Unread: 3, LastID: 3})
+	wantStats(t, s, alice, belfry.Stats{Unread: 3, Unseen: 2, LastID: 3})
 	if n = setRead(t, s, alice, 2, nil); n.ReadAt != nil {
 		t.Fatalf("SetRead(unread) twice: read_at %v, want nil", *n.ReadAt)
 	}
-	wantStats(t, s, alice, belfry.Stats{Unread: 3, LastID: 3})
+	wantStats(t, s, alice, belfry.Stats{Unread: 3, Unseen: 2, LastID: 3})
 
 	n = setRead(t, s, alice, 2, &later)
 	wantTime(t, "SetRead(read) after unread takes the new time", n.ReadAt, &later)
@@ -61,8 +61,8 @@ func testSetReadNotFound(t *testing.T, s belfry.Store, u users) {
 		_, err = s.SetRead(ctx(t), c.user, c.id, nil)
 		wantCode(t, "SetRead(unread) of a missing id", err, belfry.ENOTFOUND)
 	}
-	wantStats(t, s, bob, belfry.Stats{Unread: 3, LastID: 3})
-	wantStats(t, s, alice, belfry.Stats{Unread: 2, LastID: 2})
+	wantStats(t, s, bob, belfry.Stats{Unread: 3, Unseen: 3, LastID: 3})
+	wantStats(t, s, alice, belfry.Stats{Unread: 2, Unseen: 2, LastID: 2})
 	wantStats(t, s, carol, belfry.Stats{})
 }
 
@@ -77,7 +77,7 @@ func testReadAll(t *testing.T, s belfry.Store, u users) {
 	if err != nil || changed != 5 {
 		t.Fatalf("ReadAll(alice, 6) = %d, %v; want 5 changed", changed, err)
 	}
-	wantStats(t, s, alice, belfry.Stats{Unread: 4, LastID: 10})
+	wantStats(t, s, alice, belfry.Stats{Unread: 4, Unseen: 4, LastID: 10})
 	for _, n := range after(t, s, alice, 0, 100) {
 		switch {
 		case n.ID == 2:
@@ -97,8 +97,8 @@ func testReadAll(t *testing.T, s belfry.Store, u users) {
 	if changed, err = s.ReadAll(ctx(t), alice, belfry.Filter{UpTo: 1000}, late); err != nil || changed != 4 {
 		t.Fatalf("ReadAll(alice, 1000) = %d, %v; want 4 changed", changed, err)
 	}
-	wantStats(t, s, alice, belfry.Stats{Unread: 0, LastID: 10})
-	wantStats(t, s, bob, belfry.Stats{Unread: 3, LastID: 3})
+	wantStats(t, s, alice, belfry.Stats{Unread: 0, Unseen: 0, LastID: 10})
+	wantStats(t, s, bob, belfry.Stats{Unread: 3, Unseen: 3, LastID: 3})
 	if changed, err = s.ReadAll(ctx(t), u.id("nobody"), belfry.Filter{UpTo: 10}, late); err != nil || changed != 0 {
 		t.Fatalf("ReadAll of a user with no notifications = %d, %v; want 0", changed, err)
 	}
@@ -124,7 +124,7 @@ func testDelete(t *testing.T, s belfry.Store, u users) {
 		t.Fatalf("Create after deleting the last id: id %d, want 4", n[0].ID)
 	}
 	wantIDs(t, "After(0) at the end", after(t, s, alice, 0, 10), []int64{1, 4})
-	wantStats(t, s, bob, belfry.Stats{Unread: 1, LastID: 1})
+	wantStats(t, s, bob, belfry.Stats{Unread: 1, Unseen: 1, LastID: 1})
 }
 
 func testIsolation(t *testing.T, s belfry.Store, u users) {
@@ -143,7 +143,7 @@ func testIsolation(t *testing.T, s belfry.Store, u users) {
 				t.Fatalf("user %q sees a notification of %q", o, n.UserID)
 			}
 		}
-		wantStats(t, s, o, belfry.Stats{Unread: 2, LastID: 2})
+		wantStats(t, s, o, belfry.Stats{Unread: 2, Unseen: 2, LastID: 2})
 		_, err := s.SetRead(ctx(t), o, 3, &at)
 		wantCode(t, "SetRead of another user's id", err, belfry.ENOTFOUND)
 		wantCode(t, "Delete of another user's id", s.Delete(ctx(t), o, 4), belfry.ENOTFOUND)
@@ -153,7 +153,7 @@ func testIsolation(t *testing.T, s belfry.Store, u users) {
 		}
 		del(t, s, o, 1)
 	}
-	wantStats(t, s, alice, belfry.Stats{Unread: 5, LastID: 5})
+	wantStats(t, s, alice, belfry.Stats{Unread: 5, Unseen: 5, LastID: 5})
 	got := after(t, s, alice, 0, 100)
 	wantIDs(t, "alice's notifications after the others' changes", got, seq(1, 5, 1))
 	for i, n := range got {
