@@ -333,13 +333,14 @@ func TestPurgeSkipsLockedRows(t *testing.T) {
 	}
 }
 
-// TestPurgeMaxPerUserSweep trims more users than one window of the search
-// for overfull users, in calls smaller than the work: the calls repeated
-// while full cover every user exactly once, and users whose deleted ids
-// leave them under the maximum keep everything.
+// TestPurgeMaxPerUserSweep trims users over many windows of the sweep, in
+// calls smaller than the work: the calls repeated while full cover every
+// user exactly once, and users whose deleted ids leave them under the
+// maximum keep everything.
 func TestPurgeMaxPerUserSweep(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, freshSchema(t))
+	postgres.SetSweepWindow(s, 30)
 	ctx := t.Context()
 	const users = 250
 	var ns []*belfry.Notification

@@ -28,7 +28,7 @@ import (
 // batches sharing keys or users wait for each other but never deadlock.
 //
 // Rows ($1 user, $2 index of the body, 1-based, $3 whether preferences
-// apply, $16 kx or 0) are numbered o in input order. A row of a claimed key
+// apply, $16 kx or 0, $17 category) are numbered o in input order. A row of a claimed key
 // (or of none) is stored unless preferences apply and the user's switch
 // for the category (else the user's default) has in_app off; the CASE
 // looks a user's preferences up only then, with one probe of their primary
@@ -38,7 +38,11 @@ import (
 //
 // A publish to 1,000 users sends its body once ($5–$12), and the server
 // parses its data once (b is MATERIALIZED so the casts are not inlined
-// into the per-row select).
+// into the per-row select). The planner knows little of how many rows the
+// CTEs hold (it guesses one row for k), so nothing joins on them that a
+// wrong guess would make quadratic: the new last ids are looked up in a
+// jsonb object (last; ki keeps only the ids, not a copy of the object per
+// row), and r has each row's category instead of joining b.
 //
 // The result lists, by kind: 0, each user's new last id; 1, the o of each
 // row skipped by preferences; 2, the kx of each key that was live.
@@ -64,36 +68,37 @@ WITH kin AS (
 ), r AS MATERIALIZED (
 	SELECT t.u, t.bi, t.o, t.kx, (t.kx = 0 OR t.kx = ANY(cl.kxs)) AS claimed,
 		COALESCE(CASE WHEN t.p THEN (
-			SELECT COALESCE((pr.categories -> b.category ->> 'in_app')::boolean, pr.default_in_app)
+			SELECT COALESCE((pr.categories -> NULLIF(t.cat, '') ->> 'in_app')::boolean, pr.default_in_app)
 			FROM belfry_preferences pr WHERE pr.user_id = t.u) END, true) AS pass
-	FROM unnest($1::text[], $2::bigint[], $3::boolean[], $16::bigint[]) WITH ORDINALITY AS t(u, bi, p, kx, o)
+	FROM unnest($1::text[], $2::bigint[], $3::boolean[], $16::bigint[], $17::text[])
+		WITH ORDINALITY AS t(u, bi, p, kx, cat, o)
 	CROSS JOIN claimed cl
-	JOIN b ON b.bi = t.bi
 ), k AS (
-	SELECT u, bi, o, kx, row_number() OVER (PARTITION BY u ORDER BY o DESC) - 1 AS back
+	SELECT u, bi, o, kx, row_number() OVER (PARTITION BY u COLLATE "C" ORDER BY o DESC) - 1 AS back
 	FROM r WHERE claimed AND pass
 ), c AS (
 	INSERT INTO belfry_counters AS cnt (user_id, last_id)
 	SELECT u, count(*) FROM k GROUP BY u ORDER BY u COLLATE "C"
 	ON CONFLICT (user_id) DO UPDATE SET last_id = cnt.last_id + excluded.last_id
 	RETURNING user_id, last_id
+), last AS (
+	SELECT jsonb_object_agg(user_id, last_id) AS m FROM c
+), ki AS (
+	SELECT k.u, k.bi, k.o, k.kx, (last.m ->> k.u)::bigint - k.back AS id FROM k, last
 ), i AS (
 	INSERT INTO belfry_notifications (user_id, id, message, title, link, category, data,
 		avatar, actions, expires_at, created_at)
-	SELECT k.u, c.last_id - k.back, b.message, b.title, b.link, b.category, b.data,
+	SELECT ki.u, ki.id, b.message, b.title, b.link, b.category, b.data,
 		b.avatar, b.actions, b.expires_at, $4
-	FROM k
-	JOIN c ON c.user_id = k.u
-	JOIN b ON b.bi = k.bi
+	FROM ki JOIN b ON b.bi = ki.bi
 ), rec AS (
 	INSERT INTO belfry_idempotency_records AS ir (name, created_at, users, ids)
 	SELECT kin.name, $4,
-		COALESCE(array_agg(kc.u ORDER BY kc.o) FILTER (WHERE kc.u IS NOT NULL), '{}'),
-		COALESCE(array_agg(kc.id ORDER BY kc.o) FILTER (WHERE kc.u IS NOT NULL), '{}')
+		COALESCE(array_agg(ki.u ORDER BY ki.o) FILTER (WHERE ki.u IS NOT NULL), '{}'),
+		COALESCE(array_agg(ki.id ORDER BY ki.o) FILTER (WHERE ki.u IS NOT NULL), '{}')
 	FROM kin
 	JOIN claim ON claim.name = kin.name
-	LEFT JOIN (SELECT k.kx, k.o, k.u, c.last_id - k.back AS id FROM k JOIN c ON c.user_id = k.u) kc
-		ON kc.kx = kin.kx
+	LEFT JOIN ki ON ki.kx = kin.kx
 	GROUP BY kin.name
 	ON CONFLICT (name) DO UPDATE SET created_at = excluded.created_at, users = excluded.users,
 		ids = excluded.ids
@@ -129,6 +134,7 @@ func newInsertion(reqs []*createReq, now time.Time) *insertion {
 	rowBody := make([]int64, 0, rows)
 	rowPrefs := make([]bool, 0, rows)
 	rowKey := make([]int64, 0, rows)
+	rowCat := make([]string, 0, rows)
 	var msg, title, link, cat, data, avatar, actions, keyName []string
 	var expires, keyExpires []*time.Time
 	var keyHash [][]byte
@@ -145,6 +151,7 @@ func newInsertion(reqs []*createReq, now time.Time) *insertion {
 			in.reqOf = append(in.reqOf, ri)
 			rowPrefs = append(rowPrefs, r.prefs)
 			rowKey = append(rowKey, int64(in.keyOf[ri]))
+			rowCat = append(rowCat, n.Category)
 			if prev == nil || !sameBody(prev, n) {
 				msg = append(msg, n.Message)
 				title = append(title, n.Title)
@@ -160,7 +167,7 @@ func newInsertion(reqs []*createReq, now time.Time) *insertion {
 		}
 	}
 	in.args = []any{in.users, rowBody, rowPrefs, now, msg, title, link, cat, data, avatar, actions,
-		expires, keyName, keyHash, keyExpires, rowKey}
+		expires, keyName, keyHash, keyExpires, rowKey, rowCat}
 	return in
 }
 

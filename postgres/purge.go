@@ -23,29 +23,45 @@ WITH v AS (
 DELETE FROM belfry_notifications n USING v WHERE n.user_id = v.user_id AND n.id = v.id
 RETURNING n.user_id, n.id`
 
-// purgeOldSQL deletes notifications created before $1 that are read or
-// archived, or any with $2, found through the block range index on
-// created_at.
+// purgeOldSQL deletes read or archived notifications created before $1,
+// found through the partial index of those.
 const purgeOldSQL = `
 WITH v AS (
 	SELECT user_id, id FROM belfry_notifications
-	WHERE created_at < $1 AND ($2 OR read_at IS NOT NULL OR archived_at IS NOT NULL) LIMIT $3
+	WHERE created_at < $1 AND (read_at IS NOT NULL OR archived_at IS NOT NULL) LIMIT $2
 	FOR UPDATE SKIP LOCKED
 )
 DELETE FROM belfry_notifications n USING v WHERE n.user_id = v.user_id AND n.id = v.id
 RETURNING n.user_id, n.id`
 
-// overfullSQL finds, in user order after $1 (and up to $4 unless NULL),
-// up to $3 users who may hold more than $2 notifications: those with one
-// at least $2 ids below their last id. Each test is one probe of the
-// primary key; a user with fewer but holes (deleted ids) passes it too,
-// and trimSQL then finds nothing to delete.
-const overfullSQL = `
-SELECT c.user_id FROM belfry_counters c
-WHERE c.user_id > $1 AND ($4::text IS NULL OR c.user_id <= $4) AND c.last_id > $2
-	AND EXISTS (SELECT 1 FROM belfry_notifications n
-		WHERE n.user_id = c.user_id AND n.id <= c.last_id - $2)
+// sweepSQL reads the next $3 users after $1 (up to $2 unless NULL), in
+// user order, and says of each whether it may need trimming: more than $4
+// notifications (when $4 > 0), or an unread one created before $5 (when
+// not NULL). Each test is one probe of an index: a notification at least
+// $4 ids below the user's last id (a user with fewer but holes, deleted
+// ids, passes too, and trimSQL then finds nothing to delete); the user's
+// oldest unread notification.
+const sweepSQL = `
+SELECT c.user_id,
+	($4 > 0 AND c.last_id > $4 AND EXISTS (SELECT 1 FROM belfry_notifications n
+		WHERE n.user_id = c.user_id AND n.id <= c.last_id - $4))
+	OR ($5::timestamptz IS NOT NULL AND (SELECT n.created_at FROM belfry_notifications n
+		WHERE n.user_id = c.user_id AND n.read_at IS NULL ORDER BY n.id LIMIT 1) < $5)
+FROM belfry_counters c
+WHERE c.user_id > $1 AND ($2::text IS NULL OR c.user_id <= $2)
 ORDER BY c.user_id LIMIT $3`
+
+// purgeOldUnreadSQL deletes, oldest first and at most $3, the unread
+// notifications of the users $1 created before $2.
+const purgeOldUnreadSQL = `
+WITH v AS (
+	SELECT user_id, id FROM belfry_notifications
+	WHERE user_id = ANY($1) AND read_at IS NULL AND created_at < $2
+	ORDER BY user_id, id LIMIT $3
+	FOR UPDATE SKIP LOCKED
+)
+DELETE FROM belfry_notifications n USING v WHERE n.user_id = v.user_id AND n.id = v.id
+RETURNING n.user_id, n.id`
 
 // trimSQL deletes, oldest first and at most $3, the notifications of the
 // users $1 beyond each one's $2 newest.
@@ -77,8 +93,9 @@ WITH k AS (
 )
 SELECT count(*) FROM k`
 
-// overfullWindow is how many users one overfullSQL returns.
-const overfullWindow = 100
+// sweepWindow is how many users one sweepSQL reads (Store.sweepWindow
+// unless a test changes it).
+const sweepWindow = 1000
 
 // maxKeyBatches bounds the batches of expired idempotency keys one Purge
 // deletes.
@@ -87,9 +104,10 @@ const maxKeyBatches = 10
 // Purge deletes at most q.Limit notifications: expired ones first, then
 // old ones (q.RetainBefore), then those beyond q.MaxPerUser of each user;
 // and expired idempotency keys. Each kind is deleted by short statements
-// of one batch each (see above). Users over q.MaxPerUser are looked for
-// in user order from where the previous call of this Store stopped, so
-// calls repeated while they return a full batch sweep every user once.
+// of one batch each (see above). Old unread notifications (with
+// q.RetainUnread) and users over q.MaxPerUser are looked for user by user
+// (sweep), from where the previous call of this Store stopped, so calls
+// repeated while they return a full batch look at every user once.
 // Errors: EINVALID (q.Limit not above 0), EUNAVAILABLE.
 func (s *Store) Purge(ctx context.Context, q belfry.PurgeQuery) ([]belfry.Removed, error) {
 	if q.Limit <= 0 {
@@ -103,15 +121,21 @@ func (s *Store) Purge(ctx context.Context, q belfry.PurgeQuery) ([]belfry.Remove
 			return out, err
 		}
 	}
-	if !q.RetainBefore.IsZero() && len(out) < q.Limit {
-		out, err = s.purge(ctx, out, belfry.ReasonRetention, purgeOldSQL,
-			belfry.Now(q.RetainBefore), q.RetainUnread, q.Limit-len(out))
-		if err != nil {
-			return out, err
+	var oldUnread *time.Time
+	if !q.RetainBefore.IsZero() {
+		before := belfry.Now(q.RetainBefore)
+		if len(out) < q.Limit {
+			out, err = s.purge(ctx, out, belfry.ReasonRetention, purgeOldSQL, before, q.Limit-len(out))
+			if err != nil {
+				return out, err
+			}
+		}
+		if q.RetainUnread {
+			oldUnread = &before
 		}
 	}
-	if q.MaxPerUser > 0 && len(out) < q.Limit {
-		if out, err = s.trim(ctx, out, q.MaxPerUser, q.Limit); err != nil {
+	if (q.MaxPerUser > 0 || oldUnread != nil) && len(out) < q.Limit {
+		if out, err = s.sweep(ctx, out, oldUnread, q.MaxPerUser, q.Limit); err != nil {
 			return out, err
 		}
 	}
@@ -149,27 +173,36 @@ func (s *Store) purge(ctx context.Context, out []belfry.Removed, why belfry.Reas
 	return out, nil
 }
 
-// trim deletes notifications beyond max per user until out holds limit,
-// or every user has been looked at once.
-func (s *Store) trim(ctx context.Context, out []belfry.Removed, max, limit int) ([]belfry.Removed, error) {
+// sweep deletes unread notifications created before oldUnread (unless
+// nil) and notifications beyond max per user (unless 0), until out holds
+// limit or every user has been looked at once.
+func (s *Store) sweep(ctx context.Context, out []belfry.Removed, oldUnread *time.Time, max, limit int) ([]belfry.Removed, error) {
 	s.purgeMu.Lock()
 	start := s.purgeFrom
 	s.purgeMu.Unlock()
 	from, upTo := start, (*string)(nil)
 	for {
+		var read int
 		var users []string
+		var last string
 		err := s.do(ctx, true, func() error {
-			rows, err := s.pool.Query(ctx, overfullSQL, from, max, overfullWindow, upTo)
+			read, users = 0, users[:0]
+			rows, err := s.pool.Query(ctx, sweepSQL, from, upTo, s.sweepWindow, max, oldUnread)
 			if err != nil {
 				return err
 			}
-			users = users[:0]
+			defer rows.Close()
 			for rows.Next() {
 				var u string
-				if err := rows.Scan(&u); err != nil {
+				var candidate *bool
+				if err := rows.Scan(&u, &candidate); err != nil {
 					return err
 				}
-				users = append(users, u)
+				read++
+				if candidate != nil && *candidate {
+					users = append(users, u)
+				}
+				last = u
 			}
 			return rows.Err()
 		})
@@ -177,17 +210,25 @@ func (s *Store) trim(ctx context.Context, out []belfry.Removed, max, limit int) 
 			return out, classify("postgres", err)
 		}
 		if len(users) > 0 {
-			if out, err = s.purge(ctx, out, belfry.ReasonRetention, trimSQL, users, max, limit-len(out)); err != nil {
-				return out, err
+			if oldUnread != nil {
+				if out, err = s.purge(ctx, out, belfry.ReasonRetention, purgeOldUnreadSQL, users, *oldUnread, limit-len(out)); err != nil {
+					return out, err
+				}
+			}
+			if max > 0 && len(out) < limit {
+				if out, err = s.purge(ctx, out, belfry.ReasonRetention, trimSQL, users, max, limit-len(out)); err != nil {
+					return out, err
+				}
 			}
 			if len(out) >= limit {
-				// These users may hold more: the next call starts with them.
+				// These users may hold more: the next call starts again
+				// with this window.
 				s.setPurgeFrom(from)
 				return out, nil
 			}
-			from = users[len(users)-1]
 		}
-		if len(users) < overfullWindow {
+		from = last
+		if read < s.sweepWindow {
 			if upTo != nil || start == "" {
 				s.setPurgeFrom("")
 				return out, nil

@@ -57,8 +57,9 @@ type Store struct {
 	quit chan struct{}   // closed once every accepted Create is answered
 	wg   sync.WaitGroup  // the writers
 
-	purgeMu   sync.Mutex
-	purgeFrom string // the user after which Purge looks for overfull users next
+	purgeMu     sync.Mutex
+	purgeFrom   string // the user after which Purge's sweep goes on
+	sweepWindow int    // users read by one statement of the sweep
 
 	mu      sync.RWMutex
 	closed  bool
@@ -113,6 +114,7 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 		writeTimeout: c.WriteTimeout,
 		maxBatch:     c.MaxBatch,
 		clock:        c.Now,
+		sweepWindow:  sweepWindow,
 		reqs:         make(chan *createReq),
 		quit:         make(chan struct{}),
 	}

@@ -24,12 +24,14 @@ CREATE INDEX belfry_notifications_expiry
 	ON belfry_notifications (expires_at)
 	WHERE expires_at IS NOT NULL;
 
--- Purge by age (--retain). Rows are appended in created_at order, so a
--- block range index finds the old ones; it is a few pages for millions of
--- rows, and an insert into a range not yet summarised costs nothing.
-CREATE INDEX belfry_notifications_created
-	ON belfry_notifications USING brin (created_at)
-	WITH (autosummarize = on);
+-- Purge by age of read or archived notifications. Partial: a new
+-- notification is neither, so publishing never writes to this index;
+-- reading or archiving one adds it. Old unread ones, purged only when
+-- asked (PurgeQuery.RetainUnread), are found user by user through the
+-- unread index.
+CREATE INDEX belfry_notifications_done
+	ON belfry_notifications (created_at)
+	WHERE read_at IS NOT NULL OR archived_at IS NOT NULL;
 
 -- A user's switches. categories maps a category to its three switches,
 -- {"billing":{"in_app":false,"push":true,"webhook":true}}, always complete.
