@@ -10,7 +10,9 @@
 // They live in the first schema of the connection's search_path, which the
 // URL can set (…?search_path=belfry). Migrations only add: a migrated
 // database keeps its rows, and nodes of the previous version keep working
-// on it during a rolling upgrade.
+// on it during a rolling upgrade. Migration 2 adds nullable columns (no
+// table rewrite) and builds two partial indexes, which blocks writes to
+// the notifications for as long as a scan of the table takes.
 //
 // A notification is seen when seen_at or read_at is set: reading marks
 // seen, and rows read before seen_at existed (migration 2) count as seen
@@ -98,16 +100,17 @@
 // # Purge
 //
 // Purge deletes expired notifications (found through a partial index on
-// expires_at), then old ones (--retain: a block range index on created_at,
-// which costs an insert almost nothing), then those beyond a per-user
-// maximum, at most PurgeQuery.Limit per call. Each step is one short
-// statement that locks its rows with FOR UPDATE SKIP LOCKED: rows that a
-// user is changing, or that another node's Purge is deleting, are left
-// for the next call rather than waited for, and no lock outlives its
-// statement. Users over the maximum are looked for in user order, 100 at
-// a time, from where the previous call stopped; a user is a candidate when
-// a notification of theirs is at least the maximum below their last id
-// (one probe of the primary key), so users under it cost a probe each.
+// expires_at), then old read or archived ones (a partial index on
+// created_at of those: a publish writes neither index), then, user by
+// user, old unread ones (when asked) and those beyond a per-user maximum,
+// at most PurgeQuery.Limit per call. Each delete is one short statement
+// that locks its rows with FOR UPDATE SKIP LOCKED: rows that a user is
+// changing, or that another node's Purge is deleting, are left for the
+// next call rather than waited for, and no lock outlives its statement.
+// The user-by-user sweep reads 1,000 users per statement, in user order,
+// from where the previous call stopped, with one index probe per user and
+// test (a notification at least the maximum below the user's last id; the
+// user's oldest unread one), and deletes only for the users that pass.
 //
 // # Errors
 //
