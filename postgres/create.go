@@ -114,10 +114,10 @@ func hasNUL(n *belfry.Notification) bool {
 	return false
 }
 
-// writer forms batches from the Create calls waiting and commits them, one
-// at a time, until Close. It does not wait for more calls to arrive: calls
-// that come while a batch commits make the next batch, so batches grow with
-// the load and a lone call is committed at once.
+// writer forms batches from the Create and Publish calls waiting and
+// commits them, one at a time, until Close. It does not wait for more calls
+// to arrive: calls that come while a batch commits make the next batch, so
+// batches grow with the load and a lone call is committed at once.
 func (s *Store) writer() {
 	var carry *createReq // taken, but did not fit in the previous batch
 	for {
