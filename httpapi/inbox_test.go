@@ -80,8 +80,10 @@ type cc = map[string]belfry.Counts
 // TestInboxAcrossTabs walks the inbox's state changes with two streams of
 // one user open, checking the counts in both tabs and on the API after
 // every step.
-func TestInboxAcrossTabs(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestInboxAcrossTabs(t *testing.T) { onEveryStore(t, testInboxAcrossTabs) }
+
+func testInboxAcrossTabs(t *testing.T, o envOpts) {
+	e := newEnv(t, o)
 	const u = "inbox-user"
 	tabs := []*sseStream{e.openStream(t, "", withBearer(e.token(u))), e.openStream(t, "", withBearer(e.token(u)))}
 	for _, s := range tabs {
@@ -198,8 +200,10 @@ func TestInboxAcrossTabs(t *testing.T) {
 }
 
 // Bad input gets a 4xx with a stable code and changes nothing.
-func TestInboxBadInput(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestInboxBadInput(t *testing.T) { onEveryStore(t, testInboxBadInput) }
+
+func testInboxBadInput(t *testing.T, o envOpts) {
+	e := newEnv(t, o)
 	const u = "bad-input"
 	e.publish(u, "one")
 	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
@@ -254,8 +258,10 @@ func TestInboxBadInput(t *testing.T) {
 
 // Preferences: a user with a category off gets nothing stored for it, and
 // the answer lists them as skipped.
-func TestPreferencesSkipPublish(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestPreferencesSkipPublish(t *testing.T) { onEveryStore(t, testPreferencesSkipPublish) }
+
+func testPreferencesSkipPublish(t *testing.T, o envOpts) {
+	e := newEnv(t, o)
 	r := e.user("pref-a", "PUT", "/notifications/preferences", withJSON(`{"categories":{"marketing":{"in_app":false}}}`))
 	if r.status != 200 || !strings.Contains(string(r.body), `"marketing":{"in_app":false,"push":true,"webhook":true}`) {
 		t.Fatalf("put: %d %s", r.status, r.body)
@@ -301,8 +307,10 @@ func TestPreferencesSkipPublish(t *testing.T) {
 // Idempotency-Key: a repeat answers the first call's body; a different
 // body conflicts; many identical calls at once on separate connections
 // create one set.
-func TestIdempotentPublish(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestIdempotentPublish(t *testing.T) { onEveryStore(t, testIdempotentPublish) }
+
+func testIdempotentPublish(t *testing.T, o envOpts) {
+	e := newEnv(t, o)
 	body := `{"user_ids":["idem-a","idem-b"],"message":"once","ttl":3600}`
 	first := e.publishJSON(t, body, withHeader("Idempotency-Key", "job-1"))
 	if first.status != 201 || first.header.Get("Idempotent-Replayed") != "" {
@@ -354,8 +362,10 @@ func TestIdempotentPublish(t *testing.T) {
 
 // Retraction and expiry reach open streams with their reason, and an
 // expired notification is never listed or counted.
-func TestRetractAndExpire(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestRetractAndExpire(t *testing.T) { onEveryStore(t, testRetractAndExpire) }
+
+func testRetractAndExpire(t *testing.T, o envOpts) {
+	e := newEnv(t, o)
 	const u = "gone"
 	s := e.openStream(t, "", withBearer(e.token(u)))
 	s.syncStats(t)
