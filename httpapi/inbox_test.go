@@ -399,3 +399,33 @@ func testRetractAndExpire(t *testing.T, o envOpts) {
 		t.Fatalf("list after expiry: %s", r.body)
 	}
 }
+
+// Retention trims a user's oldest notifications past the maximum, and the
+// user's open streams learn it with the counts after.
+func TestRetentionTellsStreams(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const u = "trimmed"
+	s := e.openStream(t, "", withBearer(e.token(u)))
+	s.syncStats(t)
+	for range 5 {
+		e.publish(u, "m")
+	}
+	s.expectIDs(t, u, 1, 5)
+	e.user(u, "POST", "/notifications/4/read")
+	s.change(t, "read-state")
+	ret := &belfry.Retention{Inbox: e.inbox, MaxPerUser: 3, Batch: 1}
+	n, err := ret.Pass(t.Context(), true)
+	if err != nil || n != 2 {
+		t.Fatalf("Pass = %d, %v; want 2 deleted", n, err)
+	}
+	for _, id := range []int64{1, 2} {
+		c := s.change(t, "notification-deleted")
+		if c.ID != id || c.Reason != belfry.ReasonRetention {
+			t.Fatalf("deleted %+v, want id %d for retention", c, id)
+		}
+	}
+	e.wantCounts(t, u, "after the trim", 2, 2, cc{})
+	if n, err := ret.Pass(t.Context(), true); err != nil || n != 0 {
+		t.Fatalf("a second pass = %d, %v; want nothing", n, err)
+	}
+}
