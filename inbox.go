@@ -46,6 +46,7 @@ func (ib *Inbox) Publish(ctx context.Context, d Draft, key *IdempotencyKey) (*Pu
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
+	ttl := d.TTL
 	if err := d.expiry(ib.now()); err != nil {
 		return nil, err
 	}
@@ -59,6 +60,9 @@ func (ib *Inbox) Publish(ctx context.Context, d Draft, key *IdempotencyKey) (*Pu
 	if err := ib.Store.Publish(ctx, b); err != nil {
 		return nil, err
 	}
+	if b.Replayed && ttl > 0 {
+		ib.replayedExpiry(ctx, b.Notifications)
+	}
 	if !b.Replayed && len(b.Notifications) > 0 {
 		msgs := make([]Message, len(b.Notifications))
 		for i, n := range b.Notifications {
@@ -67,6 +71,19 @@ func (ib *Inbox) Publish(ctx context.Context, d Draft, key *IdempotencyKey) (*Pu
 		ib.publish(ctx, msgs)
 	}
 	return &Published{Notifications: b.Notifications, Skipped: b.Skipped, Replayed: b.Replayed}, nil
+}
+
+// replayedExpiry sets the expiry of replayed notifications published with
+// a ttl to the one the first call stored (this call computed its own from
+// its own clock): the record keeps ids and creation times, and expires_at
+// is read back. One that is gone since keeps the recomputed one.
+func (ib *Inbox) replayedExpiry(ctx context.Context, ns []*Notification) {
+	for _, n := range ns {
+		got, err := ib.Store.After(ctx, n.UserID, n.ID-1, 1)
+		if err == nil && len(got) == 1 && got[0].ID == n.ID {
+			n.ExpiresAt = got[0].ExpiresAt
+		}
+	}
 }
 
 // Create is Publish without an idempotency key, answering the

@@ -67,7 +67,7 @@ type PreferencesPatch struct {
 	Categories map[string]*ChannelsPatch `json:"categories"`
 }
 
-// MaxPreferenceCategories bounds the categories a user's preferences hold.
+// MaxPreferenceCategories bounds the categories of one preferences patch.
 const MaxPreferenceCategories = 100
 
 // Validate checks the category names. Errors: EINVALID.

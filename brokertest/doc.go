@@ -39,8 +39,12 @@
 // per subscriber, commands executed in order).
 //
 // The cases: a subscribed user's messages arrive, in order, with every field
-// intact (new notifications with unicode, data and times; read-state,
-// read-all and deletion state changes); an unsubscribed user's do not, and
+// intact, compared deeply (new notifications with unicode, data, avatar,
+// actions and every time; every state kind — read-state, seen-state,
+// archive-state, action-state, notification-deleted with each reason — for
+// one notification and in bulk with each filter, with unseen, last id and
+// per-category counts, and in the older shape without them); an
+// unsubscribed user's do not, and
 // after Unsubscribe they stop (and resume after a new Subscribe); Subscribe
 // and Unsubscribe, called while holding the lock that Receive takes (as the
 // Hub does), never deadlock with a concurrent Publish; one Publish of 1,000

@@ -72,6 +72,8 @@ type envOpts struct {
 	// Config.RetryAfter.
 	maxStreamsPerUser, maxStreams int
 	retryAfter                    time.Duration
+	// store, when set, opens the store instead of SQLite in t.TempDir().
+	store func(t testing.TB) belfry.Store
 }
 
 // env is one belfry node for a test: a real SQLite store in t.TempDir(),
@@ -82,7 +84,7 @@ type env struct {
 	client *http.Client
 	srv    *httpapi.Server
 	hub    *hub.Hub
-	store  *sqlite.Store
+	store  belfry.Store
 	inbox  *belfry.Inbox
 	ts     *httptest.Server
 	logs   *syncBuffer
@@ -104,11 +106,17 @@ func newEnv(t testing.TB, o envOpts) *env {
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	ctx, cancel := context.WithCancel(context.Background())
-	store, err := sqlite.OpenConfig(ctx, sqlite.Config{
-		Path: filepath.Join(t.TempDir(), "belfry.db"), Synchronous: "NORMAL"})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
+	var store belfry.Store
+	if o.store != nil {
+		store = o.store(t)
+	} else {
+		s, err := sqlite.OpenConfig(ctx, sqlite.Config{
+			Path: filepath.Join(t.TempDir(), "belfry.db"), Synchronous: "NORMAL"})
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		store = s
 	}
 	e.store = store
 	broker := memory.New()
@@ -125,6 +133,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		_ = broker.Run(ctx, e.hub)
 	}()
 	e.inbox = &belfry.Inbox{Store: store, Broker: broker, Logger: log}
+	var err error
 	e.srv, err = httpapi.New(httpapi.Config{
 		Inbox: e.inbox, Hub: e.hub,
 		JWTSecret: testSecret, APIKeys: append([]string{testAPIKey}, o.extraKeys...), UserAuth: o.userAuth,

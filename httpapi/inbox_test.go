@@ -80,8 +80,10 @@ type cc = map[string]belfry.Counts
 // TestInboxAcrossTabs walks the inbox's state changes with two streams of
 // one user open, checking the counts in both tabs and on the API after
 // every step.
-func TestInboxAcrossTabs(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestInboxAcrossTabs(t *testing.T) { onEveryStore(t, testInboxAcrossTabs) }
+
+func testInboxAcrossTabs(t *testing.T, o envOpts) {
+	e := newEnv(t, o)
 	const u = "inbox-user"
 	tabs := []*sseStream{e.openStream(t, "", withBearer(e.token(u))), e.openStream(t, "", withBearer(e.token(u)))}
 	for _, s := range tabs {
@@ -198,8 +200,10 @@ func TestInboxAcrossTabs(t *testing.T) {
 }
 
 // Bad input gets a 4xx with a stable code and changes nothing.
-func TestInboxBadInput(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestInboxBadInput(t *testing.T) { onEveryStore(t, testInboxBadInput) }
+
+func testInboxBadInput(t *testing.T, o envOpts) {
+	e := newEnv(t, o)
 	const u = "bad-input"
 	e.publish(u, "one")
 	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
@@ -254,8 +258,10 @@ func TestInboxBadInput(t *testing.T) {
 
 // Preferences: a user with a category off gets nothing stored for it, and
 // the answer lists them as skipped.
-func TestPreferencesSkipPublish(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestPreferencesSkipPublish(t *testing.T) { onEveryStore(t, testPreferencesSkipPublish) }
+
+func testPreferencesSkipPublish(t *testing.T, o envOpts) {
+	e := newEnv(t, o)
 	r := e.user("pref-a", "PUT", "/notifications/preferences", withJSON(`{"categories":{"marketing":{"in_app":false}}}`))
 	if r.status != 200 || !strings.Contains(string(r.body), `"marketing":{"in_app":false,"push":true,"webhook":true}`) {
 		t.Fatalf("put: %d %s", r.status, r.body)
@@ -301,8 +307,10 @@ func TestPreferencesSkipPublish(t *testing.T) {
 // Idempotency-Key: a repeat answers the first call's body; a different
 // body conflicts; many identical calls at once on separate connections
 // create one set.
-func TestIdempotentPublish(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestIdempotentPublish(t *testing.T) { onEveryStore(t, testIdempotentPublish) }
+
+func testIdempotentPublish(t *testing.T, o envOpts) {
+	e := newEnv(t, o)
 	body := `{"user_ids":["idem-a","idem-b"],"message":"once","ttl":3600}`
 	first := e.publishJSON(t, body, withHeader("Idempotency-Key", "job-1"))
 	if first.status != 201 || first.header.Get("Idempotent-Replayed") != "" {
@@ -354,8 +362,10 @@ func TestIdempotentPublish(t *testing.T) {
 
 // Retraction and expiry reach open streams with their reason, and an
 // expired notification is never listed or counted.
-func TestRetractAndExpire(t *testing.T) {
-	e := newEnv(t, envOpts{})
+func TestRetractAndExpire(t *testing.T) { onEveryStore(t, testRetractAndExpire) }
+
+func testRetractAndExpire(t *testing.T, o envOpts) {
+	e := newEnv(t, o)
 	const u = "gone"
 	s := e.openStream(t, "", withBearer(e.token(u)))
 	s.syncStats(t)
@@ -387,5 +397,35 @@ func TestRetractAndExpire(t *testing.T) {
 	e.wantCounts(t, u, "expired", 0, 0, cc{})
 	if r = e.user(u, "GET", "/notifications?status=all"); strings.TrimSpace(string(r.body)) != "[]" {
 		t.Fatalf("list after expiry: %s", r.body)
+	}
+}
+
+// Retention trims a user's oldest notifications past the maximum, and the
+// user's open streams learn it with the counts after.
+func TestRetentionTellsStreams(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const u = "trimmed"
+	s := e.openStream(t, "", withBearer(e.token(u)))
+	s.syncStats(t)
+	for range 5 {
+		e.publish(u, "m")
+	}
+	s.expectIDs(t, u, 1, 5)
+	e.user(u, "POST", "/notifications/4/read")
+	s.change(t, "read-state")
+	ret := &belfry.Retention{Inbox: e.inbox, MaxPerUser: 3, Batch: 1}
+	n, err := ret.Pass(t.Context(), true)
+	if err != nil || n != 2 {
+		t.Fatalf("Pass = %d, %v; want 2 deleted", n, err)
+	}
+	for _, id := range []int64{1, 2} {
+		c := s.change(t, "notification-deleted")
+		if c.ID != id || c.Reason != belfry.ReasonRetention {
+			t.Fatalf("deleted %+v, want id %d for retention", c, id)
+		}
+	}
+	e.wantCounts(t, u, "after the trim", 2, 2, cc{})
+	if n, err := ret.Pass(t.Context(), true); err != nil || n != 0 {
+		t.Fatalf("a second pass = %d, %v; want nothing", n, err)
 	}
 }

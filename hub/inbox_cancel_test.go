@@ -121,8 +121,20 @@ func (s leavingStateStore) Delete(ctx context.Context, user string, id int64) er
 	return err
 }
 
-func (s leavingStateStore) ReadAll(ctx context.Context, user string, upTo int64, at time.Time) (int, error) {
-	n, err := s.Store.ReadAll(ctx, user, upTo, at)
+func (s leavingStateStore) ReadAll(ctx context.Context, user string, f belfry.Filter, at time.Time) (int, error) {
+	n, err := s.Store.ReadAll(ctx, user, f, at)
+	s.cancel()
+	return n, err
+}
+
+func (s leavingStateStore) SeeAll(ctx context.Context, user string, upTo int64, at time.Time) (int, error) {
+	n, err := s.Store.SeeAll(ctx, user, upTo, at)
+	s.cancel()
+	return n, err
+}
+
+func (s leavingStateStore) SetArchived(ctx context.Context, user string, id int64, at *time.Time) (*belfry.Notification, error) {
+	n, err := s.Store.SetArchived(ctx, user, id, at)
 	s.cancel()
 	return n, err
 }
@@ -149,11 +161,15 @@ func TestStateChangePublishesAfterTheCallerLeft(t *testing.T) {
 			`event: read-state` + "\n" + `data: {"id":1,"read":true`},
 		{"delete", func(ib *belfry.Inbox, ctx context.Context) error { return ib.Delete(ctx, "alice", 2) },
 			`event: notification-deleted` + "\n" + `data: {"id":2,`},
+		{"seen", func(ib *belfry.Inbox, ctx context.Context) error { _, err := ib.MarkSeen(ctx, "alice", 3); return err },
+			`event: seen-state` + "\n" + `data: {"all":true,"up_to_id":3`},
 		{"read-all", func(ib *belfry.Inbox, ctx context.Context) error {
-			_, _, err := ib.MarkAllRead(ctx, "alice")
+			_, err := ib.MarkAllRead(ctx, "alice", belfry.Filter{})
 			return err
 		},
 			`event: read-state` + "\n" + `data: {"all":true`},
+		{"archive", func(ib *belfry.Inbox, ctx context.Context) error { _, err := ib.Archive(ctx, "alice", 3); return err },
+			`event: archive-state` + "\n" + `data: {"id":3,"archived":true`},
 	}
 	for _, c := range changes {
 		reqCtx, cancel := context.WithCancel(ctx)

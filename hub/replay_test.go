@@ -66,7 +66,7 @@ func TestReplayIsWrittenInBoundedPages(t *testing.T) {
 		defer l.Close()
 		out, _ := c.state()
 		wantIDs(t, ids(out), 1, 60)
-		if !strings.HasSuffix(out, `"last_id":60}`+"\n\n") {
+		if !strings.HasSuffix(out, `"last_id":60,"by_category":{}}`+"\n\n") {
 			t.Fatalf("no sync after the replay: ...%s", out[max(len(out)-80, 0):])
 		}
 		if c.maxWrite > pageBound {

@@ -17,6 +17,18 @@ import (
 type createReq struct {
 	ctx  context.Context
 	done chan struct{} // closed when left reaches 0
+	// at is the call's created_at: the time it was accepted, the same for
+	// all its notifications, whichever writer or batch inserts them.
+	at time.Time
+	// tags holds the idempotency tag of each notification of an
+	// idempotent Publish (nil for Create). A tagged notification whose
+	// tag is already stored is dropped by the writer, not inserted again,
+	// and keeps ID 0.
+	tags map[*belfry.Notification]slot
+	// recheck: the call takes over an idempotent publish, so some of its
+	// tags may be stored already; the writer looks them up before every
+	// insert (otherwise only after a collision).
+	recheck bool
 
 	mu    sync.Mutex
 	parts []*part
@@ -68,7 +80,9 @@ func (r *createReq) split(p *part, ns []*belfry.Notification) *part {
 
 // Create stores the notifications and assigns their ids and CreatedAt (see
 // the package doc for how the ids stay in commit order without
-// transactions). Concurrent calls are inserted together by writer
+// transactions). CreatedAt is the time the call was accepted, the same for
+// every notification of the call (so a user's created_at may be a few
+// milliseconds out of id order when calls wait for a busy user). Concurrent calls are inserted together by writer
 // goroutines, each owning a share of the users: the caller waits for its
 // notifications to be inserted.
 //
@@ -88,6 +102,11 @@ func (r *createReq) split(p *part, ns []*belfry.Notification) *part {
 // Errors: EUNAVAILABLE; EINVALID for a document the server refuses (too
 // large, a bad value), which is not retried.
 func (s *Store) Create(ctx context.Context, ns []*belfry.Notification) error {
+	return s.create(ctx, ns, nil, false)
+}
+
+// create is Create with idempotency tags (see createReq).
+func (s *Store) create(ctx context.Context, ns []*belfry.Notification, tags map[*belfry.Notification]slot, recheck bool) error {
 	if len(ns) == 0 {
 		return nil
 	}
@@ -103,7 +122,7 @@ func (s *Store) Create(ctx context.Context, ns []*belfry.Notification) error {
 	s.mu.RUnlock()
 	defer s.pending.Done()
 
-	r := &createReq{ctx: ctx, done: make(chan struct{})}
+	r := &createReq{ctx: ctx, done: make(chan struct{}), tags: tags, recheck: recheck, at: belfry.Now(s.now())}
 	deadline := time.Now().Add(s.writeTimeout)
 	byShard := make([][]*belfry.Notification, len(s.shards))
 	for _, n := range ns {

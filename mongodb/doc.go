@@ -3,8 +3,10 @@
 // path; "belfry" if it names none). It uses no transactions and no change
 // streams, which FerretDB v1 lacks; and since FerretDB v1 runs an update as
 // a read followed by a write (two clients can both "win" a conditional
-// update), nothing here relies on an update being atomic either. The one
-// primitive relied on is an insert that fails on a unique index.
+// update), the ids and the idempotency keys rely on no update being
+// atomic either: their one primitive is an insert that fails on a unique
+// index. The state changes are atomic per document on MongoDB, and what
+// FerretDB weakens is said below.
 //
 // # Collections
 //
@@ -12,11 +14,26 @@
 // of the original Laravel model: user_id (a string), message, link,
 // read_at (null while unread), created_at, updated_at, plus seq (the
 // per-user id; not "id", which laravel-mongodb maps to _id), title,
-// category and data (a JSON string, as Laravel's database notifications
-// store it). Indexes: unique (user_id, seq), and (user_id, read_at, seq)
-// for the unread count and the unread page. notification_leases holds the
-// users being written; notification_counters checkpoints of each user's
-// last id.
+// category, data (a JSON string, as Laravel's database notifications
+// store it), avatar, actions (an array of {id, label, url}), expires_at,
+// seen_at, archived_at, action and acted_at, and for a notification of an
+// idempotent publish idempotency_key and idempotency_slot. Optional fields
+// are absent when unset (seen_at is never stored as null: the updates
+// that set it keep an earlier time with $min, which a null would defeat).
+//
+// Indexes: unique (user_id, seq); (user_id, read_at, seq) and (user_id,
+// seen_at, seq) for the counts, the unread and unseen pages and the bulk
+// changes; expires_at (sparse) and created_at for Purge; unique sparse
+// idempotency_slot. notification_leases holds the users being written;
+// notification_counters checkpoints of each user's last id;
+// notification_preferences one document per user who set preferences;
+// idempotency_keys one document per publish key (index on expires_at).
+//
+// Migration: Open creates whatever index is missing (one createIndexes
+// per index; a no-op when it exists) and nothing else. A document written
+// by an older belfry, or by the Laravel app, lacks the newer fields and
+// reads as unseen, unarchived, without expiry, avatar or actions: every
+// query matches a missing field as it matches null.
 //
 // # Ids in commit order without transactions
 //
@@ -81,7 +98,8 @@
 // whatever the number of calls and users (lease insertMany, checkpoint
 // find, notification insertMany, checkpoint insertMany and deleteMany,
 // lease deleteMany). A publish to 1,000 users is one batch per writer.
-// Under load the batches grow by themselves.
+// Under load the batches grow by themselves. A call's created_at is the
+// time it was accepted, the same for all its notifications.
 //
 // The contract's "all or none" holds for a call whose notifications are
 // all inserted, or all kept out before any was written: a cancelled
@@ -91,21 +109,117 @@
 // the server fails in the middle of an insertMany for a call with several
 // notifications. Then Create returns EUNAVAILABLE, and exactly the
 // notifications with their ID set are stored, and a publisher that retries
-// should resend only those with ID 0. An insert whose outcome is unknown (a
-// lost connection) is looked up by _id and the rest retried, so one call
-// never stores a notification twice; if even the lookup fails, the error
-// says the notifications without an ID may or may not be stored.
+// should resend only those with ID 0 (or use an idempotency key, below).
+// An insert whose outcome is unknown (a lost connection) is looked up by
+// _id and the rest retried, so one call never stores a notification
+// twice; if even the lookup fails, the error says the notifications
+// without an ID may or may not be stored.
 //
-// FerretDB v1 also makes SetRead's "keep the first read time" best effort
-// under concurrent SetReads of one notification (its findAndModify is a
-// read then a write); on MongoDB it is one atomic findAndModify.
+// # Publish: preferences and idempotency keys
+//
+// Publish reads the preferences of all the batch's users in one query and
+// drops the notifications whose user has in-app off for the category
+// before anything is written.
+//
+// With an Idempotency-Key, the one atomic primitive (a unique insert) does
+// the work twice. First the key: the caller inserts its idempotency_keys
+// document (_id is the key) carrying the body's hash, state pending, a
+// fresh claim id, and the plan (each position's user, and the positions
+// the preferences skipped). Exactly one insert wins. Then the
+// notifications: each carries idempotency_slot "<claim>:<position>" under
+// a unique index, so no position of a claim is ever stored twice, whoever
+// inserts it and however many times. The winner creates them through the
+// writers as Create does, then records the ids and created_at of every
+// position on the key document (state done).
+//
+// A caller whose insert loses reads the document: another hash is
+// EIDEMCONFLICT; a record is replayed (IDs, CreatedAt and ExpiresAt are
+// filled from it, the positions not created are listed in Skipped, and
+// nothing is stored); a pending claim is polled until it is recorded. A
+// pending claim older than Config.WriteTimeout (its writer died, or its
+// Create failed: a writer that fails marks its claim so at once) is taken
+// over: the taker looks up which slots are stored, creates the missing
+// ones from the claim's plan (not from preferences read now), and records.
+// Two takers at once, or a taker racing a writer that was only slow,
+// cannot create a position twice: the writers drop a tagged notification
+// whose slot is stored, and an insert that meets one collides on the
+// index and is dropped on retry. A key whose expires_at has passed is
+// deleted and claimed anew, with a new claim id. Nothing here depends on
+// node clocks agreeing except when a claim counts as stale.
+//
+// What is not covered: a notification of the call that its user deletes
+// between its insert and the record reads as skipped in the replay (and
+// is created again if, in that window, the writer also died).
+//
+// # Inbox state without transactions
+//
+// Each single change (SetRead, SetArchived) is one findAndModify whose
+// filter holds its condition (read_at null, archived_at null), so a
+// notification keeps its first read and archive times; reading sets
+// seen_at with $min. Each bulk change (ReadAll, SeeAll, ArchiveAll) is one
+// updateMany. Act reads the notification, then updates it on condition
+// that no action was taken and the read state is unchanged, and starts
+// again if the condition fails. On MongoDB all of these are atomic per
+// document. FerretDB v1 runs findAndModify and each document of an
+// updateMany as a read then a write: concurrent changes of one
+// notification are then last-writer-wins (two different actions at the
+// same instant may both be answered as taken; a concurrent read may
+// replace a first read time), and a bulk change racing a single change
+// may overwrite it.
+//
+// Expired notifications (expires_at at or before Config.Now) are left out
+// of every query, including the single changes (ENOTFOUND) and the bulk
+// ones, until Purge deletes them.
+//
+// Stats reads the last id first (the user's highest checkpoint, or a
+// higher stored id), then counts the unread and unseen notifications up
+// to it, not archived and not expired, in one aggregation grouped by
+// category and by the BSON type of read_at and seen_at (FerretDB v1 has
+// $type but no $cond). So the counts and the last id describe one moment
+// as far as ids go: a notification inserted meanwhile is in neither (a
+// stream adds it when its new-notification arrives). Each notification is
+// read once, so the unread and unseen counts agree with each other; state
+// changes of other notifications landing during the aggregation may or
+// may not be in it (there is no snapshot without a transaction), and the
+// state event of each such change carries counts read after it, so a
+// stream is exact again at the next event.
+//
+// # Preferences
+//
+// notification_preferences holds {_id: user, default: {in_app, push,
+// webhook}, categories: {name: {…}}}. Category names may contain '.' and
+// '$', which cannot appear in a field path: they are stored
+// percent-escaped ('%' → %25, '.' → %2E, '$' → %24), which is reversible.
+// SetPreferences turns the patch into one findAndModify whose $set and
+// $unset name only the switches (and removed categories) it gives; a new
+// category is set whole on condition that it is still absent and the
+// default is unchanged, and the patch is planned again if that fails. On
+// MongoDB, concurrent patches of different switches of one user all stay.
+// FerretDB v1's findAndModify rewrites the whole document, which lost
+// patches between nodes in tests, so SetPreferences also holds the user's
+// lease (as Delete does): patches of one user then run one at a time on
+// any server, unless a holder stalls past Config.LeaseTimeout.
+//
+// # Purge
+//
+// Purge takes one batch of at most Limit: expired notifications (the
+// sparse expires_at index), then those older than RetainBefore that are
+// read or archived (or all), then each user's oldest beyond MaxPerUser
+// (found with one $group over the collection: Purge is a background job).
+// Each step is a find with a limit and one deleteMany by _id. Before
+// deleting it inserts a checkpoint for a user whose counter lags the
+// highest id deleted, so no deleted id is handed out again. Expired
+// idempotency keys go too, at most Limit per call. A notification its user
+// deletes between Purge's find and its delete is reported by both.
 //
 // # Errors
 //
 // Network errors, server selection timeouts (Config.ConnectTimeout, 5s),
 // cancelled or expired contexts, a closed Store, and server errors that
 // mean "not now" (not primary, shutting down, interrupted) are
-// EUNAVAILABLE. Reads, state changes and Ping are bounded by
-// Config.OpTimeout, Create by Config.WriteTimeout. Every query filters by
-// user_id.
+// EUNAVAILABLE. Each read, state change, preferences call, idempotency
+// key statement and Ping is bounded by Config.OpTimeout, Create by
+// Config.WriteTimeout; Publish waits for a pending key at most about the
+// write timeout before it takes the key over. Every query of notifications
+// filters by user_id, except Purge's, which works across users.
 package mongodb

@@ -26,6 +26,10 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.writeTimeout)
 	defer cancel()
 
+	batch, err := s.dropStored(ctx, batch)
+	if len(batch) == 0 {
+		return nil
+	}
 	var users []string
 	seen := map[string]bool{}
 	for _, p := range batch {
@@ -36,7 +40,10 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 			}
 		}
 	}
-	got, err := s.acquire(ctx, token, users)
+	var got map[string]bool
+	if err == nil {
+		got, err = s.acquire(ctx, token, users)
+	}
 	var held []string
 	for _, u := range users {
 		if got[u] {
@@ -93,13 +100,12 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 		return retry
 	}
 
-	now := belfry.Now(time.Now())
 	next := maps.Clone(last)
 	docs := make([]newDoc, 0, rows)
 	for _, p := range run {
 		for _, n := range p.ns {
 			next[n.UserID]++
-			docs = append(docs, toDoc(n, next[n.UserID], now))
+			docs = append(docs, toDoc(n, next[n.UserID], p.req.at, p.req.tags[n]))
 		}
 	}
 	done, unknown, err := s.insert(ctx, docs)
@@ -118,9 +124,12 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 			if m, err := s.maxSeq(ctx, d.UserID); err == nil && m > last[d.UserID] {
 				changed[d.UserID] = m
 			}
-		} else {
+		} else if d.IdemSlot == "" {
 			// Someone inserted inside our range: a lease was taken
-			// over from a writer that was only slow.
+			// over from a writer that was only slow. (A tagged
+			// notification may instead have met its tag, stored
+			// meanwhile by another node taking over the same
+			// idempotent publish: the retry drops it.)
 			s.log.Warn("mongodb: id collision under a lease", "user", d.UserID, "id", d.Seq)
 		}
 	}
@@ -133,7 +142,7 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 		storedUser := map[string]bool{}
 		for _, n := range p.ns {
 			if i < done {
-				n.ID, n.CreatedAt = docs[i].Seq, now
+				n.ID, n.CreatedAt = docs[i].Seq, docs[i].CreatedAt
 				storedUser[n.UserID] = true
 			} else {
 				rest = append(rest, n)
@@ -165,6 +174,55 @@ func (s *Store) commit(batch []*part) (retry []*part) {
 	s.writeCounters(changed, cp)
 	s.releaseLeases(token, held)
 	return retry
+}
+
+// dropStored answers and removes from batch the tagged notifications of
+// an idempotent publish whose tag is stored already (by another node that
+// took the publish over, or by this one before a failure), so a takeover
+// never creates a notification twice. One query, only for the parts of a
+// takeover and those retried (after a collision, say): the first insert
+// of a fresh claim's tags needs no look (nobody else has its claim id).
+// A tag stored between this check and the insert makes the insert collide
+// on the unique idempotency_slot index, and the retry drops it.
+func (s *Store) dropStored(ctx context.Context, batch []*part) ([]*part, error) {
+	var tags []string
+	for _, p := range batch {
+		if !p.req.recheck && p.tries == 0 {
+			continue
+		}
+		for _, n := range p.ns {
+			if t := p.req.tags[n].slot; t != "" {
+				tags = append(tags, t)
+			}
+		}
+	}
+	if len(tags) == 0 {
+		return batch, nil
+	}
+	stored, err := s.storedSlots(ctx, tags)
+	if err != nil || len(stored) == 0 {
+		return batch, err
+	}
+	out := make([]*part, 0, len(batch))
+	for _, p := range batch {
+		if !p.req.recheck && p.tries == 0 {
+			out = append(out, p)
+			continue
+		}
+		keep := p.ns[:0:0]
+		for _, n := range p.ns {
+			if _, ok := stored[p.req.tags[n].slot]; !ok {
+				keep = append(keep, n)
+			}
+		}
+		if len(keep) == 0 {
+			p.req.answer(nil)
+			continue
+		}
+		p.ns = keep
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // partial is the error of a call of which only some notifications are

@@ -146,7 +146,7 @@ func TestExpiredLeaseTakeover(t *testing.T) {
 	})
 	now := belfry.Now(time.Now())
 	for seq := int64(2); seq <= 3; seq++ {
-		if _, err := s.notes.InsertOne(ctx, toDoc(&belfry.Notification{UserID: "carol", Message: "dead node"}, seq, now)); err != nil {
+		if _, err := s.notes.InsertOne(ctx, toDoc(&belfry.Notification{UserID: "carol", Message: "dead node"}, seq, now, slot{})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -209,7 +209,7 @@ func TestDeleteWithLaggingCheckpoint(t *testing.T) {
 	mustCreate(t, s, one("frank", "1"))
 	now := belfry.Now(time.Now())
 	for seq := int64(2); seq <= 3; seq++ {
-		if _, err := s.notes.InsertOne(ctx, toDoc(&belfry.Notification{UserID: "frank", Message: "unrecorded"}, seq, now)); err != nil {
+		if _, err := s.notes.InsertOne(ctx, toDoc(&belfry.Notification{UserID: "frank", Message: "unrecorded"}, seq, now, slot{})); err != nil {
 			t.Fatal(err)
 		}
 	}

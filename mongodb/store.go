@@ -23,12 +23,16 @@ var _ belfry.Store = (*Store)(nil)
 
 // Collection names. notifications holds one document per notification,
 // with the field names of the original Laravel model;
-// notification_counters holds each user's last id and notification_leases
-// the users being written (see the package doc).
+// notification_counters holds each user's last id, notification_leases
+// the users being written, notification_preferences one document per user
+// who set preferences, and idempotency_keys the publish calls made with an
+// Idempotency-Key (see the package doc).
 const (
 	NotificationsCollection = "notifications"
 	CountersCollection      = "notification_counters"
 	LeasesCollection        = "notification_leases"
+	PreferencesCollection   = "notification_preferences"
+	KeysCollection          = "idempotency_keys"
 )
 
 // DefaultDatabase is the database used when the URI names none.
@@ -79,6 +83,11 @@ type Config struct {
 	// Logger receives warnings (failed lease releases, repairs). nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	// Now is the clock that decides expiry (a notification whose
+	// expires_at is at or before Now is gone) and idempotency windows.
+	// nil means time.Now.
+	Now func() time.Time
 }
 
 // Store is the MongoDB implementation of belfry.Store. It is safe for
@@ -90,7 +99,10 @@ type Store struct {
 	notes    *mongo.Collection
 	counters *mongo.Collection
 	leases   *mongo.Collection
+	prefs    *mongo.Collection
+	keys     *mongo.Collection
 	log      *slog.Logger
+	now      func() time.Time
 
 	writeTimeout time.Duration
 	opTimeout    time.Duration
@@ -152,6 +164,9 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	co := options.Client().SetServerSelectionTimeout(c.ConnectTimeout).
 		SetConnectTimeout(c.ConnectTimeout).ApplyURI(c.URI)
 	client, err := mongo.Connect(co)
@@ -164,6 +179,7 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 		client:       client,
 		db:           client.Database(c.Database),
 		log:          c.Logger,
+		now:          c.Now,
 		writeTimeout: c.WriteTimeout,
 		opTimeout:    c.OpTimeout,
 		leaseTimeout: c.LeaseTimeout,
@@ -175,6 +191,8 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 	s.notes = s.db.Collection(NotificationsCollection)
 	s.counters = s.db.Collection(CountersCollection)
 	s.leases = s.db.Collection(LeasesCollection)
+	s.prefs = s.db.Collection(PreferencesCollection)
+	s.keys = s.db.Collection(KeysCollection)
 	ictx, cancel := s.opCtx(ctx)
 	defer cancel()
 	if err := s.ensureIndexes(ictx); err != nil {
@@ -190,29 +208,54 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 }
 
 // ensureIndexes creates the indexes every query relies on (a no-op when
-// they exist). The unique (user_id, seq) index is what makes ids unique
-// and commit order safe even if two writers ever collide. One index per
-// command: FerretDB v1.24 panics when one createIndexes names two indexes
-// that both exist already.
+// they exist, so it is also the migration of a database made by an older
+// belfry: documents without the newer fields need nothing else). The
+// unique (user_id, seq) index is what makes ids unique and commit order
+// safe even if two writers ever collide; the unique idempotency_slot index
+// is what keeps an idempotent publish from creating a notification twice.
+// One index per command: FerretDB v1.24 panics when one createIndexes
+// names two indexes that both exist already.
 func (s *Store) ensureIndexes(ctx context.Context) error {
+	idx := func(name string, keys ...string) mongo.IndexModel {
+		d := bson.D{}
+		for _, k := range keys {
+			d = append(d, bson.E{Key: k, Value: 1})
+		}
+		return mongo.IndexModel{Keys: d, Options: options.Index().SetName(name)}
+	}
+	unique := idx("user_id_seq", "user_id", "seq")
+	unique.Options.SetUnique(true)
+	slot := idx("idempotency_slot", "idempotency_slot")
+	slot.Options.SetUnique(true).SetSparse(true)
+	expiry := idx("expires_at", "expires_at")
+	expiry.Options.SetSparse(true)
 	for _, m := range []mongo.IndexModel{
-		{
-			Keys:    bson.D{{Key: "user_id", Value: 1}, {Key: "seq", Value: 1}},
-			Options: options.Index().SetName("user_id_seq").SetUnique(true),
-		},
-		{
-			// Unread count, List(unread=true).
-			Keys:    bson.D{{Key: "user_id", Value: 1}, {Key: "read_at", Value: 1}, {Key: "seq", Value: 1}},
-			Options: options.Index().SetName("user_id_read_at_seq"),
-		},
+		unique,
+		// Unread counts, List(unread), ReadAll.
+		idx("user_id_read_at_seq", "user_id", "read_at", "seq"),
+		// Unseen counts, List(unseen), SeeAll.
+		idx("user_id_seen_at_seq", "user_id", "seen_at", "seq"),
+		// Purge: expired notifications, then retention by age.
+		expiry,
+		idx("created_at", "created_at"),
+		slot,
 	} {
 		if _, err := s.notes.Indexes().CreateOne(ctx, m); err != nil {
 			return err
 		}
 	}
-	_, err := s.counters.Indexes().CreateOne(ctx, mongo.IndexModel{
-		Keys: bson.D{{Key: "user_id", Value: 1}}, Options: options.Index().SetName("user_id")})
-	return err
+	for _, m := range []struct {
+		c *mongo.Collection
+		m mongo.IndexModel
+	}{
+		{s.counters, idx("user_id", "user_id")},
+		{s.keys, idx("expires_at", "expires_at")},
+	} {
+		if _, err := m.c.Indexes().CreateOne(ctx, m.m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Ping reports whether the server answers. Errors: EUNAVAILABLE.

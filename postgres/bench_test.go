@@ -41,7 +41,52 @@ func BenchmarkCreateWriters(b *testing.B) {
 	}
 }
 
+// BenchmarkPublish is BenchmarkCreate through Publish, which applies the
+// users' preferences (a tenth of the users have some, all on), without
+// and with an idempotency key.
+func BenchmarkPublish(b *testing.B) {
+	for _, keyed := range []bool{false, true} {
+		for _, pubs := range []int{1, 64} {
+			b.Run(fmt.Sprintf("keyed=%t/publishers=%d", keyed, pubs), func(b *testing.B) {
+				s := openStore(b, freshSchema(b))
+				off := false
+				for u := 0; u < 1000; u += 10 {
+					_, err := s.SetPreferences(context.Background(), fmt.Sprintf("user-%d", u),
+						belfry.PreferencesPatch{Categories: map[string]*belfry.ChannelsPatch{"other": {InApp: &off}}})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				var seq atomic.Int64
+				benchPublish(b, pubs, 1000, func(ctx context.Context, n *belfry.Notification) error {
+					n.Category = "orders"
+					batch := &belfry.Batch{Notifications: []*belfry.Notification{n}}
+					if keyed {
+						batch.Key = &belfry.IdempotencyKey{Name: fmt.Sprint("key-", seq.Add(1)),
+							Expires: time.Now().Add(time.Hour)}
+					}
+					if err := s.Publish(ctx, batch); err != nil {
+						return err
+					}
+					if len(batch.Notifications) != 1 || n.ID == 0 {
+						return fmt.Errorf("Publish stored %d notifications", len(batch.Notifications))
+					}
+					return nil
+				})
+			})
+		}
+	}
+}
+
 func benchCreate(b *testing.B, s *postgres.Store, publishers, users int) {
+	benchPublish(b, publishers, users, func(ctx context.Context, n *belfry.Notification) error {
+		return s.Create(ctx, []*belfry.Notification{n})
+	})
+}
+
+// benchPublish runs one op per b.Loop iteration, each storing one
+// notification with publish, on publishers goroutines.
+func benchPublish(b *testing.B, publishers, users int, publish func(context.Context, *belfry.Notification) error) {
 	ctx := context.Background()
 	jobs := make(chan int)
 	var failed atomic.Pointer[error]
@@ -50,7 +95,7 @@ func benchCreate(b *testing.B, s *postgres.Store, publishers, users int) {
 		wg.Go(func() {
 			for i := range jobs {
 				n := note(fmt.Sprintf("user-%d", i%users), "benchmark notification")
-				if err := s.Create(ctx, []*belfry.Notification{n}); err != nil {
+				if err := publish(ctx, n); err != nil {
 					failed.Store(&err)
 				}
 			}

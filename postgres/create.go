@@ -1,19 +1,27 @@
 package postgres
 
 import (
-	"bytes"
+	"cmp"
 	"context"
-	"slices"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/belfry/belfry"
 )
 
-// createReq is one Create call waiting for a writer.
+// createReq is one Create or Publish call waiting for a writer.
 type createReq struct {
 	ns    []*belfry.Notification
+	prefs bool                   // apply the users' preferences (Publish)
+	key   *belfry.IdempotencyKey // Publish with an idempotency key
+
+	// Out, on success: skip[i] when ns[i] was not stored because its user
+	// turned it off (prefs only); or, when the key was live, nothing was
+	// stored and rec is the record of the call that claimed it.
+	skip []bool
+	rec  *keyRecord
+	err  error // this call's own failure, when the batch succeeded
+
 	state atomic.Int32 // reqQueued, then reqTaken (by a writer) or reqAbandoned (by the caller)
 	done  chan error   // buffered: the writer never blocks on an answer
 }
@@ -42,50 +50,74 @@ func (s *Store) Create(ctx context.Context, ns []*belfry.Notification) error {
 	if len(ns) == 0 {
 		return nil
 	}
+	if err := checkNUL(ns); err != nil {
+		return err
+	}
+	_, err := s.enqueue(ctx, &createReq{ns: ns})
+	return err
+}
+
+// enqueue hands the call to a writer and waits for the outcome. It
+// returns r, answered, on success.
+func (s *Store) enqueue(ctx context.Context, r *createReq) (*createReq, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, belfry.Unavailable("postgres", err)
+	}
+	release, err := s.hold()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
+	r.done = make(chan error, 1)
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		return nil, belfry.Unavailable("postgres", ctx.Err())
+	}
+	select {
+	case err = <-r.done:
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
+			return nil, belfry.Unavailable("postgres", ctx.Err())
+		}
+		err = <-r.done
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// checkNUL refuses text PostgreSQL cannot store. Errors: EINVALID.
+func checkNUL(ns []*belfry.Notification) error {
 	for _, n := range ns {
 		if hasNUL(n) {
 			return belfry.Errorf(belfry.EINVALID, "text must not contain NUL characters")
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return belfry.Unavailable("postgres", err)
-	}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return belfry.Unavailable("postgres", errClosed)
-	}
-	s.pending.Add(1)
-	s.mu.RUnlock()
-	defer s.pending.Done()
-
-	r := &createReq{ns: ns, done: make(chan error, 1)}
-	select {
-	case s.reqs <- r:
-	case <-ctx.Done():
-		return belfry.Unavailable("postgres", ctx.Err())
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
-			return belfry.Unavailable("postgres", ctx.Err())
-		}
-		return <-r.done
-	}
+	return nil
 }
+
+func hasNULString(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 
 func hasNUL(n *belfry.Notification) bool {
-	return strings.IndexByte(n.UserID, 0) >= 0 || strings.IndexByte(n.Message, 0) >= 0 ||
-		strings.IndexByte(n.Title, 0) >= 0 || strings.IndexByte(n.Link, 0) >= 0 ||
-		strings.IndexByte(n.Category, 0) >= 0
+	nul := hasNULString
+	if nul(n.UserID) || nul(n.Message) || nul(n.Title) || nul(n.Link) || nul(n.Category) || nul(n.Avatar) {
+		return true
+	}
+	for _, a := range n.Actions {
+		if nul(a.ID) || nul(a.Label) || nul(a.URL) {
+			return true
+		}
+	}
+	return false
 }
 
-// writer forms batches from the Create calls waiting and commits them, one
-// at a time, until Close. It does not wait for more calls to arrive: calls
-// that come while a batch commits make the next batch, so batches grow with
-// the load and a lone call is committed at once.
+// writer forms batches from the Create and Publish calls waiting and
+// commits them, one at a time, until Close. It does not wait for more calls
+// to arrive: calls that come while a batch commits make the next batch, so
+// batches grow with the load and a lone call is committed at once.
 func (s *Store) writer() {
 	var carry *createReq // taken, but did not fit in the previous batch
 	for {
@@ -125,136 +157,56 @@ func (s *Store) writer() {
 
 // commit writes a batch and answers its callers. If the database refuses
 // the batch for a reason other than being unavailable, each call is tried
-// alone, so that one call's bad data does not fail the others.
+// alone, so that one call's bad data does not fail the others. Calls with
+// an idempotency key that an earlier call of the batch has are committed
+// after it, as a batch of their own: they replay its record (or, if it
+// failed, claim the key themselves).
 func (s *Store) commit(batch []*createReq) {
+	batch, later := splitKeys(batch)
 	err := s.insert(batch)
 	if err != nil && len(batch) > 1 && belfry.ErrorCode(err) != belfry.EUNAVAILABLE {
 		for _, r := range batch {
-			r.done <- s.insert([]*createReq{r})
+			err := s.insert([]*createReq{r})
+			r.done <- cmp.Or(err, r.err)
 		}
-		return
+	} else {
+		for _, r := range batch {
+			r.done <- cmp.Or(err, r.err)
+		}
 	}
-	for _, r := range batch {
-		r.done <- err
+	if len(later) > 0 {
+		s.commit(later)
 	}
 }
 
-// createSQL bumps the counter of every user in the batch and inserts the
-// notifications, in one statement (so one round trip and an implicit
-// transaction). Counters are locked in the order of $1, which the caller
-// sorts: every writer on every node locks in the same order, so two batches
-// sharing users wait for each other but never deadlock. Each notification
-// row carries its user, its distance from the user's new last id ($4: the
-// user's last notification in the batch is 0) and the index of its body
-// ($5, 1-based): a publish to 1,000 users sends the message once, and the
-// server parses its data once (b is MATERIALIZED so that the cast to json
-// is not inlined into the per-row select).
-const createSQL = `
-WITH c AS (
-	INSERT INTO belfry_counters AS k (user_id, last_id)
-	SELECT u, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS t(u, n, o)
-	ORDER BY o
-	ON CONFLICT (user_id) DO UPDATE SET last_id = k.last_id + excluded.last_id
-	RETURNING user_id, last_id
-), b AS MATERIALIZED (
-	SELECT bi, message, NULLIF(title, '') AS title, NULLIF(link, '') AS link,
-		NULLIF(category, '') AS category, NULLIF(data, '')::json AS data
-	FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-		WITH ORDINALITY AS x(message, title, link, category, data, bi)
-), i AS (
-	INSERT INTO belfry_notifications (user_id, id, message, title, link, category, data, created_at)
-	SELECT r.u, c.last_id - r.back, b.message, b.title, b.link, b.category, b.data, $11
-	FROM unnest($3::text[], $4::bigint[], $5::bigint[]) AS r(u, back, bi)
-	JOIN c ON c.user_id = r.u
-	JOIN b ON b.bi = r.bi
-)
-SELECT user_id, last_id FROM c`
-
-// insert writes the notifications of the batch in one statement and, on
-// success only, sets their IDs and CreatedAt.
-func (s *Store) insert(batch []*createReq) error {
-	count := map[string]int64{}
-	rows := 0
-	for _, r := range batch {
-		for _, n := range r.ns {
-			count[n.UserID]++
-			rows++
+// splitKeys returns the calls of batch whose idempotency key no earlier
+// call of it has, and the others.
+func splitKeys(batch []*createReq) (now, later []*createReq) {
+	var seen map[string]bool
+	for i, r := range batch {
+		if r.key == nil {
+			continue
 		}
-	}
-	users := make([]string, 0, len(count))
-	for u := range count {
-		users = append(users, u)
-	}
-	slices.Sort(users)
-	counts := make([]int64, len(users))
-	for i, u := range users {
-		counts[i] = count[u]
-	}
-
-	rowUser := make([]string, 0, rows)
-	rowBack := make([]int64, 0, rows)
-	rowBody := make([]int64, 0, rows)
-	var msg, title, link, cat, data []string
-	var prev *belfry.Notification
-	for _, r := range batch {
-		for _, n := range r.ns {
-			count[n.UserID]--
-			rowUser = append(rowUser, n.UserID)
-			rowBack = append(rowBack, count[n.UserID])
-			if prev == nil || !sameBody(prev, n) {
-				msg = append(msg, n.Message)
-				title = append(title, n.Title)
-				link = append(link, n.Link)
-				cat = append(cat, n.Category)
-				data = append(data, string(n.Data))
-				prev = n
+		if seen == nil {
+			seen = map[string]bool{}
+		}
+		if !seen[r.key.Name] {
+			seen[r.key.Name] = true
+			continue
+		}
+		// A duplicate: copy the batch without it and the like.
+		now = append(now, batch[:i]...)
+		for _, r := range batch[i:] {
+			if r.key != nil && seen[r.key.Name] {
+				later = append(later, r)
+			} else {
+				if r.key != nil {
+					seen[r.key.Name] = true
+				}
+				now = append(now, r)
 			}
-			rowBody = append(rowBody, int64(len(msg)))
 		}
+		return now, later
 	}
-	now := belfry.Now(time.Now())
-
-	ctx, cancel := context.WithTimeout(context.Background(), s.writeTimeout)
-	defer cancel()
-	last := make(map[string]int64, len(users))
-	err := s.do(ctx, false, func() error {
-		clear(last)
-		res, err := s.pool.Query(ctx, createSQL, users, counts, rowUser, rowBack, rowBody,
-			msg, title, link, cat, data, now)
-		if err != nil {
-			return err
-		}
-		defer res.Close()
-		for res.Next() {
-			var u string
-			var id int64
-			if err := res.Scan(&u, &id); err != nil {
-				return err
-			}
-			last[u] = id
-		}
-		return res.Err()
-	})
-	if err != nil {
-		return classify("postgres", err)
-	}
-	if len(last) != len(users) {
-		return belfry.Errorf(belfry.EINTERNAL, "postgres: %d counters updated for %d users", len(last), len(users))
-	}
-	i := 0
-	for _, r := range batch {
-		for _, n := range r.ns {
-			n.ID = last[n.UserID] - rowBack[i]
-			n.CreatedAt = now
-			i++
-		}
-	}
-	return nil
-}
-
-// sameBody reports whether a and b differ only in their user, as the
-// notifications of one publish to many users do.
-func sameBody(a, b *belfry.Notification) bool {
-	return a.Message == b.Message && a.Title == b.Title && a.Link == b.Link &&
-		a.Category == b.Category && bytes.Equal(a.Data, b.Data)
+	return batch, nil
 }

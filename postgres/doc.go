@@ -3,11 +3,29 @@
 //
 // # Schema
 //
-// The tables (belfry_counters, belfry_notifications, belfry_schema_version)
-// are created by embedded migrations, applied by Open under an advisory
-// lock, so nodes starting together do not race. They live in the first
-// schema of the connection's search_path, which the URL can set
-// (…?search_path=belfry).
+// The tables (belfry_counters, belfry_notifications, belfry_preferences,
+// belfry_idempotency_keys, belfry_idempotency_records,
+// belfry_schema_version) are created by embedded migrations, applied by
+// Open under an advisory lock, so nodes starting together do not race.
+// They live in the first schema of the connection's search_path, which the
+// URL can set (…?search_path=belfry). Migrations only add: a migrated
+// database keeps its rows, and nodes of the previous version keep working
+// on it during a rolling upgrade. Migration 2 adds nullable columns (no
+// table rewrite) and builds two partial indexes, which blocks writes to
+// the notifications for as long as a scan of the table takes.
+//
+// A notification is seen when seen_at or read_at is set: reading marks
+// seen, and rows read before seen_at existed (migration 2) count as seen
+// without a rewrite of the table. So the unseen notifications are unread
+// ones, and the partial index of unread notifications serves both counts.
+//
+// # Time
+//
+// Expiry is decided by the Store's clock (Config.Now, time.Now by default),
+// not the database's: nodes sharing a database should keep their clocks in
+// sync. An expired notification is left out of every read and count, and
+// SetRead, SetArchived, Act and Delete answer ENOTFOUND for it, until
+// Purge deletes it.
 //
 // # Ids in commit order
 //
@@ -41,19 +59,68 @@
 //
 // # Group commit
 //
-// Create calls are queued for a few writer goroutines. A writer takes every
-// call waiting (up to Config.MaxBatch notifications) and commits them as one
-// statement: one round trip and one WAL flush for the whole batch instead of
-// one per call. Under load the batches grow by themselves; a lone call is
-// committed at once, without waiting for company.
+// Create and Publish calls are queued for a few writer goroutines. A writer
+// takes every call waiting (up to Config.MaxBatch notifications) and
+// commits them as one statement: one round trip and one WAL flush for the
+// whole batch instead of one per call. Under load the batches grow by
+// themselves; a lone call is committed at once, without waiting for
+// company.
+//
+// The same statement applies the preferences of Publish calls (a
+// notification whose user has in-app off for its category is not stored
+// and consumes no id; looking a user's preferences up is one probe of a
+// primary key, made for Publish calls only) and claims their idempotency
+// keys.
+//
+// # Idempotency keys
+//
+// A publish claims its key by inserting the key's row, with ON CONFLICT,
+// in the statement that stores its notifications; the same statement
+// writes the key's record (the users and ids created, and the time) to
+// belfry_idempotency_records. A concurrent publish with the same key, on
+// any node, finds the uncommitted row and waits for its transaction: if it
+// commits, the key is live and the waiting publish stores nothing and
+// replays the record (read in a statement of its own, whose snapshot shows
+// it), or fails with EIDEMCONFLICT when its body hash differs; if it rolls
+// back, the waiting publish claims the key itself. So one key creates one
+// set. An expired key's row is taken over by the next publish with its
+// name, and Purge deletes expired keys with their records. Two calls with
+// one key in one batch are split: the second runs after the first commits.
+// Keys are claimed in name order and before any counter is locked, so
+// batches sharing keys and users queue instead of deadlocking.
+//
+// # Preferences
+//
+// One row per user who changed them. SetPreferences locks the row (an
+// upsert whose no-op update takes the lock, inserting the defaults first),
+// applies the patch with belfry.PreferencesPatch.Apply and writes the
+// result, in one transaction: concurrent patches apply one after the
+// other, so switches changed by different patches all survive.
+//
+// # Purge
+//
+// Purge deletes expired notifications (found through a partial index on
+// expires_at), then old read or archived ones (a partial index on
+// created_at of those: a publish writes neither index), then, user by
+// user, old unread ones (when asked) and those beyond a per-user maximum,
+// at most PurgeQuery.Limit per call. Each delete is one short statement
+// that locks its rows with FOR UPDATE SKIP LOCKED: rows that a user is
+// changing, or that another node's Purge is deleting, are left for the
+// next call rather than waited for, and no lock outlives its statement.
+// The user-by-user sweep reads 1,000 users per statement, in user order,
+// from where the previous call stopped, with one index probe per user and
+// test (a notification at least the maximum below the user's last id; the
+// user's oldest unread one), and deletes only for the users that pass.
 //
 // # Errors
 //
 // Lost connections, timeouts, cancelled contexts, a closed Store and
 // servers shutting down are belfry.EUNAVAILABLE. Every write is a single
-// statement, so a failed one changed nothing, with one exception no client
-// can avoid: when the connection breaks while the server commits, the
-// outcome is unknown (the notification may exist; a stream will deliver it).
+// statement or transaction, so a failed one changed nothing, with one
+// exception no client can avoid: when the connection breaks while the
+// server commits, the outcome is unknown (the notification may exist; a
+// stream will deliver it; a publish with an idempotency key can safely be
+// repeated).
 //
 // When an established connection breaks, the Store empties its pool: after
 // a database restart or a network cut every pooled connection is dead, and
@@ -65,8 +132,13 @@
 //
 // # Costs
 //
-// List, After, SetRead and Delete are index range scans on the primary key
-// (user_id, id). The unread count walks the user's entries in the partial
-// index of unread notifications, so it costs time in proportion to the
-// user's unread notifications, not to the inbox.
+// List, After, SetRead, SetArchived, Act and Delete are index range scans
+// on the primary key (user_id, id). Stats (unread and unseen counts, by
+// category, and the last id, in one statement so from one snapshot), List
+// of unread or unseen notifications, ReadAll and SeeAll walk the user's
+// entries in the partial index of unread notifications, so they cost time
+// in proportion to the user's unread notifications, not to the inbox.
+// Archived unread notifications stay in that index and are filtered out;
+// ArchiveAll and List of archived notifications scan the user's part of the
+// primary key.
 package postgres

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -44,4 +45,15 @@ func wantCode(tb testing.TB, what string, err error, code string) {
 	if got := belfry.ErrorCode(err); got != code {
 		tb.Fatalf("%s: error %v (code %q), want code %q", what, err, got, code)
 	}
+}
+
+// migrationCount returns the number of migration files, the schema
+// versions a migrated database holds.
+func migrationCount(tb testing.TB) int {
+	tb.Helper()
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no migrations found: %v", err)
+	}
+	return len(files)
 }

@@ -3,34 +3,54 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/belfry/belfry"
 	"github.com/jackc/pgx/v5"
 )
 
-// columns are read by scanNotification, in this order.
+// columns are read by scanNotification, in this order. A notification
+// read before seen_at existed has only read_at: it was seen then.
 const columns = `id, message, COALESCE(title, ''), COALESCE(link, ''), COALESCE(category, ''),
-	data, read_at, created_at`
+	data, read_at, created_at, COALESCE(avatar, ''), actions, COALESCE(action, ''), acted_at,
+	COALESCE(seen_at, read_at), archived_at, expires_at`
+
+// live is the condition of a notification that has not expired at the
+// parameter $n.
+func live(n int) string {
+	p := "$" + strconv.Itoa(n)
+	return `(expires_at IS NULL OR expires_at > ` + p + `)`
+}
 
 // scanNotification reads one row selected with columns.
 func scanNotification(row pgx.Row, userID string) (*belfry.Notification, error) {
 	n := &belfry.Notification{UserID: userID}
-	var data []byte
-	var readAt *time.Time
-	if err := row.Scan(&n.ID, &n.Message, &n.Title, &n.Link, &n.Category, &data, &readAt, &n.CreatedAt); err != nil {
+	var data, actions []byte
+	if err := row.Scan(&n.ID, &n.Message, &n.Title, &n.Link, &n.Category, &data, &n.ReadAt,
+		&n.CreatedAt, &n.Avatar, &actions, &n.Action, &n.ActedAt, &n.SeenAt, &n.ArchivedAt,
+		&n.ExpiresAt); err != nil {
 		return nil, err
 	}
 	if len(data) > 0 && string(data) != "null" {
 		n.Data = json.RawMessage(data)
 	}
-	if readAt != nil {
-		t := readAt.UTC()
-		n.ReadAt = &t
+	if len(actions) > 0 {
+		if err := json.Unmarshal(actions, &n.Actions); err != nil {
+			return nil, err
+		}
+		if len(n.Actions) == 0 {
+			n.Actions = nil
+		}
 	}
 	n.CreatedAt = n.CreatedAt.UTC()
+	for _, t := range []**time.Time{&n.ReadAt, &n.ActedAt, &n.SeenAt, &n.ArchivedAt, &n.ExpiresAt} {
+		if *t != nil {
+			u := (*t).UTC()
+			*t = &u
+		}
+	}
 	return n, nil
 }
 
@@ -54,109 +74,95 @@ func (s *Store) query(ctx context.Context, userID, sql string, args ...any) ([]*
 }
 
 // List returns a page of the user's notifications, newest first: a
-// backward scan of the primary key, or of the unread index for UnreadOnly.
-// Errors: EUNAVAILABLE.
+// backward scan of the primary key, or of the unread index for UnreadOnly
+// or UnseenOnly (unseen ones are unread). Errors: EINVALID (an unknown
+// Status), EUNAVAILABLE.
 func (s *Store) List(ctx context.Context, userID string, q belfry.ListQuery) ([]*belfry.Notification, error) {
 	before := q.Before
 	if before <= 0 {
 		before = math.MaxInt64
 	}
 	sql := `SELECT ` + columns + ` FROM belfry_notifications
-		WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`
-	if q.UnreadOnly {
-		sql = `SELECT ` + columns + ` FROM belfry_notifications
-			WHERE user_id = $1 AND id < $2 AND read_at IS NULL ORDER BY id DESC LIMIT $3`
+		WHERE user_id = $1 AND id < $2 AND ` + live(3)
+	args := []any{userID, before, s.now(), q.Limit}
+	switch q.Status {
+	case belfry.StatusInbox, "":
+		sql += ` AND archived_at IS NULL`
+	case belfry.StatusArchived:
+		sql += ` AND archived_at IS NOT NULL`
+	case belfry.StatusAll:
+	default:
+		return nil, belfry.Errorf(belfry.EINVALID, "status must be inbox, archived or all")
 	}
-	return s.query(ctx, userID, sql, userID, before, q.Limit)
+	if q.UnreadOnly || q.UnseenOnly {
+		sql += ` AND read_at IS NULL`
+	}
+	if q.UnseenOnly {
+		sql += ` AND seen_at IS NULL`
+	}
+	if q.Category != "" {
+		sql += ` AND category = $5`
+		args = append(args, q.Category)
+	}
+	sql += ` ORDER BY id DESC LIMIT $4`
+	return s.query(ctx, userID, sql, args...)
 }
 
 // After returns up to limit notifications of the user with ids above
-// afterID, oldest first. Errors: EUNAVAILABLE.
+// afterID, oldest first, archived ones included and expired ones left
+// out. Errors: EUNAVAILABLE.
 func (s *Store) After(ctx context.Context, userID string, afterID int64, limit int) ([]*belfry.Notification, error) {
 	return s.query(ctx, userID, `SELECT `+columns+` FROM belfry_notifications
-		WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3`, userID, afterID, limit)
+		WHERE user_id = $1 AND id > $2 AND `+live(4)+` ORDER BY id LIMIT $3`,
+		userID, afterID, limit, s.now())
 }
 
-// Stats returns the unread count and the last id assigned, read in one
-// statement, so from one snapshot: the two always agree.
+// statsSQL counts, per category, the unread and the unseen notifications
+// that count (neither archived nor expired), and reads the last id, in
+// one statement: one snapshot, so the counts and the last id always
+// agree. Unseen notifications are unread ones (reading marks seen), so
+// both counts walk the user's entries in the partial index of unread
+// notifications. The outer join yields one row even when nothing counts.
+const statsSQL = `
+WITH g AS (
+	SELECT category, count(*) AS unread, count(*) FILTER (WHERE seen_at IS NULL) AS unseen
+	FROM belfry_notifications
+	WHERE user_id = $1 AND read_at IS NULL AND archived_at IS NULL
+		AND (expires_at IS NULL OR expires_at > $2)
+	GROUP BY category
+)
+SELECT COALESCE((SELECT last_id FROM belfry_counters WHERE user_id = $1), 0),
+	g.category, COALESCE(g.unread, 0), COALESCE(g.unseen, 0)
+FROM (VALUES (1)) AS one LEFT JOIN g ON true`
+
+// Stats returns the user's counts and last id, read in one statement.
 // Errors: EUNAVAILABLE.
 func (s *Store) Stats(ctx context.Context, userID string) (belfry.Stats, error) {
 	var st belfry.Stats
+	now := s.now()
 	err := s.do(ctx, true, func() error {
-		var unread int64
-		err := s.pool.QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM belfry_notifications WHERE user_id = $1 AND read_at IS NULL),
-			COALESCE((SELECT last_id FROM belfry_counters WHERE user_id = $1), 0)`,
-			userID).Scan(&unread, &st.LastID)
-		st.Unread = int(unread)
-		return err
+		st = belfry.Stats{ByCategory: map[string]belfry.Counts{}}
+		rows, err := s.pool.Query(ctx, statsSQL, userID, now)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var cat *string
+			var unread, unseen int64
+			if err := rows.Scan(&st.LastID, &cat, &unread, &unseen); err != nil {
+				return err
+			}
+			st.Unread += int(unread)
+			st.Unseen += int(unseen)
+			if cat != nil {
+				st.ByCategory[*cat] = belfry.Counts{Unread: int(unread), Unseen: int(unseen)}
+			}
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		return belfry.Stats{}, classify("postgres", err)
 	}
 	return st, nil
-}
-
-// SetRead marks one notification read at *at (keeping an earlier read
-// time) or unread (at == nil) and returns it. Errors: ENOTFOUND (no such
-// id for this user), EUNAVAILABLE.
-func (s *Store) SetRead(ctx context.Context, userID string, id int64, at *time.Time) (*belfry.Notification, error) {
-	var readAt *time.Time
-	if at != nil {
-		t := belfry.Now(*at)
-		readAt = &t
-	}
-	var n *belfry.Notification
-	err := s.do(ctx, false, func() error {
-		var err error
-		// With $3 NULL this marks unread; otherwise COALESCE keeps the
-		// first read time.
-		n, err = scanNotification(s.pool.QueryRow(ctx, `UPDATE belfry_notifications
-			SET read_at = CASE WHEN $3::timestamptz IS NULL THEN NULL ELSE COALESCE(read_at, $3) END
-			WHERE user_id = $1 AND id = $2
-			RETURNING `+columns, userID, id, readAt), userID)
-		return err
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, belfry.Errorf(belfry.ENOTFOUND, "notification not found")
-	}
-	if err != nil {
-		return nil, classify("postgres", err)
-	}
-	return n, nil
-}
-
-// ReadAll marks the user's unread notifications with ids up to upTo read
-// and returns how many changed. Errors: EUNAVAILABLE.
-func (s *Store) ReadAll(ctx context.Context, userID string, upTo int64, at time.Time) (int, error) {
-	var changed int64
-	err := s.do(ctx, false, func() error {
-		tag, err := s.pool.Exec(ctx, `UPDATE belfry_notifications SET read_at = $3
-			WHERE user_id = $1 AND id <= $2 AND read_at IS NULL`, userID, upTo, belfry.Now(at))
-		changed = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, classify("postgres", err)
-	}
-	return int(changed), nil
-}
-
-// Delete removes one notification; the user's counter keeps its id from
-// being reused. Errors: ENOTFOUND, EUNAVAILABLE.
-func (s *Store) Delete(ctx context.Context, userID string, id int64) error {
-	var deleted int64
-	err := s.do(ctx, false, func() error {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM belfry_notifications WHERE user_id = $1 AND id = $2`,
-			userID, id)
-		deleted = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return classify("postgres", err)
-	}
-	if deleted == 0 {
-		return belfry.Errorf(belfry.ENOTFOUND, "notification not found")
-	}
-	return nil
 }

@@ -32,9 +32,14 @@ type Config struct {
 	// single Create with more notifications is committed on its own.
 	MaxBatch int
 
-	// WriteTimeout bounds one group commit, including a slow or lost
-	// connection. 0 means 10s.
+	// WriteTimeout bounds one group commit, or one Publish with an
+	// idempotency key, including a slow or lost connection. 0 means 10s.
 	WriteTimeout time.Duration
+
+	// Now is the store's clock: what has expired (notifications,
+	// idempotency keys) and the CreatedAt of new notifications. nil means
+	// time.Now. Nodes sharing a database should keep their clocks in sync.
+	Now func() time.Time
 }
 
 // defaultConnectTimeout applies when the URL sets no connect_timeout.
@@ -46,14 +51,19 @@ type Store struct {
 	pool         *pgxpool.Pool
 	writeTimeout time.Duration
 	maxBatch     int
+	clock        func() time.Time
 
 	reqs chan *createReq // to the writers
 	quit chan struct{}   // closed once every accepted Create is answered
 	wg   sync.WaitGroup  // the writers
 
+	purgeMu     sync.Mutex
+	purgeFrom   string // the user after which Purge's sweep goes on
+	sweepWindow int    // users read by one statement of the sweep
+
 	mu      sync.RWMutex
 	closed  bool
-	pending sync.WaitGroup // Create calls accepted and not yet answered
+	pending sync.WaitGroup // writes accepted and not yet answered (see hold)
 	once    sync.Once
 }
 
@@ -88,6 +98,9 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, belfry.Unavailable("postgres", err)
@@ -100,6 +113,8 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 		pool:         pool,
 		writeTimeout: c.WriteTimeout,
 		maxBatch:     c.MaxBatch,
+		clock:        c.Now,
+		sweepWindow:  sweepWindow,
 		reqs:         make(chan *createReq),
 		quit:         make(chan struct{}),
 	}
@@ -117,8 +132,8 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close waits for the Create calls already accepted to be committed (or to
-// fail), stops the writers and closes the pool. Calls made after Close
+// Close waits for the Create and Publish calls already accepted to be
+// committed (or to fail), stops the writers and closes the pool. Calls made after Close
 // return EUNAVAILABLE. Close is idempotent and always returns nil.
 func (s *Store) Close() error {
 	s.once.Do(func() {
@@ -215,6 +230,23 @@ func (s *Store) do(ctx context.Context, read bool, f func() error) error {
 		}
 	}
 	return err
+}
+
+// now returns the store's clock: what has expired is compared with it at
+// full precision; CreatedAt takes it at the stored one (belfry.Now).
+func (s *Store) now() time.Time { return s.clock() }
+
+// hold admits a write that Close must wait for, or refuses it once the
+// Store is closed; release must be called when the write is answered.
+// Errors: EUNAVAILABLE.
+func (s *Store) hold() (release func(), err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, belfry.Unavailable("postgres", errClosed)
+	}
+	s.pending.Add(1)
+	return s.pending.Done, nil
 }
 
 func (s *Store) isClosed() bool {

@@ -4,17 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/belfry/belfry"
 )
 
 // The payload of a message on a user's channel. The channel names the user,
 // so the payload does not repeat the id. Publish writes a compact binary
-// form, which the receiving node decodes without encoding/json (measured:
-// BenchmarkDecode* in codec_test.go); a payload that starts with '{' is read
-// as the JSON of a belfry.Message instead, so a tool such as redis-cli can
-// publish a test event.
+// form, which the receiving node decodes without encoding/json and with one
+// or two allocations per message (measured: BenchmarkDecode* in
+// codec_test.go); a payload that starts with '{' is read as the JSON of a
+// belfry.Message instead, so a tool such as redis-cli can publish a test
+// event.
 //
 // Every payload names its deployment: the channel prefix of the nodes that
 // published it. A node delivers only its own deployment's messages; the
@@ -24,32 +24,85 @@ import (
 // channel is shared some other way: by a node of an older belfry, whose
 // channel names could collide, or by a tool publishing by hand.
 //
-// Binary form, version 2 (ints are zigzag varints, lengths uvarints,
-// strings a length then bytes, a time its Unix seconds then nanoseconds):
+// Binary form, version 3 (varint.go: ints are zigzag varints, lengths and
+// counts uvarints, strings a length then bytes, a time its Unix seconds then
+// nanoseconds; a count is 0 for nil, else n+1, so nil and empty stay apart):
 //
-//	0x02, deployment string, kind (1 new-notification, 2 read-state,
-//	3 notification-deleted), then
+//	0x03, deployment string, kind (1 new-notification, 2 read-state,
+//	3 notification-deleted, 4 seen-state, 5 archive-state, 6 action-state),
+//	then
 //	new:   id, message, title, link, category, data length+1 (0: no data)
-//	       and bytes, created_at, read_at flag byte (0 or 1) [and time]
-//	state: flags byte (1 all, 2 read, 4 read_at set), id, up_to_id,
-//	       unread_count [, read_at string]
+//	       and bytes, created_at, avatar, action, time flags (uvarint:
+//	       1 read_at, 2 seen_at, 4 archived_at, 8 expires_at, 16 acted_at)
+//	       and those times in that order, actions count, each action's id,
+//	       label and url
+//	state: flags (uvarint: 1 all, 2 read, 4 archived, 8 read_at, 16 seen_at,
+//	       32 archived_at, 64 acted_at), id, up_to_id, the time strings the
+//	       flags name in that order, action, reason, filter byte (0: none;
+//	       else 1 | 2 category | 4 read | 8 read is true) [and category],
+//	       unread_count, unseen_count, last_id, by_category count and each
+//	       category, unread, unseen
 //
-// Version 1 was the same without the deployment. The JSON form is
+// Every field of every kind travels, whatever the kind: the codec carries a
+// Message exactly and leaves meaning to the Hub. The notification's user is
+// the channel's; a message whose notification names another user (or with
+// a payload that does not match its kind, or of an unknown kind) is sent as
+// JSON, which the receiver checks.
+//
+// Version 2, the form of the belfry before the inbox events, lacks every
+// field that version 3 added (codec_v2.go). A node still sends a message
+// in version 2 when version 2 carries it exactly: a new notification
+// without avatar, actions, seen, archive, expiry or action. (A state event
+// of a Store never fits: version 2 has no unseen or per-category counts.)
+// So during a rolling upgrade older nodes still get plain new notifications
+// live; what they cannot read they drop (docs/scaling.md). A node reads
+// both versions; a version 2 state event, from an older node, decodes with
+// unseen_count 0, last_id 0 and a nil ByCategory (a Store never returns
+// nil, so nil marks counts that are not known).
+//
+// Version 1 was version 2 without the deployment. The JSON form is
 // belfry.Message's with a "deployment" field:
 //
-//	{"deployment":"belfry:u:","kind":"notification-deleted","state":{"id":4,"unread_count":2}}
+//	{"deployment":"belfry:u:","kind":"notification-deleted","state":{"id":4,"reason":"expired","unread_count":2}}
 const (
 	version1 = 0x01 // no deployment id: dropped on receipt
 	version2 = 0x02
+	version3 = 0x03
 
 	kindNew     = 1
 	kindRead    = 2
 	kindDeleted = 3
-
-	flagAll    = 1
-	flagRead   = 2
-	flagReadAt = 4
+	kindSeen    = 4
+	kindArchive = 5
+	kindAction  = 6
 )
+
+// kindCode returns the binary code of a state kind, or 0 for a kind that
+// is not one.
+func kindCode(k belfry.Kind) byte {
+	switch k {
+	case belfry.KindRead:
+		return kindRead
+	case belfry.KindDeleted:
+		return kindDeleted
+	case belfry.KindSeen:
+		return kindSeen
+	case belfry.KindArchive:
+		return kindArchive
+	case belfry.KindAction:
+		return kindAction
+	}
+	return 0
+}
+
+// stateKinds maps a state kind's binary code to the kind.
+var stateKinds = [...]belfry.Kind{
+	kindRead:    belfry.KindRead,
+	kindDeleted: belfry.KindDeleted,
+	kindSeen:    belfry.KindSeen,
+	kindArchive: belfry.KindArchive,
+	kindAction:  belfry.KindAction,
+}
 
 // jsonMessage is the JSON form of a payload.
 type jsonMessage struct {
@@ -58,60 +111,31 @@ type jsonMessage struct {
 }
 
 // appendMessage appends the payload of m, published by deployment, to b.
+// Errors: only a JSON encoding error, for a message the binary form does
+// not carry.
 func appendMessage(b []byte, deployment string, m *belfry.Message) ([]byte, error) {
 	switch {
-	case m.Kind == belfry.KindNew && m.New != nil:
-		n := m.New
-		b = appendString(append(b, version2), deployment)
-		b = append(b, kindNew)
-		b = appendVarint(b, n.ID)
-		b = appendString(b, n.Message)
-		b = appendString(b, n.Title)
-		b = appendString(b, n.Link)
-		b = appendString(b, n.Category)
-		if n.Data == nil {
-			b = appendUvarint(b, 0)
-		} else {
-			b = appendUvarint(b, uint64(len(n.Data))+1)
-			b = append(b, n.Data...)
-		}
-		b = appendTime(b, n.CreatedAt)
-		if n.ReadAt == nil {
-			return append(b, 0), nil
-		}
-		return appendTime(append(b, 1), *n.ReadAt), nil
-	case (m.Kind == belfry.KindRead || m.Kind == belfry.KindDeleted) && m.State != nil:
-		c := m.State
-		k := byte(kindRead)
-		if m.Kind == belfry.KindDeleted {
-			k = kindDeleted
-		}
-		var flags byte
-		if c.All {
-			flags |= flagAll
-		}
-		if c.Read {
-			flags |= flagRead
-		}
-		if c.ReadAt != nil {
-			flags |= flagReadAt
-		}
-		b = appendString(append(b, version2), deployment)
-		b = append(b, k, flags)
-		b = appendVarint(b, c.ID)
-		b = appendVarint(b, c.UpTo)
-		b = appendVarint(b, int64(c.Unread))
-		if c.ReadAt != nil {
-			b = appendString(b, *c.ReadAt)
-		}
-		return b, nil
+	case !binaryFits(m):
+	case fitsV2(m):
+		return appendV2(b, deployment, m), nil
+	default:
+		return appendV3(b, deployment, m), nil
 	}
-	// Not a message the Hub sends; keep it readable all the same.
 	p, err := json.Marshal(jsonMessage{Deployment: deployment, Message: *m})
 	if err != nil {
 		return b, err
 	}
 	return append(b, p...), nil
+}
+
+// binaryFits reports whether the binary form carries m exactly: a message
+// the Hub sends, with the payload of its kind only, and a notification of
+// the channel's user.
+func binaryFits(m *belfry.Message) bool {
+	if m.Kind == belfry.KindNew {
+		return m.New != nil && m.State == nil && m.New.UserID == m.UserID
+	}
+	return kindCode(m.Kind) != 0 && m.State != nil && m.New == nil
 }
 
 var (
@@ -136,8 +160,9 @@ func decodeMessage(deployment, user, payload string) (belfry.Message, error) {
 		return decodeJSON(deployment, user, payload)
 	}
 	r := reader{s: payload}
-	switch r.byte() {
-	case version2:
+	v := r.byte()
+	switch v {
+	case version2, version3:
 	case version1:
 		return belfry.Message{}, errLegacy
 	default:
@@ -150,48 +175,10 @@ func decodeMessage(deployment, user, payload string) (belfry.Message, error) {
 		return belfry.Message{}, &foreignError{deployment: d}
 	}
 	var m belfry.Message
-	m.UserID = user
-	switch r.byte() {
-	case kindNew:
-		n := &belfry.Notification{UserID: user}
-		n.ID = r.varint()
-		n.Message = r.string()
-		n.Title = r.string()
-		n.Link = r.string()
-		n.Category = r.string()
-		if l := r.uvarint(); l > 0 {
-			n.Data = json.RawMessage(r.bytes(l - 1))
-		}
-		n.CreatedAt = r.time()
-		switch r.byte() {
-		case 0:
-		case 1:
-			t := r.time()
-			n.ReadAt = &t
-		default:
-			r.bad = true
-		}
-		m.Kind, m.New = belfry.KindNew, n
-	case kindRead, kindDeleted:
-		m.Kind = belfry.KindRead
-		if r.s[r.i-1] == kindDeleted {
-			m.Kind = belfry.KindDeleted
-		}
-		flags := r.byte()
-		if flags&^(flagAll|flagRead|flagReadAt) != 0 {
-			r.bad = true
-		}
-		c := &belfry.StateChange{All: flags&flagAll != 0, Read: flags&flagRead != 0}
-		c.ID = r.varint()
-		c.UpTo = r.varint()
-		c.Unread = int(r.varint())
-		if flags&flagReadAt != 0 {
-			s := r.string()
-			c.ReadAt = &s
-		}
-		m.State = c
-	default:
-		return belfry.Message{}, errMalformed
+	if v == version3 {
+		m = r.messageV3(user)
+	} else {
+		m = r.messageV2(user)
 	}
 	if r.bad || r.i != len(r.s) {
 		return belfry.Message{}, errMalformed
@@ -219,89 +206,4 @@ func decodeJSON(deployment, user, payload string) (belfry.Message, error) {
 		return m, errUserMismatch
 	}
 	return m, nil
-}
-
-func appendUvarint(b []byte, v uint64) []byte {
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
-}
-
-func appendVarint(b []byte, v int64) []byte {
-	return appendUvarint(b, uint64(v<<1)^uint64(v>>63))
-}
-
-func appendString(b []byte, s string) []byte {
-	return append(appendUvarint(b, uint64(len(s))), s...)
-}
-
-func appendTime(b []byte, t time.Time) []byte {
-	return appendUvarint(appendVarint(b, t.Unix()), uint64(t.Nanosecond()))
-}
-
-// reader decodes the binary form. Strings it returns share the payload's
-// memory. After any error bad is set and every read returns a zero value.
-type reader struct {
-	s   string
-	i   int
-	bad bool
-}
-
-func (r *reader) byte() byte {
-	if r.i >= len(r.s) {
-		r.bad = true
-		return 0
-	}
-	c := r.s[r.i]
-	r.i++
-	return c
-}
-
-func (r *reader) uvarint() uint64 {
-	var v uint64
-	for shift := 0; shift < 64; shift += 7 {
-		if r.i >= len(r.s) {
-			r.bad = true
-			return 0
-		}
-		c := r.s[r.i]
-		r.i++
-		v |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			return v
-		}
-	}
-	r.bad = true
-	return 0
-}
-
-func (r *reader) varint() int64 {
-	u := r.uvarint()
-	return int64(u>>1) ^ -int64(u&1)
-}
-
-func (r *reader) take(n uint64) string {
-	if r.bad || n > uint64(len(r.s)-r.i) {
-		r.bad = true
-		return ""
-	}
-	s := r.s[r.i : r.i+int(n)]
-	r.i += int(n)
-	return s
-}
-
-func (r *reader) string() string { return r.take(r.uvarint()) }
-
-func (r *reader) bytes(n uint64) []byte { return []byte(r.take(n)) }
-
-func (r *reader) time() time.Time {
-	sec := r.varint()
-	nsec := r.uvarint()
-	if nsec >= 1e9 {
-		r.bad = true
-		return time.Time{}
-	}
-	return time.Unix(sec, int64(nsec)).UTC()
 }

@@ -37,7 +37,10 @@
 //
 //	PUBLISH belfry:u:42 '{"deployment":"belfry:u:","kind":"new-notification","notification":{"id":7,"user_id":"42","message":"hi"}}'
 //
-// See codec.go for the layout and the measurements that chose it.
+// The binary form carries every field of every kind exactly. Plain new
+// notifications still go in the previous version of the form, which nodes
+// of the belfry before the inbox events read; see codec.go for the layout,
+// the measurements that chose it, and docs/scaling.md for rolling upgrades.
 //
 // Tests run against a real Redis when BELFRY_TEST_REDIS is set (for example
 // redis://127.0.0.1:6379/0) and skip visibly otherwise; the reconnect test
