@@ -102,7 +102,7 @@ func (s *Server) unreadCount(w http.ResponseWriter, r *http.Request) error {
 }
 
 // counts answers GET /notifications/counts:
-// {"unread":N,"unseen":N,"by_category":{"billing":{"unread":N,"unseen":N}}}.
+// {"unread":N,"unseen":N,"last_id":N,"by_category":{"billing":{"unread":N,"unseen":N}}}.
 func (s *Server) counts(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.authUser(r)
 	if err != nil {
@@ -116,6 +116,8 @@ func (s *Server) counts(w http.ResponseWriter, r *http.Request) error {
 	b = strconv.AppendInt(b, int64(st.Unread), 10)
 	b = append(b, `,"unseen":`...)
 	b = strconv.AppendInt(b, int64(st.Unseen), 10)
+	b = append(b, `,"last_id":`...)
+	b = strconv.AppendInt(b, st.LastID, 10)
 	b = append(b, `,"by_category":`...)
 	b = belfry.AppendByCategory(b, st.ByCategory)
 	writeRaw(w, http.StatusOK, append(b, "}\n"...))
