@@ -155,11 +155,6 @@ func seedInbox(n *node, user string) map[string]int64 {
 // tabsJS is every tab's label and count, e.g. ["All 5", "Unread 5", "Archived"].
 const tabsJS = `B.qa(".belfry-tab").map((b) => [...b.children].map((c) => c.textContent.trim()).join(" "))`
 
-func tabTexts(t *testing.T, tab context.Context) []string {
-	t.Helper()
-	return eval[[]string](t, tab, tabsJS)
-}
-
 func waitTabs(t *testing.T, tab context.Context, want ...string) {
 	t.Helper()
 	js, _ := json.Marshal(want)
