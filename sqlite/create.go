@@ -50,9 +50,14 @@ const (
 )
 
 const (
+	// Most notifications have no avatar, actions or expiry: their rows
+	// leave those columns to their defaults and bind 8 parameters, not 11.
 	insertHead = `INSERT OR FAIL INTO notifications
+		(user_id, id, message, title, link, category, data, created_at) VALUES `
+	insertRow      = `(?, ?, ?, ?, ?, ?, ?, ?)`
+	insertFullHead = `INSERT OR FAIL INTO notifications
 		(user_id, id, message, title, link, category, data, created_at, avatar, actions, expires_at) VALUES `
-	insertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertFullRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// The content is ?1..?9; each "?" after it takes the next number.
 	sharedHead = `INSERT OR FAIL INTO notifications
 		(user_id, id, message, title, link, category, data, created_at, avatar, actions, expires_at)
@@ -180,8 +185,8 @@ func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error
 	// share after the commit, so it is never reused.
 	ids := make([]int64, total)
 	created := now.UnixMilli()
-	w.rows = w.rows[:0]
-	defer func() { clear(w.rows) }() // drop the references to the callers' notifications
+	w.rows, w.fullRows = w.rows[:0], w.fullRows[:0]
+	defer func() { clear(w.rows); clear(w.fullRows) }() // drop the references to the callers' notifications
 	for _, r := range rs {
 		if r.replayed || r.err != nil {
 			continue
@@ -205,32 +210,49 @@ func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error
 				}
 			} else {
 				for i := j; i < e; i++ {
-					w.rows = append(w.rows, row{ns[i], r.ids[i]})
+					if n := ns[i]; n.Avatar == "" && len(n.Actions) == 0 && n.ExpiresAt == nil {
+						w.rows = append(w.rows, row{n, r.ids[i]})
+					} else {
+						w.fullRows = append(w.fullRows, row{n, r.ids[i]})
+					}
 				}
 			}
 			j = e
 		}
 	}
 
-	for rest := w.rows; len(rest) > 0; {
+	if err := w.insertRows(ctx, w.rows, &w.inserts, created, false); err != nil {
+		return err
+	}
+	if err := w.insertRows(ctx, w.fullRows, &w.fullInserts, created, true); err != nil {
+		return err
+	}
+	return w.recordKeys(ctx, rs, now)
+}
+
+// insertRows writes rows with multi-row INSERTs of stmts; full binds the
+// avatar, actions and expiry too.
+func (w *writer) insertRows(ctx context.Context, rows []row, stmts *chunkStmts, created int64, full bool) error {
+	for rest := rows; len(rest) > 0; {
 		k := chunk(len(rest), maxChunk)
-		st, err := w.inserts.get(ctx, w.conn, k)
+		st, err := stmts.get(ctx, w.conn, k)
 		if err != nil {
 			return err
 		}
 		args := w.args[:0]
 		for _, x := range rest[:k] {
 			n := x.n
-			args = append(args, n.UserID, x.id, n.Message, n.Title, n.Link, n.Category, dataArg(n), created,
-				n.Avatar, actionsArg(n), msArg(n.ExpiresAt))
+			args = append(args, n.UserID, x.id, n.Message, n.Title, n.Link, n.Category, dataArg(n), created)
+			if full {
+				args = append(args, n.Avatar, actionsArg(n), msArg(n.ExpiresAt))
+			}
 		}
-		err = w.exec(ctx, st, args)
-		if err != nil {
+		if err := w.exec(ctx, st, args); err != nil {
 			return err
 		}
 		rest = rest[k:]
 	}
-	return w.recordKeys(ctx, rs, now)
+	return nil
 }
 
 // insertShared writes notifications that share their content (see

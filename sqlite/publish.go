@@ -23,7 +23,12 @@ func (s *Store) Publish(ctx context.Context, b *belfry.Batch) error {
 		b.Skipped, b.Replayed = nil, false
 		return nil
 	}
-	return s.submit(ctx, &request{op: opCreate, ns: b.Notifications, batch: b})
+	r := &request{op: opCreate, ns: b.Notifications, publish: true, batch: b}
+	if b.Key != nil {
+		k := *b.Key
+		r.key = &k
+	}
+	return s.submit(ctx, r)
 }
 
 // record is what an idempotency key remembers of its call: for each
@@ -47,7 +52,7 @@ func (w *writer) prepareRun(ctx context.Context, rs []*request, now time.Time) e
 	publishes := false
 	for _, r := range rs {
 		r.err, r.live, r.ids, r.skipped, r.replayed = nil, r.ns, nil, nil, false
-		if r.batch != nil {
+		if r.publish {
 			publishes = true
 		}
 	}
@@ -55,7 +60,7 @@ func (w *writer) prepareRun(ctx context.Context, rs []*request, now time.Time) e
 		return nil
 	}
 	for _, r := range rs {
-		if r.batch != nil && r.batch.Key != nil {
+		if r.key != nil {
 			if err := w.replay(ctx, r, now); err != nil {
 				return err
 			}
@@ -72,7 +77,7 @@ func (w *writer) prepareRun(ctx context.Context, rs []*request, now time.Time) e
 		return err
 	}
 	for _, r := range rs {
-		if r.batch == nil || r.replayed || r.err != nil {
+		if !r.publish || r.replayed || r.err != nil {
 			continue
 		}
 		var kept []*belfry.Notification
@@ -99,7 +104,7 @@ func (w *writer) prepareRun(ctx context.Context, rs []*request, now time.Time) e
 // replay answers r from its key's record, if the key names a call whose
 // window has not ended.
 func (w *writer) replay(ctx context.Context, r *request, now time.Time) error {
-	k := r.batch.Key
+	k := r.key
 	var (
 		hash, result []byte
 		created      int64
@@ -137,7 +142,7 @@ func (w *writer) loadOffPrefs(ctx context.Context, rs []*request) (map[string]be
 	var users []string
 	seen := map[string]bool{}
 	for _, r := range rs {
-		if r.batch == nil || r.replayed || r.err != nil {
+		if !r.publish || r.replayed || r.err != nil {
 			continue
 		}
 		for _, n := range r.ns {
@@ -192,7 +197,7 @@ func (w *writer) loadOffPrefs(ctx context.Context, rs []*request) (map[string]be
 // created its notifications (r.ids are set).
 func (w *writer) recordKeys(ctx context.Context, rs []*request, now time.Time) error {
 	for _, r := range rs {
-		if r.batch == nil || r.batch.Key == nil || r.replayed || r.err != nil {
+		if r.key == nil || r.replayed || r.err != nil {
 			continue
 		}
 		rec := record{Users: make([]string, len(r.ns)), IDs: make([]int64, len(r.ns))}
@@ -208,7 +213,7 @@ func (w *writer) recordKeys(ctx context.Context, rs []*request, now time.Time) e
 		if err != nil {
 			return err
 		}
-		k := r.batch.Key
+		k := r.key
 		if _, err := w.putKey.ExecContext(ctx, k.Name, k.Hash[:], b, now.UnixMilli(), k.Expires.UnixMilli()); err != nil {
 			return err
 		}
@@ -218,10 +223,10 @@ func (w *writer) recordKeys(ctx context.Context, rs []*request, now time.Time) e
 
 // keyName is the idempotency key of r, "" if it has none.
 func keyName(r *request) string {
-	if r.batch == nil || r.batch.Key == nil {
+	if r.key == nil {
 		return ""
 	}
-	return r.batch.Key.Name
+	return r.key.Name
 }
 
 // answerCreate fills the caller's notifications and batch once the writer

@@ -132,7 +132,7 @@ func (rs *readStmts) close() error {
 func (s *Store) nowMillis() int64 { return s.cfg.Now().UnixMilli() }
 
 // List returns a page of the user's notifications, newest first, leaving
-// out expired ones. Errors: EUNAVAILABLE.
+// out expired ones. Errors: EINVALID (an unknown Status), EUNAVAILABLE.
 func (s *Store) List(ctx context.Context, userID string, q belfry.ListQuery) ([]*belfry.Notification, error) {
 	before := q.Before
 	if before <= 0 {

@@ -38,17 +38,22 @@ const (
 // request is one write call waiting for the writer. The caller fills the
 // inputs, the writer the results, then closes done.
 type request struct {
-	ctx    context.Context // only checked before the work starts
-	op     op
-	ns     []*belfry.Notification // opCreate
-	batch  *belfry.Batch          // opCreate from Publish: apply preferences and its Key
-	user   string
-	id     int64                    // the notification; upTo for opReadAll, opSeeAll, opArchiveAll
-	at     *time.Time               // the time of the change (nil: undo, for opSetRead and opSetArchived)
-	filter belfry.Filter            // opReadAll, opArchiveAll
-	action string                   // opAct
-	patch  *belfry.PreferencesPatch // opSetPrefs
-	purge  *purgeJob                // opPurge
+	ctx context.Context // only checked before the work starts
+	op  op
+	ns  []*belfry.Notification // opCreate
+	// opCreate from Publish: apply preferences, and key (a copy of the
+	// batch's, read by the writer) if set. batch itself is only touched
+	// in the caller's goroutine.
+	publish bool
+	key     *belfry.IdempotencyKey
+	batch   *belfry.Batch
+	user    string
+	id      int64                    // the notification; upTo for opReadAll, opSeeAll, opArchiveAll
+	at      *time.Time               // the time of the change (nil: undo, for opSetRead and opSetArchived)
+	filter  belfry.Filter            // opReadAll, opArchiveAll
+	action  string                   // opAct
+	patch   *belfry.PreferencesPatch // opSetPrefs
+	purge   *purgeJob                // opPurge
 
 	// opCreate: live are the notifications to store (ns less those
 	// skipped), ids their ids; skipped the users left out, replayed
@@ -86,7 +91,7 @@ type writer struct {
 	get, read, unread, readAll, seeAll, archive, unarchive, archiveAll, act, del, adjust *sql.Stmt
 	getKey, putKey, anyOff, getPrefs, putPrefs, delPrefs                                 *sql.Stmt
 	purgeExpired, purgeDone, purgeOne, purgeOldest, total, purgeKeys                     *sql.Stmt
-	inserts, shared, upserts, bumps, offPrefs                                            chunkStmts // by row count
+	inserts, fullInserts, shared, upserts, bumps, offPrefs                               chunkStmts // by row count
 	lastIDs                                                                              *lastIDs
 
 	written int // notifications and state changes since the last idle checkpoint
@@ -96,17 +101,19 @@ type writer struct {
 	userIndex map[string]int // user id → index in users
 	known     []userRun      // users whose last id is remembered
 	fresh     []userRun      // the others
-	rows      []row
+	rows      []row          // without avatar, actions or expiry
+	fullRows  []row
 	args      []any
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {
 	w := &writer{conn: conn, now: now, userIndex: map[string]int{},
-		inserts:  chunkStmts{head: insertHead, row: insertRow},
-		shared:   chunkStmts{head: sharedHead, row: sharedRow, tail: sharedTail},
-		upserts:  chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail + returning},
-		bumps:    chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail},
-		offPrefs: chunkStmts{head: offPrefsHead, row: "?", tail: ")"}}
+		inserts:     chunkStmts{head: insertHead, row: insertRow},
+		fullInserts: chunkStmts{head: insertFullHead, row: insertFullRow},
+		shared:      chunkStmts{head: sharedHead, row: sharedRow, tail: sharedTail},
+		upserts:     chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail + returning},
+		bumps:       chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail},
+		offPrefs:    chunkStmts{head: offPrefsHead, row: "?", tail: ")"}}
 	var err error
 	if w.lastIDs, err = newLastIDs(ctx, conn); err != nil {
 		return nil, err
@@ -130,7 +137,7 @@ func (w *writer) close() error {
 			errs = append(errs, (*p.dst).Close())
 		}
 	}
-	for _, c := range []*chunkStmts{&w.inserts, &w.shared, &w.upserts, &w.bumps, &w.offPrefs} {
+	for _, c := range []*chunkStmts{&w.inserts, &w.fullInserts, &w.shared, &w.upserts, &w.bumps, &w.offPrefs} {
 		errs = append(errs, c.close()...)
 	}
 	if w.lastIDs != nil {
