@@ -89,9 +89,20 @@ func (n *Notification) MarshalJSON() ([]byte, error) {
 	return n.AppendJSON(make([]byte, 0, 160+len(n.Message)+len(n.Data))), nil
 }
 
-// AppendJSON appends the notification's JSON to b. It is the one encoder:
-// events are encoded once and the bytes shared by every stream.
-func (n *Notification) AppendJSON(b []byte) []byte {
+// AppendJSON appends the notification's JSON to b, every field present
+// (unset ones as null, actions as []): the shape of every HTTP answer.
+func (n *Notification) AppendJSON(b []byte) []byte { return n.appendJSON(b, false) }
+
+// AppendEventJSON appends the notification's JSON as a stream event
+// carries it: the inbox fields (avatar, actions, action, acted_at,
+// seen_at, archived_at, expires_at) only when set, so that a new
+// notification, which has none of most of them, costs each of the
+// user's streams about 110 bytes less. A client reads a missing field as
+// null (actions as []). It is the one encoder of events: they are encoded
+// once and the bytes shared by every stream.
+func (n *Notification) AppendEventJSON(b []byte) []byte { return n.appendJSON(b, true) }
+
+func (n *Notification) appendJSON(b []byte, compact bool) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, n.ID, 10)
 	b = append(b, `,"user_id":`...)
@@ -114,35 +125,48 @@ func (n *Notification) AppendJSON(b []byte) []byte {
 	b = appendTime(b, n.ReadAt)
 	b = append(b, `,"created_at":`...)
 	b = appendTime(b, &n.CreatedAt)
-	b = append(b, `,"avatar":`...)
-	b = appendOptString(b, n.Avatar)
-	b = append(b, `,"actions":[`...)
-	for i := range n.Actions {
-		a := &n.Actions[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"id":`...)
-		b = appendString(b, a.ID)
-		b = append(b, `,"label":`...)
-		b = appendString(b, a.Label)
-		if a.URL != "" {
-			b = append(b, `,"url":`...)
-			b = appendString(b, a.URL)
-		}
-		b = append(b, '}')
+	if !compact || n.Avatar != "" {
+		b = append(b, `,"avatar":`...)
+		b = appendOptString(b, n.Avatar)
 	}
-	b = append(b, `],"action":`...)
-	b = appendOptString(b, n.Action)
-	b = append(b, `,"acted_at":`...)
-	b = appendTime(b, n.ActedAt)
-	b = append(b, `,"seen_at":`...)
-	b = appendTime(b, n.SeenAt)
-	b = append(b, `,"archived_at":`...)
-	b = appendTime(b, n.ArchivedAt)
-	b = append(b, `,"expires_at":`...)
-	b = appendTime(b, n.ExpiresAt)
+	if !compact || len(n.Actions) > 0 {
+		b = append(b, `,"actions":[`...)
+		for i := range n.Actions {
+			a := &n.Actions[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			b = appendString(b, a.ID)
+			b = append(b, `,"label":`...)
+			b = appendString(b, a.Label)
+			if a.URL != "" {
+				b = append(b, `,"url":`...)
+				b = appendString(b, a.URL)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if !compact || n.Action != "" {
+		b = append(b, `,"action":`...)
+		b = appendOptString(b, n.Action)
+	}
+	b = appendOptTime(b, `,"acted_at":`, n.ActedAt, compact)
+	b = appendOptTime(b, `,"seen_at":`, n.SeenAt, compact)
+	b = appendOptTime(b, `,"archived_at":`, n.ArchivedAt, compact)
+	b = appendOptTime(b, `,"expires_at":`, n.ExpiresAt, compact)
 	return append(b, '}')
+}
+
+// appendOptTime appends the member name and t, or null; when compact, a
+// nil t appends nothing.
+func appendOptTime(b []byte, name string, t *time.Time, compact bool) []byte {
+	if compact && t == nil {
+		return b
+	}
+	b = append(b, name...)
+	return appendTime(b, t)
 }
 
 // UnmarshalJSON reads the contract's JSON (used by clients and brokers).

@@ -84,3 +84,26 @@ func TestNotificationInboxFieldsJSON(t *testing.T) {
 		t.Errorf("actions = %v, want []", m["actions"])
 	}
 }
+
+// A stream event leaves the unset inbox fields out, and reads back as the
+// same notification as the full form.
+func TestNotificationEventJSON(t *testing.T) {
+	n := &Notification{ID: 3, UserID: "u", Message: "m"}
+	ev := string(n.AppendEventJSON(nil))
+	if want := `{"id":3,"user_id":"u","message":"m","title":null,"link":null,"category":null,"data":null,"read_at":null,"created_at":"0001-01-01T00:00:00.000Z"}`; ev != want {
+		t.Errorf("event JSON\n got %s\nwant %s", ev, want)
+	}
+	at := Now(n.CreatedAt)
+	n.Avatar, n.Actions, n.Action = "/a.png", []Action{{ID: "ok", Label: "OK"}}, "ok"
+	n.ActedAt, n.SeenAt, n.ArchivedAt, n.ExpiresAt = &at, &at, &at, &at
+	var full, compact Notification
+	if err := json.Unmarshal(n.AppendJSON(nil), &full); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(n.AppendEventJSON(nil), &compact); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(full, compact) || !reflect.DeepEqual(&full, n) {
+		t.Errorf("event JSON reads back as %+v, full JSON as %+v", compact, full)
+	}
+}

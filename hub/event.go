@@ -24,7 +24,7 @@ func AppendNew(b []byte, n *belfry.Notification) []byte {
 	b = append(b, "id: "...)
 	b = strconv.AppendInt(b, n.ID, 10)
 	b = append(b, "\nevent: new-notification\ndata: "...)
-	b = n.AppendJSON(b)
+	b = n.AppendEventJSON(b)
 	return append(b, "\n\n"...)
 }
 
