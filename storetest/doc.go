@@ -16,7 +16,8 @@
 // Run calls open once per subtest. open should return a Store on a fresh,
 // empty database and register the Store's Close with t.Cleanup (the suite
 // never closes a Store it was given). The suite only touches users whose ids
-// it makes unique per subtest (a random prefix), so a store whose database is
+// it makes unique per subtest (a random prefix), Purge aside (see below),
+// and idempotency keys named with that prefix, so a store whose database is
 // expensive to create, such as PostgreSQL or MongoDB, may instead hand every
 // subtest a Store on one shared database, or even the same Store: results do
 // not leak between subtests either way.
