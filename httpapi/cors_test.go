@@ -30,6 +30,15 @@ func TestCORSAllowedOrigin(t *testing.T) {
 		t.Fatalf("preflight: %d %v", pre.status, pre.header)
 	}
 
+	// The bell's preferences panel saves with PUT and a JSON body.
+	pre = e.do("OPTIONS", "/notifications/preferences", withHeader("Origin", appOrigin),
+		withHeader("Access-Control-Request-Method", "PUT"),
+		withHeader("Access-Control-Request-Headers", "authorization, content-type"))
+	if pre.status != http.StatusNoContent || !strings.Contains(pre.header.Get("Access-Control-Allow-Methods"), "PUT") ||
+		!strings.Contains(pre.header.Get("Access-Control-Allow-Headers"), "Content-Type") {
+		t.Fatalf("preflight of a PUT: %d %v", pre.status, pre.header)
+	}
+
 	e.publish("cors", "hi")
 	r := e.do("GET", "/notifications?limit=1", withBearer(tok), withHeader("Origin", appOrigin))
 	if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != appOrigin ||
