@@ -3,6 +3,7 @@ package belfry
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -13,6 +14,12 @@ type Inbox struct {
 	Broker Broker
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
+
+	// tellMu serializes, per user (by hash), reading the counts after a
+	// change and publishing them, so that this node publishes a user's
+	// state events in the order of their snapshots: the last event a tab
+	// gets carries the latest counts.
+	tellMu [64]sync.Mutex
 }
 
 func (ib *Inbox) now() time.Time {

@@ -98,21 +98,23 @@ func (r *Retention) announce(ctx context.Context, removed []Removed) {
 		}
 		byUser[x.UserID] = append(byUser[x.UserID], x)
 	}
-	var msgs []Message
 	for _, u := range order {
+		mu := r.Inbox.userMu(u)
+		mu.Lock()
 		st, err := r.Inbox.Store.Stats(ctx, u)
 		if err != nil {
+			mu.Unlock()
 			// The streams learn the counts at their next sync.
 			r.Inbox.logger().Warn("purge: counts unavailable; streams not told", "err", err)
 			continue
 		}
+		msgs := make([]Message, 0, len(byUser[u]))
 		for _, x := range byUser[u] {
 			msgs = append(msgs, Message{Kind: KindDeleted, UserID: u,
 				State: &StateChange{ID: x.ID, Reason: x.Reason, Stats: st}})
 		}
-	}
-	if len(msgs) > 0 {
 		r.Inbox.publish(ctx, msgs)
+		mu.Unlock()
 	}
 }
 

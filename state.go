@@ -2,6 +2,7 @@ package belfry
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -195,6 +196,9 @@ func (ib *Inbox) remove(ctx context.Context, user string, id int64, why Reason) 
 // if the caller left.
 func (ib *Inbox) tell(ctx context.Context, user string, kind Kind, c *StateChange) error {
 	ctx = context.WithoutCancel(ctx)
+	mu := ib.userMu(user)
+	mu.Lock()
+	defer mu.Unlock()
 	st, err := ib.Store.Stats(ctx, user)
 	if err != nil {
 		return err
@@ -202,6 +206,15 @@ func (ib *Inbox) tell(ctx context.Context, user string, kind Kind, c *StateChang
 	c.Stats = st
 	ib.publish(ctx, []Message{{Kind: kind, UserID: user, State: c}})
 	return nil
+}
+
+// userMu returns the lock of user's counts-and-publish (see tellMu).
+func (ib *Inbox) userMu(user string) *sync.Mutex {
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(user); i++ {
+		h = (h ^ uint32(user[i])) * 16777619
+	}
+	return &ib.tellMu[h%uint32(len(ib.tellMu))]
 }
 
 func errNotFound() error { return Errorf(ENOTFOUND, "notification not found") }

@@ -429,3 +429,45 @@ func TestRetentionTellsStreams(t *testing.T) {
 		t.Fatalf("a second pass = %d, %v; want nothing", n, err)
 	}
 }
+
+// Concurrent state changes of one user: the last event each tab gets
+// carries the latest counts (this node publishes a user's events in the
+// order of their snapshots).
+func TestConcurrentChangesEndOnTheLatestCounts(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const u = "racing"
+	s := e.openStream(t, "", withBearer(e.token(u)))
+	s.syncStats(t)
+	for range 4 {
+		e.publish(u, "m")
+	}
+	s.expectIDs(t, u, 1, 4)
+	const changes = 200
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range changes / 8 {
+				path := fmt.Sprintf("/notifications/%d/read", 1+(g+i)%4)
+				if (g+i)%3 == 0 {
+					path = fmt.Sprintf("/notifications/%d/unread", 1+(g*7+i)%4)
+				}
+				if r := e.doNoFatal("POST", path, withBearer(e.token(u))); r.status != 200 {
+					t.Errorf("%s: %d %s", path, r.status, r.body)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var last belfry.StateChange
+	for range changes {
+		last = s.change(t, "read-state")
+	}
+	var want countsBody
+	r := e.user(u, "GET", "/notifications/counts")
+	if err := json.Unmarshal(r.body, &want); err != nil {
+		t.Fatal(err)
+	}
+	if last.Unread != want.Unread || last.Unseen != want.Unseen {
+		t.Fatalf("the last event says unread %d unseen %d; the store says %s", last.Unread, last.Unseen, r.body)
+	}
+}
