@@ -19,7 +19,7 @@ type Inbox struct {
 	// change and publishing them, so that this node publishes a user's
 	// state events in the order of their snapshots: the last event a tab
 	// gets carries the latest counts.
-	tellMu [64]sync.Mutex
+	tellMu [256]sync.Mutex
 }
 
 func (ib *Inbox) now() time.Time {
