@@ -39,14 +39,7 @@ func fitsV2(m *belfry.Message) bool {
 func appendV2(b []byte, deployment string, m *belfry.Message) []byte {
 	b = appendString(append(b, version2), deployment)
 	if n := m.New; n != nil {
-		b = append(b, kindNew)
-		b = appendVarint(b, n.ID)
-		b = appendString(b, n.Message)
-		b = appendString(b, n.Title)
-		b = appendString(b, n.Link)
-		b = appendString(b, n.Category)
-		b = appendData(b, n.Data)
-		b = appendTime(b, n.CreatedAt)
+		b = appendNewHead(append(b, kindNew), n)
 		if n.ReadAt == nil {
 			return append(b, 0)
 		}
@@ -71,6 +64,29 @@ func appendV2(b []byte, deployment string, m *belfry.Message) []byte {
 		b = appendString(b, *c.ReadAt)
 	}
 	return b
+}
+
+// appendNewHead appends the fields every version of a new notification
+// starts with: id, message, title, link, category, data, created_at.
+func appendNewHead(b []byte, n *belfry.Notification) []byte {
+	b = appendVarint(b, n.ID)
+	b = appendString(b, n.Message)
+	b = appendString(b, n.Title)
+	b = appendString(b, n.Link)
+	b = appendString(b, n.Category)
+	b = appendData(b, n.Data)
+	return appendTime(b, n.CreatedAt)
+}
+
+// newHead reads what appendNewHead wrote into n.
+func (r *reader) newHead(n *belfry.Notification) {
+	n.ID = r.varint()
+	n.Message = r.string()
+	n.Title = r.string()
+	n.Link = r.string()
+	n.Category = r.string()
+	n.Data = r.data()
+	n.CreatedAt = r.time()
 }
 
 // appendData appends an optional JSON value: length+1 and bytes, 0 for nil.
@@ -104,13 +120,7 @@ func (r *reader) messageV2(user string) belfry.Message {
 		box := new(newBox)
 		n := &box.n
 		n.UserID = user
-		n.ID = r.varint()
-		n.Message = r.string()
-		n.Title = r.string()
-		n.Link = r.string()
-		n.Category = r.string()
-		n.Data = r.data()
-		n.CreatedAt = r.time()
+		r.newHead(n)
 		switch r.byte() {
 		case 0:
 		case 1:

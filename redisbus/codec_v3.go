@@ -50,13 +50,7 @@ func appendV3(b []byte, deployment string, m *belfry.Message) []byte {
 }
 
 func appendNewV3(b []byte, n *belfry.Notification) []byte {
-	b = appendVarint(b, n.ID)
-	b = appendString(b, n.Message)
-	b = appendString(b, n.Title)
-	b = appendString(b, n.Link)
-	b = appendString(b, n.Category)
-	b = appendData(b, n.Data)
-	b = appendTime(b, n.CreatedAt)
+	b = appendNewHead(b, n)
 	b = appendString(b, n.Avatar)
 	b = appendString(b, n.Action)
 	times := [...]*time.Time{n.ReadAt, n.SeenAt, n.ArchivedAt, n.ExpiresAt, n.ActedAt}
@@ -180,13 +174,7 @@ func (r *reader) newV3(user string) *belfry.Notification {
 	// The fields are read onto the stack, then moved into one allocation
 	// sized by the number of actions.
 	n := belfry.Notification{UserID: user}
-	n.ID = r.varint()
-	n.Message = r.string()
-	n.Title = r.string()
-	n.Link = r.string()
-	n.Category = r.string()
-	n.Data = r.data()
-	n.CreatedAt = r.time()
+	r.newHead(&n)
 	n.Avatar = r.string()
 	n.Action = r.string()
 	flags := r.uvarint()
