@@ -113,13 +113,13 @@ func (ib *Inbox) MarkSeen(ctx context.Context, user string, upTo int64) (Bulk, e
 	if err != nil {
 		return Bulk{}, err
 	}
-	s := FormatTime(at)
-	c := &StateChange{All: true, UpTo: upTo, SeenAt: &s}
 	if changed == 0 {
 		// Nothing changed: answer the counts, tell no stream.
 		st, err := ib.Store.Stats(context.WithoutCancel(ctx), user)
 		return Bulk{Stats: st}, err
 	}
+	s := FormatTime(at)
+	c := &StateChange{All: true, UpTo: upTo, SeenAt: &s}
 	err = ib.tell(ctx, user, KindSeen, c)
 	return Bulk{Updated: changed, Stats: c.Stats}, err
 }
