@@ -44,6 +44,7 @@ func (s *sseStream) syncStats(t *testing.T) belfry.Stats {
 }
 
 type countsBody struct {
+	LastID     *int64                   `json:"last_id"`
 	Unread     int                      `json:"unread"`
 	Unseen     int                      `json:"unseen"`
 	ByCategory map[string]belfry.Counts `json:"by_category"`
@@ -54,7 +55,7 @@ func (e *env) wantCounts(t *testing.T, user, step string, unread, unseen int, by
 	t.Helper()
 	r := e.user(user, "GET", "/notifications/counts")
 	var c countsBody
-	if r.status != 200 || json.Unmarshal(r.body, &c) != nil {
+	if r.status != 200 || json.Unmarshal(r.body, &c) != nil || c.LastID == nil {
 		t.Fatalf("%s: counts %d %s", step, r.status, r.body)
 	}
 	if c.Unread != unread || c.Unseen != unseen || !maps.Equal(c.ByCategory, byCat) {
@@ -128,6 +129,12 @@ func testInboxAcrossTabs(t *testing.T, o envOpts) {
 	}
 	wantEventCounts(t, "seen", c, 4, 1, cc{"billing": {Unread: 2}, "comments": {Unread: 1}})
 	e.wantCounts(t, u, "seen", 4, 1, cc{"billing": {Unread: 2}, "comments": {Unread: 1}})
+	// Seen again: nothing changes, and no stream is told (the next event
+	// the tabs get is the read below).
+	if r := e.user(u, "POST", "/notifications/seen", withJSON(`{"up_to_id":3}`)); r.status != 200 ||
+		!strings.HasPrefix(string(r.body), `{"updated":0,`) {
+		t.Fatalf("seen again: %d %s", r.status, r.body)
+	}
 
 	c = step("read 1", "POST", "/notifications/1/read", "", 200, "read-state")
 	wantEventCounts(t, "read 1", c, 3, 1, cc{"billing": {Unread: 1}, "comments": {Unread: 1}})
@@ -291,12 +298,21 @@ func testPreferencesSkipPublish(t *testing.T, o envOpts) {
 	if h := r.header.Get("Belfry-Skipped"); h != `["pref-a","pref-b"]` {
 		t.Fatalf("Belfry-Skipped = %q", h)
 	}
+	// A user id outside ASCII is \u-escaped in the header, and reads back.
+	e.user("prëf-ü", "PUT", "/notifications/preferences", withJSON(`{"default":{"in_app":false}}`))
+	r = e.publishJSON(t, `{"user_ids":["prëf-ü","pref-c"],"message":"m"}`)
+	var skipped []string
+	if h := r.header.Get("Belfry-Skipped"); h != `["pr\u00ebf-\u00fc"]` || json.Unmarshal([]byte(h), &skipped) != nil ||
+		len(skipped) != 1 || skipped[0] != "prëf-ü" {
+		t.Fatalf("Belfry-Skipped = %q", h)
+	}
 	// Other categories still reach pref-a; pref-b has everything off.
 	r = e.publishJSON(t, `{"user_ids":["pref-a","pref-b"],"message":"invoice","category":"billing"}`)
 	if r.status != 201 || r.header.Get("Belfry-Skipped") != `["pref-b"]` {
 		t.Fatalf("billing: %d %s %q", r.status, r.body, r.header.Get("Belfry-Skipped"))
 	}
 	e.wantCounts(t, "pref-a", "pref-a", 1, 1, cc{"billing": {Unread: 1, Unseen: 1}})
+	e.wantCounts(t, "prëf-ü", "prëf-ü", 0, 0, cc{})
 	e.wantCounts(t, "pref-b", "pref-b", 0, 0, cc{})
 	// The skipped publish consumed no id: pref-a's first notification is 1.
 	if r = e.user("pref-a", "GET", "/notifications"); !strings.Contains(string(r.body), `"id":1,`) {
@@ -469,5 +485,32 @@ func TestConcurrentChangesEndOnTheLatestCounts(t *testing.T) {
 	}
 	if last.Unread != want.Unread || last.Unseen != want.Unseen {
 		t.Fatalf("the last event says unread %d unseen %d; the store says %s", last.Unread, last.Unseen, r.body)
+	}
+}
+
+// The next page of a filtered list keeps the filters.
+func TestListNextPageKeepsFilters(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const u = "pager"
+	for i, cat := range []string{"billing", "other", "billing", "other", "billing"} {
+		if r := e.publishJSON(t, fmt.Sprintf(`{"user_id":%q,"message":"m%d","category":%q}`, u, i, cat)); r.status != 201 {
+			t.Fatalf("publish: %d %s", r.status, r.body)
+		}
+	}
+	e.user(u, "POST", "/notifications/3/archive")
+	r := e.user(u, "GET", "/notifications?category=billing&status=all&seen=false&limit=2")
+	link := r.header.Get("Link")
+	for _, want := range []string{"category=billing", "status=all", "seen=false", "limit=2", "before=3"} {
+		if !strings.Contains(link, want) {
+			t.Fatalf("Link %q lacks %s", link, want)
+		}
+	}
+	next := strings.TrimSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`)
+	var page []belfry.Notification
+	if r = e.user(u, "GET", next); json.Unmarshal(r.body, &page) != nil || len(page) != 1 || page[0].ID != 1 {
+		t.Fatalf("next page %s: %s", next, r.body)
+	}
+	if r.header.Get("Link") != "" {
+		t.Fatalf("a last page with a Link: %q", r.header.Get("Link"))
 	}
 }
