@@ -22,6 +22,7 @@ type Draft struct {
 	Actions   []Action
 	ExpiresAt *time.Time    // at most one of ExpiresAt and TTL
 	TTL       time.Duration // expires this long after the publish
+	Push      PushMode      // "" means the server's default (--push-default)
 }
 
 // Validate checks the draft against the limits, drops duplicate user ids

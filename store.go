@@ -17,6 +17,9 @@ import (
 // one passes the storetest suite. A store that cannot reach its database
 // returns an *Error with code EUNAVAILABLE and changes nothing.
 type Store interface {
+	Outbox        // push and webhook jobs (outbox.go)
+	Subscriptions // push subscriptions (outbox.go)
+
 	// Create stores the notifications durably, assigning each its ID (the
 	// user's next sequence number, in commit order: once Create returns id N
 	// for a user, every id below N of that user is visible to readers) and
@@ -169,8 +172,11 @@ type Stats struct {
 type Batch struct {
 	Notifications []*Notification
 	Key           *IdempotencyKey
-	Skipped       []string // out: users skipped by their preferences, in input order
-	Replayed      bool     // out: the answer is the record of an earlier call
+	// Jobs are enqueued in the same transaction as the notifications (see
+	// Job.Index and Job.OnlyIfSubscribed); none when the batch is replayed.
+	Jobs     []Job
+	Skipped  []string // out: users skipped by their preferences, in input order
+	Replayed bool     // out: the answer is the record of an earlier call
 }
 
 // IdempotencyKey names a publish call.
@@ -191,6 +197,9 @@ type PurgeQuery struct {
 	// many are deleted.
 	MaxPerUser int
 	Limit      int // at most this many notifications in one call (> 0)
+	// FailedBefore, when not zero: failed outbox jobs created before it
+	// are deleted too (at most Limit of them; they are not in the result).
+	FailedBefore time.Time
 }
 
 // Removed is one notification that Purge deleted.

@@ -25,6 +25,9 @@ const (
 type Config struct {
 	Store  belfry.Store  // required: replay, gap fill and catch-up read from it
 	Broker belfry.Broker // required: the Hub subscribes users on it
+	// Presence, when set, is told of every change of a user's stream count
+	// on this node (Presence.Track, under the user's shard lock).
+	Presence belfry.Presence
 	// Heartbeat is the interval of the streams' heartbeat comments.
 	// Default 20s (DefaultHeartbeat).
 	Heartbeat time.Duration
@@ -76,6 +79,7 @@ type Config struct {
 type Hub struct {
 	store     belfry.Store
 	broker    belfry.Broker
+	presence  belfry.Presence // nil: none
 	queueSize int
 	// heartbeat and writeTimeout: Config's, for every stream.
 	heartbeat, writeTimeout time.Duration
@@ -148,7 +152,7 @@ func New(cfg Config) *Hub {
 	if cfg.MaxStreamsPerUser == 0 {
 		cfg.MaxStreamsPerUser = DefaultMaxStreamsPerUser
 	}
-	h := &Hub{store: cfg.Store, broker: cfg.Broker, queueSize: cfg.QueueSize, storeOutage: cfg.StoreOutage,
+	h := &Hub{store: cfg.Store, broker: cfg.Broker, presence: cfg.Presence, queueSize: cfg.QueueSize, storeOutage: cfg.StoreOutage,
 		heartbeat: cfg.Heartbeat, writeTimeout: cfg.WriteTimeout,
 		log: cfg.Logger, seed: maphash.MakeSeed(), shards: make([]hubShard, cfg.Shards),
 		reads: make(chan struct{}, cfg.StoreReads), replaysPerUser: cfg.ReplaysPerUser,
@@ -219,6 +223,9 @@ func (h *Hub) attach(user string, s *Stream) error {
 		h.users.Add(1)
 		h.broker.Subscribe(user)
 	}
+	if h.presence != nil {
+		h.presence.Track(user, len(list))
+	}
 	sh.mu.Unlock()
 	return nil
 }
@@ -244,6 +251,9 @@ func (h *Hub) detach(user string, s *Stream) {
 		list := make([]*Stream, 0, len(old)-1)
 		list = append(list, old[:i]...)
 		sh.users[user] = append(list, old[i+1:]...)
+	}
+	if h.presence != nil {
+		h.presence.Track(user, len(old)-1)
 	}
 	sh.mu.Unlock()
 	h.open.Add(-1)
