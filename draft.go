@@ -66,6 +66,9 @@ func (d *Draft) Validate() error {
 	if err := checkLink("avatar", d.Avatar); err != nil {
 		return err
 	}
+	if d.Push != "" && !ValidPushMode(d.Push) {
+		return Errorf(EINVALID, "push must be never, offline or always")
+	}
 	if err := checkActions(d.Actions); err != nil {
 		return err
 	}

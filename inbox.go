@@ -12,6 +12,9 @@ import (
 type Inbox struct {
 	Store  Store
 	Broker Broker
+	// Reach, when set, gets the outbox jobs of each publish (pushes,
+	// escalations) and the webhook events of reads and actions.
+	Reach  *Reach
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
 
@@ -63,9 +66,12 @@ func (ib *Inbox) Publish(ctx context.Context, d Draft, key *IdempotencyKey) (*Pu
 			Link: d.Link, Category: d.Category, Data: d.Data, Avatar: d.Avatar,
 			Actions: d.Actions, ExpiresAt: d.ExpiresAt}
 	}
-	b := &Batch{Notifications: ns, Key: key}
+	b := &Batch{Notifications: ns, Key: key, Jobs: ib.Reach.Jobs(d, ns)}
 	if err := ib.Store.Publish(ctx, b); err != nil {
 		return nil, err
+	}
+	if len(b.Jobs) > 0 && !b.Replayed {
+		ib.Reach.Poke()
 	}
 	if b.Replayed && ttl > 0 {
 		ib.replayedExpiry(ctx, b.Notifications)

@@ -2,6 +2,7 @@ package belfry
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -31,6 +32,9 @@ func (ib *Inbox) setRead(ctx context.Context, user string, id int64, at *time.Ti
 	n, err := ib.Store.SetRead(ctx, user, id, at)
 	if err != nil {
 		return nil, err
+	}
+	if at != nil && n.ReadAt != nil && n.ReadAt.Equal(*at) { // read by this call
+		ib.emit(ctx, EventRead, n)
 	}
 	return n, ib.tell(ctx, user, KindRead, &StateChange{ID: n.ID, Read: n.ReadAt != nil,
 		ReadAt: FormatTimePtr(n.ReadAt), SeenAt: FormatTimePtr(n.SeenAt)})
@@ -76,6 +80,9 @@ func (ib *Inbox) bulk(ctx context.Context, user string, f Filter, kind Kind,
 	}
 	s := FormatTime(at)
 	c := &StateChange{All: true, UpTo: f.UpTo, Filter: EventFilterOf(f)}
+	if kind == KindRead && changed > 0 && ib.Reach.Webhooks() {
+		ib.emitData(ctx, EventRead, user, 0, appendBulkRead(nil, user, f, changed, at))
+	}
 	if kind == KindRead {
 		c.Read, c.ReadAt, c.SeenAt = true, &s, &s
 	} else {
@@ -157,9 +164,13 @@ func (ib *Inbox) Act(ctx context.Context, user string, id int64, actionID string
 	if id <= 0 || actionID == "" {
 		return nil, errNotFound()
 	}
-	n, err := ib.Store.Act(ctx, user, id, actionID, ib.now())
+	at := ib.now()
+	n, err := ib.Store.Act(ctx, user, id, actionID, at)
 	if err != nil {
 		return nil, err
+	}
+	if n.ActedAt != nil && n.ActedAt.Equal(at) { // taken by this call
+		ib.emit(ctx, EventAction, n)
 	}
 	return n, ib.tell(ctx, user, KindAction, &StateChange{ID: n.ID, Action: n.Action,
 		ActedAt: FormatTimePtr(n.ActedAt), Read: true, ReadAt: FormatTimePtr(n.ReadAt),
@@ -218,3 +229,40 @@ func (ib *Inbox) userMu(user string) *sync.Mutex {
 }
 
 func errNotFound() error { return Errorf(ENOTFOUND, "notification not found") }
+
+// emit enqueues the webhook event typ about n, after its change committed.
+// A store failure here is logged: the change itself stands.
+func (ib *Inbox) emit(ctx context.Context, typ string, n *Notification) {
+	if ib.Reach.Webhooks() {
+		ib.emitData(ctx, typ, n.UserID, n.ID, n.AppendJSON(nil))
+	}
+}
+
+func (ib *Inbox) emitData(ctx context.Context, typ, user string, id int64, data []byte) {
+	if err := ib.Reach.Emit(context.WithoutCancel(ctx), typ, user, id, data); err != nil {
+		ib.logger().Warn("enqueueing a webhook failed", "type", typ, "user", user, "err", err)
+	}
+}
+
+// appendBulkRead appends the data of a read-all's notification.read:
+// {"user_id", "all": true, "up_to_id", "filter"?, "updated", "read_at"}.
+func appendBulkRead(b []byte, user string, f Filter, updated int, at time.Time) []byte {
+	b = append(b, `{"user_id":`...)
+	b = appendString(b, user)
+	b = fmt.Appendf(b, `,"all":true,"up_to_id":%d`, f.UpTo)
+	if ef := EventFilterOf(f); ef != nil {
+		b = append(b, `,"filter":{`...)
+		sep := ""
+		if ef.Category != nil {
+			b = append(b, `"category":`...)
+			b = appendString(b, *ef.Category)
+			sep = ","
+		}
+		if ef.Read != nil {
+			b = fmt.Appendf(b, `%s"read":%t`, sep, *ef.Read)
+		}
+		b = append(b, '}')
+	}
+	b = fmt.Appendf(b, `,"updated":%d,"read_at":"%s"}`, updated, FormatTime(at))
+	return b
+}
