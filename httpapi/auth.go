@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,10 +46,57 @@ func MintToken(secret []byte, user string, ttl time.Duration) (string, error) {
 	return tok, nil
 }
 
+// MintNotificationToken returns an HS256 JWT for user that is good only for
+// marking notification id read or taking one of its actions (the claim
+// belfry_notification), for ttl. The push payload carries it, so the
+// service worker can act on a click without the page's credentials.
+// Errors: those of MintToken.
+func MintNotificationToken(secret []byte, user string, id int64, ttl time.Duration) (string, error) {
+	if len(secret) == 0 {
+		return "", belfry.Errorf(belfry.EINVALID, "the JWT secret is empty")
+	}
+	if err := belfry.ValidateUserID(user); err != nil {
+		return "", err
+	}
+	if id <= 0 || ttl <= 0 {
+		return "", belfry.Errorf(belfry.EINVALID, "a notification token needs an id and a positive lifetime")
+	}
+	now := time.Now()
+	claims := tokenClaims{Notification: id, RegisteredClaims: jwt.RegisteredClaims{Subject: user,
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl).Add(time.Second))}}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
+	if err != nil {
+		return "", &belfry.Error{Code: belfry.EINTERNAL, Message: "signing the token", Err: err}
+	}
+	return tok, nil
+}
+
+// tokenClaims are the claims belfry reads from a user JWT.
+type tokenClaims struct {
+	// Notification, when set, limits the token to that notification's
+	// read and action endpoints (MintNotificationToken).
+	Notification int64 `json:"belfry_notification,omitempty"`
+	jwt.RegisteredClaims
+}
+
 // principal is the user a request acts for.
 type principal struct {
 	user    string
 	expires time.Time // zero: never
+	only    int64     // not 0: the token is good only for this notification
+}
+
+// allows reports whether a token limited to one notification may make
+// the request r: POST …/{id}/read or …/{id}/actions/{action_id} of it.
+func (p principal) allows(r *http.Request) bool {
+	if p.only == 0 {
+		return true
+	}
+	switch r.Pattern {
+	case "POST /notifications/{id}/read", "POST /notifications/{id}/actions/{action_id}":
+		return r.PathValue("id") == strconv.FormatInt(p.only, 10)
+	}
+	return false
 }
 
 // bearer returns the credential of an "Authorization: Bearer x" header.
@@ -86,7 +134,7 @@ func (s *Server) parseToken(tok string) (principal, error) {
 	if len(s.cfg.JWTSecret) == 0 || tok == "" || len(tok) > maxTokenLen {
 		return principal{}, bad // an empty HMAC key would let anyone sign
 	}
-	var claims jwt.RegisteredClaims
+	var claims tokenClaims
 	if _, err := s.jwt.ParseWithClaims(tok, &claims, func(*jwt.Token) (any, error) {
 		return s.cfg.JWTSecret, nil
 	}); err != nil {
@@ -96,7 +144,7 @@ func (s *Server) parseToken(tok string) (principal, error) {
 	if belfry.ValidateUserID(claims.Subject) != nil || claims.ExpiresAt == nil {
 		return principal{}, bad
 	}
-	return principal{user: claims.Subject, expires: claims.ExpiresAt.Time}, nil
+	return principal{user: claims.Subject, expires: claims.ExpiresAt.Time, only: claims.Notification}, nil
 }
 
 // isAPIKey reports whether k is one of the publishers' keys, comparing the
@@ -136,6 +184,9 @@ func (s *Server) authUser(r *http.Request) (principal, error) {
 			if err := s.csrf.Check(r); err != nil {
 				return principal{}, belfry.Errorf(belfry.EFORBIDDEN, "cross-origin request with a cookie credential")
 			}
+		}
+		if !p.allows(r) {
+			return principal{}, belfry.Errorf(belfry.EFORBIDDEN, "this token only marks one notification read or takes one of its actions")
 		}
 		return p, nil
 	}

@@ -98,6 +98,15 @@ type Config struct {
 	PublishBurst int
 
 	// Demo enables the demo-only endpoints (the demo page's publish form).
+	// Presence answers GET /api/presence; nil: 503 there.
+	Presence belfry.Presence
+	// PushKey is the VAPID public key (base64url) that GET
+	// /notifications/push/key answers; "" turns push subscriptions off.
+	PushKey string
+	// CheckEndpoint vets a push subscription's endpoint (webpush.Policy);
+	// nil refuses every endpoint. Errors: EINVALID.
+	CheckEndpoint func(endpoint string) error
+
 	Demo bool
 	// Assets, when set, serves the browser files under /assets/ and the
 	// demo page at / (see package web).

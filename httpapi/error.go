@@ -23,7 +23,7 @@ func StatusOf(code string) int {
 		return http.StatusNotFound
 	case belfry.EMETHOD:
 		return http.StatusMethodNotAllowed
-	case belfry.ECONFLICT, belfry.EIDEMCONFLICT:
+	case belfry.ECONFLICT, belfry.EIDEMCONFLICT, belfry.ELIMIT:
 		return http.StatusConflict
 	case belfry.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge

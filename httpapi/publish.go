@@ -25,6 +25,7 @@ type publishRequest struct {
 	Actions   []belfry.Action `json:"actions"`
 	ExpiresAt *string         `json:"expires_at"`
 	TTL       *int64          `json:"ttl"`
+	Push      belfry.PushMode `json:"push"`
 }
 
 // MaxIdempotencyKey is the longest Idempotency-Key accepted.
@@ -98,7 +99,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
 // draft turns the request into a belfry.Draft. Errors: EINVALID.
 func (in *publishRequest) draft() (belfry.Draft, error) {
 	d := belfry.Draft{Message: in.Message, Title: in.Title, Link: in.Link,
-		Category: in.Category, Data: in.Data, Avatar: in.Avatar, Actions: in.Actions}
+		Category: in.Category, Data: in.Data, Avatar: in.Avatar, Actions: in.Actions, Push: in.Push}
 	switch {
 	case in.UserID != nil && in.UserIDs != nil:
 		return d, belfry.Errorf(belfry.EINVALID, "give user_id or user_ids, not both")

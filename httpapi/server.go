@@ -143,6 +143,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, &belfry.Error{Code: belfry.EINVALID, Message: "httpapi: registering metrics", Err: err}
 	}
 	s.metrics = m
+	if cfg.Inbox.Reach != nil {
+		if err := reg.Register(newReachCollector(cfg.Inbox.Reach)); err != nil {
+			return nil, &belfry.Error{Code: belfry.EINVALID, Message: "httpapi: registering metrics", Err: err}
+		}
+	}
 	s.routes()
 	return s, nil
 }
@@ -169,6 +174,13 @@ func (s *Server) routes() {
 	s.mux.Handle("DELETE /api/users/{user_id}/notifications/{id}", s.handle(s.limitAuth(s.retract)))
 	s.mux.Handle("GET /api/users/{user_id}/preferences", s.handle(s.limitAuth(s.appPreferences)))
 	s.mux.Handle("PUT /api/users/{user_id}/preferences", s.handle(s.limitAuth(s.setAppPreferences)))
+	s.mux.Handle("GET /notifications/push/key", s.handle(s.pushKey))
+	s.mux.Handle("GET /notifications/push/subscriptions", s.handle(s.limitAuth(s.subscriptions)))
+	s.mux.Handle("POST /notifications/push/subscriptions", s.handle(s.limitAuth(s.subscribe)))
+	s.mux.Handle("DELETE /notifications/push/subscriptions", s.handle(s.limitAuth(s.unsubscribe)))
+	s.mux.Handle("GET /api/presence", s.handle(s.limitAuth(s.presence)))
+	s.mux.Handle("GET /api/webhooks/failed", s.handle(s.limitAuth(s.failedWebhooks)))
+	s.mux.Handle("POST /api/webhooks/{id}/retry", s.handle(s.limitAuth(s.retryWebhook)))
 	s.mux.Handle("GET /healthz", s.handle(s.healthz))
 	s.mux.Handle("GET /readyz", s.handle(s.readyz))
 	if s.cfg.Registry != nil {
