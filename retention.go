@@ -56,6 +56,10 @@ func (r *Retention) Run(ctx context.Context) error {
 	}
 }
 
+// FailedJobsKept is how long a push or webhook that gave up stays listed
+// (GET /api/webhooks/failed) and can be retried.
+const FailedJobsKept = 30 * 24 * time.Hour
+
 // Pass purges batch after batch until a batch comes back short: expired
 // notifications and idempotency keys, and, when full, what the retention
 // rules select. It returns how many notifications it deleted.
@@ -70,6 +74,7 @@ func (r *Retention) Pass(ctx context.Context, full bool) (int, error) {
 				q.RetainUnread = r.RetainUnread
 			}
 			q.MaxPerUser = r.MaxPerUser
+			q.FailedBefore = q.Now.Add(-FailedJobsKept)
 		}
 		removed, err := r.Inbox.Store.Purge(ctx, q)
 		if err != nil {

@@ -111,6 +111,8 @@ type Main struct {
 	// MaxPerUser trims a user's oldest notifications beyond this many.
 	// Default 10,000; 0: no limit.
 	MaxPerUser int
+	// Reach are the Web Push and webhook settings.
+	Reach ReachFlags
 
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
@@ -137,7 +139,7 @@ func NewMain() *Main {
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		AuthCookie: httpapi.DefaultAuthCookie, AuthConcurrency: httpapi.DefaultAuthURLConcurrency,
 		AuthFailRate: httpapi.DefaultAuthFailRate, AuthFailBurst: httpapi.DefaultAuthFailBurst,
-		Stdout: io.Discard, Stderr: io.Discard}
+		Reach: defaultReachFlags(), Stdout: io.Discard, Stderr: io.Discard}
 }
 
 // ParseFlags reads the serve flags from args and, for every flag not given
@@ -188,9 +190,11 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.LogFormat, "log-format", m.LogFormat, "`format` of the logs on stderr: text or json")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "bound on the graceful shutdown")
 	fs.StringVar(&m.PprofAddr, "pprof-addr", m.PprofAddr, "serve Go's profiler at http://`address`/debug/pprof/ on a listener of its own (keep it on loopback); default off")
+	pushHosts, webhookSecrets := m.Reach.define(fs)
 	if err := parseArgs(fs, args, getenv); err != nil {
 		return err
 	}
+	m.Reach.PushAllowHosts, m.Reach.WebhookSecrets = *pushHosts, *webhookSecrets
 	m.APIKeys = keys
 	m.AllowOrigins = origins
 	m.TrustedProxies = proxies
@@ -261,6 +265,9 @@ func (m *Main) finish(addrGiven bool) error {
 	}
 	if m.JWTSecret != "" && len(m.JWTSecret) < 32 && !m.DemoMode {
 		return errors.New("--jwt-secret must be at least 32 bytes (e.g. openssl rand -base64 32)")
+	}
+	if err := m.Reach.check(m.DemoMode); err != nil {
+		return err
 	}
 	for i, k := range m.APIKeys {
 		if len(k) < minAPIKeyLen {
@@ -383,12 +390,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	hub := hub.New(hub.Config{Store: store, Broker: broker,
+	presence, err := openPresence(broker, log)
+	if err != nil {
+		return err
+	}
+	hub := hub.New(hub.Config{Store: store, Broker: broker, Presence: presence,
 		Heartbeat: m.Heartbeat, WriteTimeout: m.WriteTimeout,
 		QueueSize: m.QueueSize, ReplaysPerUser: m.ReplaysPerUser, MaxStreamsPerUser: noLimitIfZero(m.MaxStreamsPerUser),
 		MaxStreams: m.MaxStreams, Logger: log})
 	m.warnNofile(log)
-	inbox := &belfry.Inbox{Store: store, Broker: broker, Logger: log}
+	reach, err := m.buildReach(store, presence, log)
+	if err != nil {
+		return err
+	}
+	inbox := &belfry.Inbox{Store: store, Broker: broker, Reach: reach.reach, Logger: log}
 	retention := &belfry.Retention{Inbox: inbox, Retain: m.Retain, RetainUnread: m.RetainUnread,
 		MaxPerUser: m.MaxPerUser}
 	reg := prometheus.NewRegistry()
@@ -415,6 +430,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		AuthFailRate: authFailRate(m.AuthFailRate), AuthFailBurst: m.AuthFailBurst, TrustedProxies: proxies,
 		PublishRate: m.PublishRate, PublishBurst: m.PublishBurst, IdempotencyWindow: m.IdempotencyWindow,
 		Retry: m.Retry, DisableLean: !m.Lean,
+		Presence: presence, PushKey: reach.pushKey, CheckEndpoint: reach.endpoint,
 		Demo: m.Demo, Assets: web.Handler(),
 		Logger: log, Registry: reg,
 	})
@@ -432,6 +448,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			err = fmt.Errorf("broker: %w", berr)
 		}
 	}()
+
+	// Presence and the outbox's runner run until the server is down.
+	reachCtx, stopReach := context.WithCancel(context.WithoutCancel(ctx))
+	var reachWG sync.WaitGroup
+	reachWG.Go(func() { _ = presence.Run(reachCtx) })
+	reachWG.Go(func() { _ = reach.reach.Run(reachCtx) })
+	defer func() { stopReach(); reachWG.Wait() }()
 
 	// The purge runs until the server is down.
 	purgeCtx, stopPurge := context.WithCancel(context.WithoutCancel(ctx))
