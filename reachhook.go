@@ -47,6 +47,10 @@ func (r *Reach) deliver(ctx context.Context, j Job) Settlement {
 		r.stats.webhookSent.Add(1)
 		return Settlement{Done: true}
 	}
+	if err != nil && ErrorCode(err) == EINVALID { // it can never be sent
+		r.stats.webhookFailed.Add(1)
+		return Settlement{Fail: true, LastError: err.Error()}
+	}
 	why := ""
 	if err != nil {
 		why = err.Error()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/belfry/belfry/webhook"
 	"context"
 	"errors"
 	"flag"
@@ -44,6 +45,7 @@ Usage:
                  [--title T] [--link L] [--category C] [--data JSON]
   belfry tail    --url URL (--token T | --secret S --user U) [--last-event-id N]
   belfry token   --secret S --user U [--ttl 1h]
+  belfry webhook-secret    print a new whsec_ secret for --webhook-secret
   belfry bench   --scenario idle|targeted|broadcast|storm|floor [flags]   load test (belfry bench -h)
   belfry version
   belfry help
@@ -73,6 +75,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "bench":
 		// The load generator parses its own flags (package bench).
 		return bench.Main(ctx, args, stdout, stderr)
+	case "webhook-secret":
+		if len(args) > 0 {
+			err = usageError{fmt.Errorf("webhook-secret takes no arguments")}
+			break
+		}
+		fmt.Fprintln(stdout, webhook.NewSecret())
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "belfry", version())
 		return exitOK
