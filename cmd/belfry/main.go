@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/belfry/belfry/webhook"
 	"context"
 	"errors"
 	"flag"
@@ -13,6 +12,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/belfry/belfry/webhook"
 
 	"github.com/belfry/belfry/httpapi"
 	"github.com/belfry/belfry/internal/bench"
