@@ -74,6 +74,12 @@ type envOpts struct {
 	retryAfter                    time.Duration
 	// store, when set, opens the store instead of SQLite in t.TempDir().
 	store func(t testing.TB) belfry.Store
+	// reach, when set, is the node's Reach, built from the env's store
+	// and presence (a memory.Presence on the env's clock); pushKey and
+	// checkEndpoint go to Config.
+	reach         func(e *env) *belfry.Reach
+	pushKey       string
+	checkEndpoint func(string) error
 }
 
 // env is one belfry node for a test: a real SQLite store in t.TempDir(),
@@ -93,7 +99,14 @@ type env struct {
 	conns *connTracker
 	// clockSkew is added to the real time on the API's token clock.
 	clockSkew atomic.Int64
+	// presence is the node's presence (every env has one); reach its
+	// Reach when envOpts.reach was set.
+	presence *memory.Presence
+	reach    *belfry.Reach
 }
+
+// now is the env's clock: the real time plus clockSkew.
+func (e *env) now() time.Time { return time.Now().Add(time.Duration(e.clockSkew.Load())) }
 
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
@@ -124,7 +137,8 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.hubStore != nil {
 		hubStore = o.hubStore(store)
 	}
-	e.hub = hub.New(hub.Config{Store: hubStore, Broker: broker, QueueSize: o.queue, Logger: log,
+	e.presence = memory.NewPresence(memory.PresenceOptions{Now: e.now})
+	e.hub = hub.New(hub.Config{Store: hubStore, Broker: broker, QueueSize: o.queue, Logger: log, Presence: e.presence,
 		Heartbeat: o.heartbeat, WriteTimeout: o.writeTimeout,
 		MaxStreamsPerUser: o.maxStreamsPerUser, MaxStreams: o.maxStreams})
 	brokerDone := make(chan struct{})
@@ -133,6 +147,10 @@ func newEnv(t testing.TB, o envOpts) *env {
 		_ = broker.Run(ctx, e.hub)
 	}()
 	e.inbox = &belfry.Inbox{Store: store, Broker: broker, Logger: log}
+	if o.reach != nil {
+		e.reach = o.reach(e)
+		e.inbox.Reach = e.reach
+	}
 	var err error
 	e.srv, err = httpapi.New(httpapi.Config{
 		Inbox: e.inbox, Hub: e.hub,
@@ -141,7 +159,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		TrustedProxies: o.trustedProxies, PublishRate: o.publishRate, PublishBurst: o.publishBurst,
 		Retry:  o.retry,
 		Logger: log, Registry: prometheus.NewRegistry(),
-		Now:  func() time.Time { return time.Now().Add(time.Duration(e.clockSkew.Load())) },
+		Now:  e.now, Presence: e.presence, PushKey: o.pushKey, CheckEndpoint: o.checkEndpoint,
 		Demo: true, DisableLean: o.disableLean, AllowOrigins: o.allowOrigins, Assets: o.assets,
 		SetupConcurrency: o.setupConcurrency, RetryAfter: o.retryAfter,
 	})
