@@ -107,7 +107,7 @@ func (p *Policy) parse(endpoint string) (*url.URL, error) {
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if why := inside(ip); why != "" {
-			return nil, belfry.Errorf(belfry.EINVALID, "push endpoint host %s is a %s address", host, why)
+			return nil, belfry.Errorf(belfry.EINVALID, "push endpoint host %s is %s address", host, why)
 		}
 	}
 	if !p.allowed(host) {
@@ -149,19 +149,19 @@ var nonPublic = []struct {
 	prefix netip.Prefix
 	what   string
 }{
-	{netip.MustParsePrefix("0.0.0.0/8"), "this-network"},
-	{netip.MustParsePrefix("100.64.0.0/10"), "shared (carrier-grade NAT)"},
-	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol assignment"},
-	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking"},
-	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
+	{netip.MustParsePrefix("0.0.0.0/8"), "a this-network"},
+	{netip.MustParsePrefix("100.64.0.0/10"), "a shared (carrier-grade NAT)"},
+	{netip.MustParsePrefix("192.0.0.0/24"), "an IETF protocol assignment"},
+	{netip.MustParsePrefix("198.18.0.0/15"), "a benchmarking"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "a reserved"},
 }
 
 // nat64 is the well-known NAT64 prefix (RFC 6052): its addresses reach the
 // IPv4 address in their last 32 bits.
 var nat64 = netip.MustParsePrefix("64:ff9b::/96")
 
-// inside returns what kind of non-public address ip is, or "" when it is a
-// public one.
+// inside returns what kind of non-public address ip is, with its article
+// ("a private"), or "" when it is a public one.
 func inside(ip netip.Addr) string {
 	ip = ip.Unmap()
 	if nat64.Contains(ip) {
@@ -170,15 +170,15 @@ func inside(ip netip.Addr) string {
 	}
 	switch {
 	case ip.IsLoopback():
-		return "loopback"
+		return "a loopback"
 	case ip.IsPrivate():
-		return "private"
+		return "a private"
 	case ip.IsLinkLocalUnicast():
-		return "link-local"
+		return "a link-local"
 	case ip.IsUnspecified():
-		return "unspecified"
+		return "an unspecified"
 	case ip.IsMulticast():
-		return "multicast"
+		return "a multicast"
 	}
 	for _, r := range nonPublic {
 		if r.prefix.Contains(ip) {
@@ -205,10 +205,10 @@ func (p *Policy) checkDial(address string) error {
 		return &dialRefused{address: address, why: "an unparsable"}
 	}
 	why := inside(ip)
-	if why == "" || (why == "loopback" && p.AllowLoopback) {
+	if why == "" || (why == "a loopback" && p.AllowLoopback) {
 		return nil
 	}
-	return &dialRefused{address: address, why: "a " + why}
+	return &dialRefused{address: address, why: why}
 }
 
 // dialRefused is the error of a connection the policy refused at dial time.
