@@ -126,7 +126,7 @@ func (c *Client) Push(ctx context.Context, r belfry.PushRequest) (belfry.Deliver
 		return belfry.Delivery{}, err
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Subscription.Endpoint, bytes.NewReader(body))
 	if err != nil {
 		return belfry.Delivery{}, belfry.Errorf(belfry.EINVALID, "push endpoint is not a usable URL")
 	}

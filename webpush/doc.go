@@ -30,5 +30,8 @@
 // The tests check the Client against independent implementations run by
 // Node (testdata/receiver.mjs): http_ece decrypts what it sends and Node's
 // crypto verifies the VAPID JWT. They need node on the PATH and
-// `npm ci` in web/, and skip without them.
+// `npm ci` in web/, and skip without them; they take about half a second,
+// so -short runs them too:
+//
+//	(cd web && npm ci) && go test -race ./webpush/
 package webpush
