@@ -26,8 +26,13 @@ const MaxEndpointLen = 2048
 //   - *.notify.windows.com: Edge on Windows, through WNS
 //     (https://wns2-par02p.notify.windows.com/w/?token=…);
 //   - web.push.apple.com and *.push.apple.com: Safari on macOS and iOS
-//     (https://web.push.apple.com/…; Apple asks servers to allow all of
-//     *.push.apple.com).
+//     (https://web.push.apple.com/…; Apple asks servers that restrict
+//     push endpoints to allow all of *.push.apple.com).
+//
+// Left out on purpose: android.googleapis.com (the legacy GCM endpoint,
+// shut down; browsers now subscribe at fcm.googleapis.com) and Mozilla's
+// staging hosts (updates-autopush.stage.mozaws.net and the like), which
+// only test builds of Firefox use; add them to Policy.Hosts when needed.
 var DefaultHosts = []string{
 	"fcm.googleapis.com",
 	"updates.push.services.mozilla.com",
