@@ -97,6 +97,9 @@ func (r *Reach) sendPush(ctx context.Context, j Job) Settlement {
 		return Settlement{Done: true}
 	}
 	body, err := r.pushPayload(n, p.Small)
+	if err == nil && len(body) > MaxPushPayload { // a long message: send what fits
+		body, err = r.pushPayload(n, true)
+	}
 	if err != nil {
 		return Settlement{Fail: true, LastError: err.Error()}
 	}

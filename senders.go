@@ -19,6 +19,11 @@ func ValidPushMode(m PushMode) bool {
 	return m == PushNever || m == PushOffline || m == PushAlways
 }
 
+// MaxPushPayload is the largest push payload: with aes128gcm's header and
+// padding delimiter the request body is then 4,096 bytes, what every push
+// service must accept (RFC 8291 §4).
+const MaxPushPayload = 3993
+
 // PushRequest is one Web Push request (RFC 8030) to one subscription.
 type PushRequest struct {
 	Subscription Subscription

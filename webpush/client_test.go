@@ -114,3 +114,9 @@ func TestPushRefusesBeforeSending(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxPayloadIsTheRunnersBound(t *testing.T) {
+	if MaxPayload != belfry.MaxPushPayload {
+		t.Fatalf("webpush.MaxPayload %d, belfry.MaxPushPayload %d: the runner would send payloads the client refuses", MaxPayload, belfry.MaxPushPayload)
+	}
+}
