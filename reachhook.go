@@ -42,7 +42,9 @@ func (r *Reach) escalate(ctx context.Context, j Job) Settlement {
 // least the app's Retry-After) until WebhookRetryFor after the event.
 func (r *Reach) deliver(ctx context.Context, j Job) Settlement {
 	now := r.now()
-	d, err := r.Webhook.Deliver(ctx, j.ID, now, j.Payload)
+	// The signature's timestamp is the wall clock: receivers compare it
+	// with theirs to refuse replays (Now may be a test's clock).
+	d, err := r.Webhook.Deliver(ctx, j.ID, time.Now(), j.Payload)
 	if err == nil && d.Status >= 200 && d.Status < 300 {
 		r.stats.webhookSent.Add(1)
 		return Settlement{Done: true}

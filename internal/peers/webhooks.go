@@ -153,3 +153,15 @@ func start(t testing.TB, cmd *exec.Cmd, onLine func([]byte)) {
 		_ = cmd.Wait()
 	})
 }
+
+// Wait waits for the next request, at most d, and reports whether one came.
+func (w *Webhooks) Wait(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-w.more:
+		return true
+	case <-t.C:
+		return false
+	}
+}
