@@ -10,9 +10,11 @@
 // pair and auth secret with Node's crypto, and prints a first JSON line:
 //   {"port":1234,"p256dh":"<base64url>","auth":"<base64url>"}
 // Then for each request it prints one JSON line saying what it saw (see
-// report below) and answers the status named by the path, /push/<status>,
-// with the Retry-After of the query parameter retry_after, if any. It
-// exits when its stdin closes.
+// report below) and answers the status named by the path,
+// /push/<status>[/<label>] (the label tells subscriptions apart), with the
+// Retry-After of the query parameter retry_after, if any. With
+// ?fail=<status>&times=<n>, the first n requests to that URL get <status>
+// instead (and the Retry-After). It exits when its stdin closes.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -115,6 +117,8 @@ function decrypt(body, errors) {
   return out;
 }
 
+const hits = new Map(); // requests per URL, for ?fail=…&times=…
+
 const server = http.createServer((req, res) => {
   const chunks = [];
   let size = 0;
@@ -124,13 +128,18 @@ const server = http.createServer((req, res) => {
   });
   req.on('end', () => {
     const url = new URL(req.url, 'http://' + req.headers.host);
-    const m = /^\/push\/([0-9]{3})$/.exec(url.pathname);
-    const status = m ? Number(m[1]) : 400;
+    const m = /^\/push\/([0-9]{3})(\/[A-Za-z0-9_-]+)?$/.exec(url.pathname);
+    let status = m ? Number(m[1]) : 400;
+    const seen = (hits.get(req.url) ?? 0) + 1;
+    hits.set(req.url, seen);
+    const fail = url.searchParams.get('fail');
+    if (fail !== null && seen <= Number(url.searchParams.get('times') ?? 1)) status = Number(fail);
     const errors = [];
     if (req.method !== 'POST') errors.push('method is ' + req.method);
     checkHeaders(req, errors);
     const report = {
       path: url.pathname,
+      url: req.url,
       status,
       ttl: req.headers.ttl,
       urgency: req.headers.urgency,
@@ -142,7 +151,7 @@ const server = http.createServer((req, res) => {
     process.stdout.write(JSON.stringify(report) + '\n');
     const headers = { 'content-type': 'text/plain' };
     const ra = url.searchParams.get('retry_after');
-    if (ra !== null) headers['retry-after'] = ra;
+    if (ra !== null && (fail === null || status === Number(fail))) headers['retry-after'] = ra;
     if (status === 201) headers.location = 'http://' + req.headers.host + '/message/1';
     res.writeHead(status, headers);
     res.end(status === 201 ? '' : 'status ' + status + '\n');
