@@ -1,7 +1,6 @@
 package mongodb
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -20,7 +19,7 @@ func job(id string, due time.Time) belfry.Job {
 func enqueue(t *testing.T, s *Store, jobs ...belfry.Job) {
 	t.Helper()
 	if err := s.Enqueue(t.Context(), jobs); err != nil {
-		t.Fatalf("Enqueue: %v (%v)", err, errors.Unwrap(err))
+		t.Fatalf("Enqueue: %v", err)
 	}
 }
 
@@ -268,5 +267,59 @@ func TestPurgeFailedJobs(t *testing.T) {
 	}
 	if n, _ := s.outbox.CountDocuments(ctx, bson.D{{Key: "_id", Value: "pending"}}); n != 1 {
 		t.Fatal("Purge deleted a pending job")
+	}
+}
+
+// TestPublishTakeoverJobs: a writer died after claiming a key (with its
+// jobs in the plan) and storing part of the call, before any job went in.
+// Duplicates, which carry jobs of other ids, take it over: the plan's jobs
+// are enqueued once, for the notifications of the plan, and the
+// duplicates' own jobs never.
+func TestPublishTakeoverJobs(t *testing.T) {
+	ss := openN(t, 2, testConfig())
+	s := ss[0]
+	ctx := t.Context()
+	jobsOf := func(prefix string) []belfry.Job {
+		var js []belfry.Job
+		for i, u := range []string{"alice", "bob", "carol"} {
+			js = append(js, belfry.Job{ID: prefix + u, Kind: belfry.JobPush, UserID: u, Index: i, Due: t0})
+		}
+		return js
+	}
+	b := batch("k", "m", "alice", "bob", "carol")
+	claimID := bson.NewObjectID()
+	dead := &keyDoc{Name: "k", Claim: claimID, Hash: fmt.Sprintf("%x", b.Key.Hash), State: keyPending,
+		Owner: "dead", ClaimedAt: released, ExpiresAt: b.Key.Expires,
+		Users: []string{"alice", "bob", "carol"}, Skip: []int{2}, Jobs: planJobs(jobsOf("plan-"))}
+	if _, err := s.keys.InsertOne(ctx, dead); err != nil {
+		t.Fatal(err)
+	}
+	stored := &belfry.Notification{UserID: "alice", Message: "m", Category: "billing"}
+	if err := s.create(ctx, []*belfry.Notification{stored},
+		map[*belfry.Notification]slot{stored: {key: "k", slot: slotOf(claimID, 0)}}, false); err != nil {
+		t.Fatal(err)
+	}
+
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			b := batch("k", "m", "alice", "bob", "carol")
+			b.Jobs = jobsOf(fmt.Sprintf("dup%d-", i))
+			if err := ss[i%2].Publish(ctx, b); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got := claim(t, s, t0, time.Minute, 10)
+	if jobIDs(got) != "plan-alice plan-bob " {
+		t.Fatalf("jobs %q, want the plan's, for alice and bob only", jobIDs(got))
+	}
+	bob, err := s.After(ctx, "bob", 0, 10)
+	if err != nil || len(bob) != 1 {
+		t.Fatalf("bob's notifications: %v, %v", bob, err)
+	}
+	if got[0].NotificationID != stored.ID || got[1].NotificationID != bob[0].ID || !got[1].Created.Equal(bob[0].CreatedAt) {
+		t.Fatalf("jobs %+v, want notification ids %d and %d", got, stored.ID, bob[0].ID)
 	}
 }
