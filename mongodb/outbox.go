@@ -53,7 +53,7 @@ type claimDoc struct {
 // noLease is the lease_until of a job that is not claimed.
 var noLease = time.Unix(0, 0).UTC()
 
-// MaxJobID bounds a job ID, in bytes.
+// maxJobID bounds a job ID, in bytes.
 const maxJobID = 64
 
 func toJobDoc(j belfry.Job) jobDoc {
