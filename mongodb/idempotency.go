@@ -40,6 +40,10 @@ type keyDoc struct {
 	Created    []time.Time   `bson:"created_at,omitempty"`
 	Expires    []*time.Time  `bson:"notification_expires_at,omitempty"`
 	RecordedAt *time.Time    `bson:"recorded_at,omitempty"`
+	// Jobs are the call's Batch.Jobs, with their Index: enqueued by
+	// whoever completes the claim, before it is recorded (see
+	// publishJobs).
+	Jobs []jobDoc `bson:"jobs,omitempty"`
 }
 
 const (
@@ -89,7 +93,8 @@ func (s *Store) publishOnce(ctx context.Context, b *belfry.Batch, keep []bool) e
 		// measured against the write timeout.
 		now, wall := s.now(), belfry.Now(time.Now())
 		claim := &keyDoc{Name: k.Name, Claim: bson.NewObjectID(), Hash: hash, State: keyPending,
-			Owner: owner, ClaimedAt: wall, ExpiresAt: k.Expires.UTC(), Users: users, Skip: skip}
+			Owner: owner, ClaimedAt: wall, ExpiresAt: k.Expires.UTC(), Users: users, Skip: skip,
+			Jobs: planJobs(b.Jobs)}
 		err := s.keyOp(ctx, func(ctx context.Context) error {
 			_, err := s.keys.InsertOne(ctx, claim)
 			return err
@@ -186,11 +191,13 @@ func samePlan(d *keyDoc, ns []*belfry.Notification) bool {
 }
 
 // runClaim creates the planned notifications of a claim this caller holds
-// (in a takeover, only those not stored yet), records them on the key and
-// fills b. If Create fails, the claim is released for the next duplicate
-// to take over at once. If only the record fails, the call has succeeded
-// all the same: the claim stays pending until a duplicate takes it over,
-// finds every notification stored and records them.
+// (in a takeover, only those not stored yet), enqueues the claim's jobs,
+// records them on the key and fills b. If Create or the jobs fail, the
+// claim is released for the next duplicate to take over at once. If only
+// the record fails, the call has succeeded all the same: the claim stays
+// pending until a duplicate takes it over, finds every notification
+// stored, enqueues the jobs again (ignored: their ids are stored) and
+// records them.
 func (s *Store) runClaim(ctx context.Context, b *belfry.Batch, d *keyDoc, takeover bool) error {
 	ns := b.Notifications
 	skipped := make(map[int]bool, len(d.Skip))
@@ -225,6 +232,10 @@ func (s *Store) runClaim(ctx context.Context, b *belfry.Batch, d *keyDoc, takeov
 	// Notifications another node stored meanwhile (dropped by the
 	// writer, ID 0) are read back.
 	if err := s.fillStored(ctx, planned, tags); err != nil {
+		return err
+	}
+	if err := s.publishJobs(ctx, d.Jobs, ns); err != nil {
+		s.releaseKey(d)
 		return err
 	}
 	rec := bson.D{{Key: "state", Value: keyDone}}

@@ -23,7 +23,9 @@ type victim struct {
 // that are read or archived (any, with q.RetainUnread; reason retention);
 // then, when q.MaxPerUser is set, each user's oldest beyond that many
 // (reason retention). It also deletes up to q.Limit idempotency keys
-// expired at q.Now. Each step is a find of at most the room left and one
+// expired at q.Now and, when q.FailedBefore is set, up to q.Limit failed
+// outbox jobs created before it (not in the result). Jobs of deleted
+// notifications stay: the runner drops them when it finds no notification. Each step is a find of at most the room left and one
 // deleteMany by _id, so no statement takes more than a batch.
 //
 // Before deleting, it makes sure each user's counter covers the highest id
@@ -89,6 +91,11 @@ func (s *Store) Purge(ctx context.Context, q belfry.PurgeQuery) ([]belfry.Remove
 	}
 	if err := s.purgeKeys(ctx, now, q.Limit); err != nil {
 		return out, classify("mongodb", err)
+	}
+	if !q.FailedBefore.IsZero() {
+		if err := s.purgeFailed(ctx, q.FailedBefore, q.Limit); err != nil {
+			return out, classify("mongodb", err)
+		}
 	}
 	return out, nil
 }

@@ -25,14 +25,19 @@ var _ belfry.Store = (*Store)(nil)
 // with the field names of the original Laravel model;
 // notification_counters holds each user's last id, notification_leases
 // the users being written, notification_preferences one document per user
-// who set preferences, and idempotency_keys the publish calls made with an
-// Idempotency-Key (see the package doc).
+// who set preferences, idempotency_keys the publish calls made with an
+// Idempotency-Key, outbox the push and webhook jobs, outbox_claims the
+// claims on them, and push_subscriptions one document per endpoint (see
+// the package doc).
 const (
 	NotificationsCollection = "notifications"
 	CountersCollection      = "notification_counters"
 	LeasesCollection        = "notification_leases"
 	PreferencesCollection   = "notification_preferences"
 	KeysCollection          = "idempotency_keys"
+	OutboxCollection        = "outbox"
+	ClaimsCollection        = "outbox_claims"
+	SubscriptionsCollection = "push_subscriptions"
 )
 
 // DefaultDatabase is the database used when the URI names none.
@@ -101,6 +106,9 @@ type Store struct {
 	leases   *mongo.Collection
 	prefs    *mongo.Collection
 	keys     *mongo.Collection
+	outbox   *mongo.Collection
+	claims   *mongo.Collection
+	subs     *mongo.Collection
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -193,6 +201,9 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 	s.leases = s.db.Collection(LeasesCollection)
 	s.prefs = s.db.Collection(PreferencesCollection)
 	s.keys = s.db.Collection(KeysCollection)
+	s.outbox = s.db.Collection(OutboxCollection)
+	s.claims = s.db.Collection(ClaimsCollection)
+	s.subs = s.db.Collection(SubscriptionsCollection)
 	ictx, cancel := s.opCtx(ctx)
 	defer cancel()
 	if err := s.ensureIndexes(ictx); err != nil {
@@ -213,6 +224,7 @@ func OpenConfig(ctx context.Context, c Config) (*Store, error) {
 // unique (user_id, seq) index is what makes ids unique and commit order
 // safe even if two writers ever collide; the unique idempotency_slot index
 // is what keeps an idempotent publish from creating a notification twice.
+// The _id indexes keep a job id, a claim number and an endpoint unique.
 // One index per command: FerretDB v1.24 panics when one createIndexes
 // names two indexes that both exist already.
 func (s *Store) ensureIndexes(ctx context.Context) error {
@@ -250,6 +262,16 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 	}{
 		{s.counters, idx("user_id", "user_id")},
 		{s.keys, idx("expires_at", "expires_at")},
+		// Claim: pending jobs by due time.
+		{s.outbox, idx("failed_due_id", "failed", "due", "_id")},
+		// FailedJobs, newest first (the index read backwards).
+		{s.outbox, idx("failed_kind_created_id", "failed", "kind", "created", "_id")},
+		// Purge: failed jobs by age.
+		{s.outbox, idx("failed_created", "failed", "created")},
+		// Settle deletes a job's claims.
+		{s.claims, idx("job", "job")},
+		// SubscriptionsOf, Subscribe's count, OnlyIfSubscribed.
+		{s.subs, idx("user_id_created_at_id", "user_id", "created_at", "_id")},
 	} {
 		if _, err := m.c.Indexes().CreateOne(ctx, m.m); err != nil {
 			return err
@@ -309,8 +331,11 @@ var invalidCodes = map[int32]bool{2: true, 10334: true, 17280: true}
 // server from answering (network, server selection, timeouts, cancelled
 // contexts, a disconnected client, a primary stepping down) is
 // EUNAVAILABLE. Data the server refuses is EINVALID. Anything else the
-// server refuses is a bug: EINTERNAL.
+// server refuses is a bug: EINTERNAL. A nil err is nil.
 func classify(what string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var be *belfry.Error
 	if errors.As(err, &be) {
 		return err

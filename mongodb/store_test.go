@@ -215,6 +215,18 @@ func TestServerGone(t *testing.T) {
 		Key: &belfry.IdempotencyKey{Name: "k", Expires: now.Add(time.Hour)}}))
 	_, err = s.Purge(ctx, belfry.PurgeQuery{Now: now, Limit: 10})
 	check("Purge", err)
+	check("Enqueue", s.Enqueue(ctx, []belfry.Job{{ID: "j", Kind: belfry.JobPush, UserID: alice}}))
+	_, err = s.Claim(ctx, now, time.Minute, 10)
+	check("Claim", err)
+	check("Settle", s.Settle(ctx, belfry.Settlement{ID: "j", Claim: "c", Done: true}))
+	_, err = s.FailedJobs(ctx, belfry.JobPush, "", 10)
+	check("FailedJobs", err)
+	_, err = s.Revive(ctx, "j", now)
+	check("Revive", err)
+	check("Subscribe", s.Subscribe(ctx, alice, belfry.Subscription{Endpoint: "https://push.example/1", Created: now}))
+	check("Unsubscribe", s.Unsubscribe(ctx, alice, "https://push.example/1"))
+	_, err = s.SubscriptionsOf(ctx, alice)
+	check("SubscriptionsOf", err)
 
 	dropDatabase(t, base, c.Database)
 }
