@@ -244,6 +244,13 @@ Vue.component("notification-bell", NotificationBell);
 window.vm = new Vue({ el: "#app" });
 </script>`)
 	})
+	mux.HandleFunc("GET /assets/test/blank.html", func(w http.ResponseWriter, r *http.Request) { page(w, "blank") })
+	// The shipped service worker with a test hook (push_test.go).
+	mux.HandleFunc("GET /assets/test/belfry-sw-click.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write([]byte(swClickHook))
+	})
 	mux.Handle("GET /assets/test/node_modules/", http.StripPrefix("/assets/test/node_modules/",
 		http.FileServer(http.Dir("node_modules"))))
 	mux.HandleFunc("GET /assets/test/sfc/{dir}/{file}", func(w http.ResponseWriter, r *http.Request) {
@@ -312,7 +319,7 @@ func bellAttrs(r *http.Request) string {
 	}
 	var b strings.Builder
 	for _, name := range []string{"token", "token-url", "limit", "shared", "tabs", "theme", "lang", "badge",
-		"all-url", "desktop-notifications", "title-count"} {
+		"all-url", "desktop-notifications", "title-count", "sw-url"} {
 		if q.Has(name) {
 			b.WriteString(" " + name + `="` + htmlAttr(q.Get(name)) + `"`)
 		}
