@@ -211,7 +211,7 @@ func TestPushServiceWorker(t *testing.T) {
 	token := n.token("ivy")
 	deliverPush(t, ctx, n, reg, map[string]any{"id": id, "user_id": "ivy", "title": "Invoice paid",
 		"body": "€1,240.00 from Acme", "link": link, "icon": n.url("/assets/test/avatar/IP.svg"), "category": "billing",
-		"actions": []map[string]string{{"action": "approve", "title": "Approve"}, {"action": "decline", "title": "Decline"}},
+		"actions":    []map[string]string{{"action": "approve", "title": "Approve"}, {"action": "decline", "title": "Decline"}},
 		"created_at": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "api": n.url(""), "token": token})
 	tag := fmt.Sprintf("belfry-%d", id)
 	got := waitShown(t, ctx, "the notification", func(s []shownNotification) bool { return len(s) == 1 })[0]
