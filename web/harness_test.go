@@ -44,6 +44,9 @@ type node struct {
 	// allowOrigins goes to httpapi.Config.AllowOrigins (set before start).
 	allowOrigins []string
 	limits       limits
+	// pushKey, when set (before start), is answered to GET
+	// /notifications/push/key, as a server with Web Push on answers it.
+	pushKey string
 
 	store  *sqlite.Store
 	hub    *hub.Hub
@@ -118,7 +121,11 @@ func (n *node) start() {
 		t.Fatal(err)
 	}
 	n.addr = ln.Addr().String()
-	srv := httpapi.NewHTTPServer(api.Handler(), httpapi.HTTPOptions{Logger: log})
+	handler := api.Handler()
+	if n.pushKey != "" {
+		handler = withPushKey(n.pushKey, handler)
+	}
+	srv := httpapi.NewHTTPServer(handler, httpapi.HTTPOptions{Logger: log})
 	go srv.Serve(ln)
 	n.store, n.hub, n.api, n.srv, n.cancel, n.done = store, hub, api, srv, cancel, done
 }

@@ -2,14 +2,20 @@ package web_test
 
 import (
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/chromedp"
 )
@@ -266,4 +272,153 @@ func TestPushServiceWorker(t *testing.T) {
 		t.Fatalf("read with a bad token: %+v", r)
 	}
 	waitShown(t, ctx, "the third notification to close", func(s []shownNotification) bool { return len(s) == 0 })
+}
+
+// withPushKey answers GET /notifications/push/key with key, in front of the
+// API: the contract's answer of a server with Web Push on.
+func withPushKey(key string, api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /notifications/push/key", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"public_key": key})
+	})
+	mux.Handle("/", api)
+	return mux
+}
+
+// newPushKey is a fresh VAPID public key: an uncompressed P-256 point, base64url.
+func newPushKey(t *testing.T) string {
+	t.Helper()
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes())
+}
+
+// startPushNode starts a node whose key endpoint answers (push on).
+func startPushNode(t *testing.T) *node {
+	t.Helper()
+	n := &node{t: t, dbPath: filepath.Join(t.TempDir(), "belfry.db"), addr: "127.0.0.1:0", pushKey: newPushKey(t)}
+	n.start()
+	t.Cleanup(n.stop)
+	return n
+}
+
+const desktopSwitchJS = `B.q('.belfry-switch[data-kind="desktop"]')`
+
+// openDesktopSwitch opens the bell's preferences and waits for the
+// desktop switch to show the browser's state.
+func openDesktopSwitch(t *testing.T, tab context.Context, n *node, im impl, user, query string) {
+	t.Helper()
+	openInbox(t, tab, n, im, user, "desktop-notifications=&pos=right&"+query)
+	eval[bool](t, tab, `B.click(".belfry-button")`)
+	eval[bool](t, tab, `B.click(".belfry-gear")`)
+	waitJS(t, tab, "the desktop switch", desktopSwitchJS+` && !`+desktopSwitchJS+`.closest(".belfry-pref").querySelector(".belfry-pref-hint").textContent.startsWith("…")`)
+}
+
+// desktopRow is the switch's state and hint: "on|off enabled|disabled: hint".
+const desktopRowJS = `(() => { const s = ` + desktopSwitchJS + `; return (s.getAttribute("aria-checked") === "true" ? "on" : "off") +
+  (s.disabled ? " disabled" : " enabled") + (s.getAttribute("aria-busy") ? " busy" : "") + ": " +
+  s.closest(".belfry-pref").querySelector(".belfry-pref-hint").textContent; })()`
+
+func waitDesktopRow(t *testing.T, tab context.Context, want string) {
+	t.Helper()
+	js, _ := json.Marshal(want)
+	waitJS(t, tab, "the desktop switch: "+want, desktopRowJS+` === `+string(js))
+}
+
+// TestPushSwitch: the preferences' "Desktop notifications" switch with the
+// permission granted (or denied) through the DevTools protocol: what it
+// says when the server has push off, when the browser refuses to
+// subscribe, when the permission is denied, when the browser has no push.
+func TestPushSwitch(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im impl) {
+		t.Run("server-off", func(t *testing.T) {
+			// This server has no push key: GET /notifications/push/key is 404.
+			n := startNode(t, nil)
+			ctx := newBrowserContext(t, 60*time.Second)
+			grantNotifications(t, ctx, n)
+			openDesktopSwitch(t, ctx, n, im, "kai", "")
+			waitDesktopRow(t, ctx, "off enabled: Get notified on this device, even when this page is closed.")
+			eval[bool](t, ctx, `B.click('.belfry-switch[data-kind="desktop"]')`)
+			waitDesktopRow(t, ctx, "off enabled: Not available: this server does not send push notifications.")
+			// Nothing was registered for nothing.
+			if got := eval[int](t, ctx, `navigator.serviceWorker.getRegistrations().then((rs) => rs.length)`); got != 0 {
+				t.Fatalf("%d service workers registered", got)
+			}
+			shot(t, ctx, im, "push-server-off")
+		})
+		t.Run("subscribe-refused", func(t *testing.T) {
+			// A fresh browser context is off the record: Chromium refuses
+			// to subscribe there ("Registration failed - permission
+			// denied"), as a browser whose push service is off does.
+			n := startPushNode(t)
+			ctx := newBrowserContext(t, 60*time.Second)
+			grantNotifications(t, ctx, n)
+			openDesktopSwitch(t, ctx, n, im, "kai", "lang=id")
+			waitDesktopRow(t, ctx, "off enabled: Dapatkan notifikasi di perangkat ini, bahkan saat halaman ini ditutup.")
+			eval[bool](t, ctx, `B.click('.belfry-switch[data-kind="desktop"]')`)
+			waitDesktopRow(t, ctx, "off enabled: Tidak dapat diaktifkan. Coba lagi nanti.")
+			waitJS(t, ctx, "the error event", `__events.some((e) => e.name === "error" && /Registration failed/.test(e.error))`)
+			// The worker was registered from the default sw-url, with its default scope.
+			got := eval[string](t, ctx, `navigator.serviceWorker.getRegistration("/assets/").then((r) => r ? r.scope + " " + (r.active || r.waiting || r.installing).scriptURL : "none")`)
+			if want := n.url("/assets/") + " " + n.url("/assets/belfry-sw.js"); got != want {
+				t.Fatalf("registration %q, want %q", got, want)
+			}
+			shot(t, ctx, im, "push-subscribe-failed")
+		})
+		t.Run("denied", func(t *testing.T) {
+			n := startPushNode(t)
+			ctx := newBrowserContext(t, 60*time.Second)
+			if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+				Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: cdpbrowser.PermissionSettingDenied,
+				Origin: n.url(""), BrowserContextID: chromedp.FromContext(ctx).BrowserContextID}); err != nil {
+				t.Fatal(err)
+			}
+			openDesktopSwitch(t, ctx, n, im, "kai", "")
+			waitDesktopRow(t, ctx, "off disabled: Blocked in the browser's settings.")
+		})
+		t.Run("unsupported", func(t *testing.T) {
+			n := startPushNode(t)
+			ctx := newBrowserContext(t, 60*time.Second)
+			// A browser without the Push API (as Safari on iOS outside a home-screen app).
+			if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument,
+				cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `delete window.PushManager`}); err != nil {
+				t.Fatal(err)
+			}
+			openDesktopSwitch(t, ctx, n, im, "kai", "")
+			waitDesktopRow(t, ctx, "off disabled: This browser cannot show desktop notifications here.")
+		})
+	})
+}
+
+// TestPushSubscribeTimeout: in a browser profile that may subscribe but
+// whose push service cannot be reached (Chromium's default profile here,
+// with no network), subscribe() never answers; enable gives up after its
+// timeout, and a subscription that would come later is not kept.
+func TestPushSubscribeTimeout(t *testing.T) {
+	n := startPushNode(t)
+	newBrowserContext(t, 60*time.Second) // starts the browser, or skips
+	tab, cancel := chromedp.NewContext(browser.ctx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(tab, 60*time.Second)
+	defer cancelT()
+	navigate(t, ctx, n.url("/assets/test/blank.html"))
+	grantNotifications(t, ctx, n)
+	t.Cleanup(func() {
+		// The default profile outlives the test: leave no worker behind.
+		chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`navigator.serviceWorker.getRegistrations().then((rs) => Promise.all(rs.map((r) => r.unregister())))`, chromedp.EvalAwaitPromise))
+	})
+	got := eval[string](t, ctx, fmt.Sprintf(`(async () => {
+  const push = await import("/assets/belfry-push.js");
+  const { BelfryClient } = await import("/assets/belfry-client.js");
+  const client = new BelfryClient({ token: %q });
+  const r = await push.enable(globalThis, client, "/assets/belfry-sw.js", { timeout: 1500 });
+  const s = await push.state(globalThis, "/assets/belfry-sw.js");
+  return r.outcome + " " + s.subscribed + " " + (r.error && r.error.message);
+})()`, n.token("kai")))
+	if got != "failed false the push service did not answer within 1500 ms" {
+		t.Fatalf("enable: %q", got)
+	}
 }
