@@ -134,7 +134,7 @@ func TestHandlerServesEveryImportedModule(t *testing.T) {
 			queue = append(queue, dep)
 		}
 	}
-	for _, want := range []string{"belfry-client.js", "belfry-state.js", "belfry-tabs.js", "belfry-ui.js", "belfry-i18n.js",
+	for _, want := range []string{"belfry-client.js", "belfry-state.js", "belfry-tabs.js", "belfry-ui.js", "belfry-i18n.js", "belfry-push.js",
 		"belfry-client.d.ts"} {
 		if !seen[want] {
 			t.Errorf("%s is not reached from the entry points: %v", want, seen)
