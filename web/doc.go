@@ -4,7 +4,9 @@
 // <notification-bell> custom element (notification-bell.js), the Vue 2
 // single-file component (vue2/NotificationBell.vue), what the two share
 // (belfry-ui.js: the DOM's rules, stylesheet and icons; belfry-i18n.js: the
-// strings), the .d.ts types and the demo page. They are plain ES modules:
+// strings; belfry-push.js: the desktop switch's Web Push), the Web Push
+// service worker (belfry-sw.js, a classic script), the .d.ts types and the
+// demo page. They are plain ES modules:
 // no build step and no runtime dependencies. The pure modules are
 // unit-tested with Node's test runner (web/test); the rest runs in Chromium
 // (the *_test.go files here), where one test body checks both the element

@@ -44,6 +44,9 @@ type node struct {
 	// allowOrigins goes to httpapi.Config.AllowOrigins (set before start).
 	allowOrigins []string
 	limits       limits
+	// pushKey, when set (before start), is answered to GET
+	// /notifications/push/key, as a server with Web Push on answers it.
+	pushKey string
 
 	store  *sqlite.Store
 	hub    *hub.Hub
@@ -118,7 +121,11 @@ func (n *node) start() {
 		t.Fatal(err)
 	}
 	n.addr = ln.Addr().String()
-	srv := httpapi.NewHTTPServer(api.Handler(), httpapi.HTTPOptions{Logger: log})
+	handler := api.Handler()
+	if n.pushKey != "" {
+		handler = withPushKey(n.pushKey, handler)
+	}
+	srv := httpapi.NewHTTPServer(handler, httpapi.HTTPOptions{Logger: log})
 	go srv.Serve(ln)
 	n.store, n.hub, n.api, n.srv, n.cancel, n.done = store, hub, api, srv, cancel, done
 }
@@ -244,6 +251,13 @@ Vue.component("notification-bell", NotificationBell);
 window.vm = new Vue({ el: "#app" });
 </script>`)
 	})
+	mux.HandleFunc("GET /assets/test/blank.html", func(w http.ResponseWriter, r *http.Request) { page(w, "blank") })
+	// The shipped service worker with a test hook (push_test.go).
+	mux.HandleFunc("GET /assets/test/belfry-sw-click.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write([]byte(swClickHook))
+	})
 	mux.Handle("GET /assets/test/node_modules/", http.StripPrefix("/assets/test/node_modules/",
 		http.FileServer(http.Dir("node_modules"))))
 	mux.HandleFunc("GET /assets/test/sfc/{dir}/{file}", func(w http.ResponseWriter, r *http.Request) {
@@ -312,7 +326,7 @@ func bellAttrs(r *http.Request) string {
 	}
 	var b strings.Builder
 	for _, name := range []string{"token", "token-url", "limit", "shared", "tabs", "theme", "lang", "badge",
-		"all-url", "desktop-notifications", "title-count"} {
+		"all-url", "desktop-notifications", "title-count", "sw-url"} {
 		if q.Has(name) {
 			b.WriteString(" " + name + `="` + htmlAttr(q.Get(name)) + `"`)
 		}

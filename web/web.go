@@ -29,6 +29,10 @@ type asset struct {
 // load the bell from belfry's origin) and GET / (the demo page, revalidated
 // on every load). Anything else is 404.
 //
+// The service worker, /assets/belfry-sw.js, is revalidated on every load
+// (Cache-Control: no-cache) and may control any scope of belfry's origin
+// (Service-Worker-Allowed: /).
+//
 // The HTTP API routes / here only in demo mode.
 func Handler() http.Handler {
 	h := &handler{assets: make(map[string]*asset)}
@@ -53,6 +57,9 @@ func Handler() http.Handler {
 			ct = "application/octet-stream"
 		}
 		name := strings.TrimPrefix(p, "static/")
+		if name == serviceWorker {
+			ct = "text/javascript" // a worker script is UTF-8 whatever its type says
+		}
 		h.assets[name] = &asset{body: b, ctype: ct,
 			etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
 		return nil
@@ -63,6 +70,9 @@ func Handler() http.Handler {
 	}
 	return h
 }
+
+// serviceWorker is the Web Push service worker's name under /assets/.
+const serviceWorker = "belfry-sw.js"
 
 type handler struct {
 	assets map[string]*asset
@@ -89,6 +99,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if name == serviceWorker {
+			// Browsers check a service worker for updates on every
+			// registration and navigation; no-cache makes each check see a
+			// new version at once. Service-Worker-Allowed lets an app
+			// register it for a scope wider than /assets/.
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("Service-Worker-Allowed", "/")
+		}
 	}
 	if a == nil {
 		http.NotFound(w, r)

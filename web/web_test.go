@@ -134,10 +134,46 @@ func TestHandlerServesEveryImportedModule(t *testing.T) {
 			queue = append(queue, dep)
 		}
 	}
-	for _, want := range []string{"belfry-client.js", "belfry-state.js", "belfry-tabs.js", "belfry-ui.js", "belfry-i18n.js",
+	for _, want := range []string{"belfry-client.js", "belfry-state.js", "belfry-tabs.js", "belfry-ui.js", "belfry-i18n.js", "belfry-push.js",
 		"belfry-client.d.ts"} {
 		if !seen[want] {
 			t.Errorf("%s is not reached from the entry points: %v", want, seen)
 		}
+	}
+}
+
+// The service worker: a JavaScript type (browsers refuse to register any
+// other), revalidated on every check for an update, and allowed to control
+// any scope of the origin.
+func TestHandlerServiceWorker(t *testing.T) {
+	h := web.Handler()
+	res := get(t, h, "GET", "/assets/belfry-sw.js")
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /assets/belfry-sw.js: %d", res.StatusCode)
+	}
+	for name, want := range map[string]string{
+		"Content-Type":                "text/javascript",
+		"Service-Worker-Allowed":      "/",
+		"Cache-Control":               "no-cache",
+		"Access-Control-Allow-Origin": "*",
+		"X-Content-Type-Options":      "nosniff",
+	} {
+		if got := res.Header.Get(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	if !strings.Contains(string(body), `self.addEventListener("notificationclick"`) {
+		t.Error("the body is not the service worker")
+	}
+	// A classic script: an import statement would fail to register.
+	if relativeImport.Match(body) {
+		t.Error("the service worker imports a module")
+	}
+	// The other scripts keep their headers.
+	res = get(t, h, "GET", "/assets/belfry-client.js")
+	if res.Header.Get("Service-Worker-Allowed") != "" || res.Header.Get("Cache-Control") != "public, max-age=300" {
+		t.Errorf("belfry-client.js: Service-Worker-Allowed %q, Cache-Control %q",
+			res.Header.Get("Service-Worker-Allowed"), res.Header.Get("Cache-Control"))
 	}
 }

@@ -202,6 +202,13 @@ export class BelfryClient extends EventTarget {
   /** PUT /notifications/preferences; resolves with all of them; rejects with the request's error. */
   setPreferences(patch: BelfryPreferencesPatch): Promise<BelfryPreferences>;
 
+  /** GET /notifications/push/key: Web Push's public key, base64url; rejects with the request's error (status 404: push is off). */
+  pushKey(): Promise<string>;
+  /** POST /notifications/push/subscriptions; rejects with the request's error (status 400, 409 at the limit). */
+  addPushSubscription(sub: PushSubscriptionJSON): Promise<{ endpoint: string; created_at: string }>;
+  /** DELETE /notifications/push/subscriptions; rejects with the request's error (status 404: not this user's). */
+  removePushSubscription(endpoint: string): Promise<void>;
+
   addEventListener<K extends keyof BelfryClientEventMap>(type: K,
     listener: (this: BelfryClient, ev: BelfryClientEventMap[K]) => unknown,
     options?: boolean | AddEventListenerOptions): void;

@@ -399,6 +399,32 @@ export class BelfryClient extends EventTarget {
     }
   }
 
+  /**
+   * Web Push's public key (GET /notifications/push/key), base64url; rejects
+   * with the request's error, whose status is 404 when push is off on the
+   * server. Not reported as an "error" event: the caller decides.
+   */
+  async pushKey() {
+    const body = await (await this._request("GET", "/notifications/push/key")).json();
+    if (!body || typeof body.public_key !== "string" || !body.public_key) throw new Error("the push key answer has no public_key");
+    return body.public_key;
+  }
+
+  /**
+   * Registers this browser's push subscription (POST
+   * /notifications/push/subscriptions with PushSubscription.toJSON());
+   * resolves with {endpoint, created_at}; rejects with the request's error
+   * (status 400 for an endpoint the server refuses, 409 at the limit).
+   */
+  async addPushSubscription(sub) {
+    return (await this._request("POST", "/notifications/push/subscriptions", sub)).json();
+  }
+
+  /** Drops a push subscription (DELETE /notifications/push/subscriptions); rejects with the request's error (status 404: not this user's). */
+  async removePushSubscription(endpoint) {
+    await this._request("DELETE", "/notifications/push/subscriptions", { endpoint });
+  }
+
   // ---- state ----
 
   _changed() { this.dispatchEvent(new CustomEvent("change", { detail: this.state })); }

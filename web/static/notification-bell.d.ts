@@ -22,7 +22,7 @@ export interface NotificationBellEventMap extends HTMLElementEventMap {
 
 /**
  * <notification-bell endpoint token token-url limit shared tabs badge theme
- * lang all-url desktop-notifications title-count>.
+ * lang all-url desktop-notifications sw-url title-count>.
  * Changing endpoint, token, token-url, limit or shared reconnects; the
  * others apply at once.
  */

@@ -8,8 +8,10 @@
 // (page size, default 10), shared="false" (one stream per tab), tabs
 // (category tabs, "name:Label,…"), badge ("unread" to count unread; default
 // unseen), theme (light, dark, auto), lang (default: the document's),
-// all-url (a "View all" link), desktop-notifications (offer desktop
-// notifications in the preferences, shown while the page is hidden),
+// all-url (a "View all" link), desktop-notifications (a "Desktop
+// notifications" switch in the preferences: Web Push in this browser),
+// sw-url (the service worker that switch registers; default
+// <endpoint>/assets/belfry-sw.js, which must be same-origin with the page),
 // title-count (prefix the page title with the badge's count).
 //
 // It renders the DOM that vue2/NotificationBell.vue renders (classes
@@ -23,6 +25,7 @@
 
 import { BelfryClient } from "./belfry-client.js";
 import * as ui from "./belfry-ui.js";
+import * as push from "./belfry-push.js";
 
 export { addStrings } from "./belfry-i18n.js";
 
@@ -32,7 +35,7 @@ let seq = 0;
 
 /** The <notification-bell> element. Its client is available as .client. */
 export class NotificationBell extends HTMLElement {
-  static get observedAttributes() { return [...RECONNECT, "theme", "tabs", "lang", "badge", "all-url", "desktop-notifications"]; }
+  static get observedAttributes() { return [...RECONNECT, "theme", "tabs", "lang", "badge", "all-url", "desktop-notifications", "sw-url"]; }
 
   constructor() {
     super();
@@ -95,6 +98,7 @@ ${ui.ICONS.bell}<span class="belfry-badge" part="badge" hidden></span><span clas
     this._baseTitle = "";
     this._tick = 0;
     this._acting = new Set(); // ids whose action request is in flight
+    this._push = null;        // the desktop switch's state (belfry-push.js), loaded with the preferences
 
     this._button.addEventListener("click", () => this.toggle());
     this._markAll.addEventListener("click", () => this.client && this.client.markAllRead(this._tabCategory()));
@@ -474,10 +478,11 @@ ${ui.ICONS.bell}<span class="belfry-badge" part="badge" hidden></span><span clas
     } else if (!this._prefsError) {
       frag.append(el("p", { class: "belfry-more" }, t("loading")));
     }
-    if (this.hasAttribute("desktop-notifications") && typeof Notification !== "undefined") {
-      const p = Notification.permission;
-      const on = p === "granted" && !ui.desktopOff();
-      list.append(this._prefRow(t("desktop"), p === "denied" ? t("desktopBlocked") : t("desktopHint"), on, p === "denied", "", "desktop"));
+    if (this.hasAttribute("desktop-notifications")) {
+      const v = push.desktopSwitch(this._push || { support: push.support(globalThis), loading: true });
+      const row = this._prefRow(t("desktop"), t(v.hint), v.on, v.disabled, "", "desktop");
+      if (v.busy) row.querySelector(".belfry-switch").setAttribute("aria-busy", "true");
+      list.append(row);
     }
     frag.append(list);
     this._prefsEl.replaceChildren(frag);
@@ -504,11 +509,25 @@ ${ui.ICONS.bell}<span class="belfry-badge" part="badge" hidden></span><span clas
     if (!open) { this._gear.focus(); return; }
     this._back.focus();
     this._prefsError = false;
+    if (this.hasAttribute("desktop-notifications")) this._loadDesktop();
     try {
       this._prefs = await this.client.preferences();
     } catch (_) {
       this._prefsError = true;
     }
+    this._render();
+  }
+
+  _workerURL() { return push.defaultWorkerURL(this.getAttribute("sw-url"), this.getAttribute("endpoint"), location.href); }
+
+  // The desktop switch shows this browser's real state: the permission and
+  // the worker's push subscription. The page's own notifications (while
+  // it is hidden) follow it.
+  async _loadDesktop() {
+    const s = await push.state(globalThis, this._workerURL());
+    if (this._push && this._push.busy) return;
+    this._push = { ...s, busy: "", outcome: this._push ? this._push.outcome : "" };
+    if (s.permission === "granted") ui.setDesktopOff(!s.subscribed);
     this._render();
   }
 
@@ -535,16 +554,19 @@ ${ui.ICONS.bell}<span class="belfry-badge" part="badge" hidden></span><span clas
     this._render();
   }
 
-  // Desktop notifications: the permission is asked for only here, on the
-  // user's click; once granted, the switch turns them off and on in this
-  // browser.
+  // Desktop notifications: Web Push in this browser. The permission is
+  // asked for only here, on the user's click (enable asks before any await).
   async _toggleDesktop() {
-    if (Notification.permission === "default") {
-      const p = await this.requestDesktopPermission();
-      if (p === "granted") ui.setDesktopOff(false);
-      return;
-    }
-    if (Notification.permission === "granted") ui.setDesktopOff(!ui.desktopOff());
+    const s = this._push;
+    if (!s || s.busy) return;
+    const url = this._workerURL();
+    const on = !push.desktopSwitch(s).on;
+    this._push = { ...s, busy: on ? "on" : "off", outcome: "" };
+    this._render();
+    const r = on ? await push.enable(globalThis, this.client, url) : await push.disable(globalThis, this.client, url);
+    this._push = { ...(await push.state(globalThis, url)), busy: "", outcome: r.outcome };
+    ui.setDesktopOff(!this._push.subscribed);
+    if (r.error) this.dispatchEvent(new CustomEvent("belfry-error", { detail: { error: r.error }, bubbles: true, composed: true }));
   }
 
   _focusKey() {
