@@ -71,9 +71,10 @@ type Config struct {
 // It is the broker's Receiver. Every stream of a user gets every event; a
 // stream that cannot keep up is cut and counted, never waited for.
 //
-// Lock order: a shard's mu, then a stream's mu, then the broker's own
-// locks (Subscribe and Unsubscribe are called with the shard lock held so
-// that a user's first attach and last detach cannot interleave). Nothing
+// Lock order: a shard's mu, then a stream's mu, then the broker's and the
+// presence's own locks (Subscribe, Unsubscribe and Track are called with
+// the shard lock held so that a user's first attach and last detach
+// cannot interleave, and counts reach the Presence in order). Nothing
 // takes a shard's mu while holding a stream's mu: a stream detaches itself
 // only after releasing its own lock.
 type Hub struct {

@@ -8,4 +8,8 @@
 //
 // It passes the brokertest suite (one node only: two Brokers in one process
 // share nothing).
+//
+// Presence (presence.go) is the belfry.Presence of a single node: Track
+// updates the counts that Lookup reads, and sends first and last streams on
+// Changes. It passes the presencetest suite.
 package memory

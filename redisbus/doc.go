@@ -42,6 +42,14 @@
 // of the belfry before the inbox events read; see codec.go for the layout,
 // the measurements that chose it, and docs/scaling.md for rolling upgrades.
 //
+// Presence (presence.go) is the belfry.Presence of the nodes that share a
+// Redis: each node writes its own users' stream counts, with a heartbeat
+// every Beat; Lookup adds up the live nodes' counts, and a node that stops
+// beating stops counting after belfry.PresenceTimeout, when another node
+// sweeps its keys and sends its users on Changes. Track never does I/O.
+// The keys, the scripts and what presence costs in Redis commands and
+// memory are described in presence_keys.go.
+//
 // Tests run against a real Redis when BELFRY_TEST_REDIS is set (for example
 // redis://127.0.0.1:6379/0) and skip visibly otherwise; the reconnect test
 // also needs redis-server on the PATH, and starts and kills its own

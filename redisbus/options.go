@@ -81,29 +81,41 @@ func Open(ctx context.Context, url string, opts Options) (*Broker, error) {
 	if err := ValidatePrefix(opts.Prefix); err != nil {
 		return nil, err
 	}
+	c, err := newClient(url, opts.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	b := newBroker(c, opts)
+	if err := b.Ping(ctx); err != nil {
+		b.Close() // also ends the sender goroutine
+		return nil, err
+	}
+	return b, nil
+}
+
+// newClient returns a client of the Redis at url whose dial, read, write
+// and pool timeouts default to timeout, and whose commands end with their
+// context. Errors: EINVALID (a malformed URL, whose password the message
+// never repeats).
+func newClient(url string, timeout time.Duration) (*redis.Client, error) {
 	ro, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, belfry.Errorf(belfry.EINVALID,
 			"invalid redis broker URL: want redis://[user:password@]host:port/db, rediss://… or unix://…")
 	}
 	if ro.DialTimeout <= 0 {
-		ro.DialTimeout = opts.Timeout
+		ro.DialTimeout = timeout
 	}
 	if ro.ReadTimeout == 0 {
-		ro.ReadTimeout = opts.Timeout
+		ro.ReadTimeout = timeout
 	}
 	if ro.WriteTimeout == 0 {
-		ro.WriteTimeout = opts.Timeout
+		ro.WriteTimeout = timeout
 	}
 	if ro.PoolTimeout == 0 {
-		ro.PoolTimeout = opts.Timeout
+		ro.PoolTimeout = timeout
 	}
-	// A Publish whose caller set a deadline must not outlive it.
+	// A call whose caller set a deadline must not outlive it.
 	ro.ContextTimeoutEnabled = true
-	b := newBroker(redis.NewClient(ro), opts)
-	if err := b.Ping(ctx); err != nil {
-		b.Close() // also ends the sender goroutine
-		return nil, err
-	}
-	return b, nil
+	return redis.NewClient(ro), nil
 }
