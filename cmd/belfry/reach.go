@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/httpapi"
 	"github.com/belfry/belfry/memory"
+	"github.com/belfry/belfry/redisbus"
 	"github.com/belfry/belfry/sqlite"
 	"github.com/belfry/belfry/webhook"
 	"github.com/belfry/belfry/webpush"
@@ -180,7 +182,22 @@ func demoVAPIDFile(store string) string {
 }
 
 // openPresence returns the presence that matches the broker: Redis-wide
-// with a redis broker, this node's own with the memory broker.
-func openPresence(broker belfry.Broker, log *slog.Logger) (belfry.Presence, error) {
-	return memory.NewPresence(memory.PresenceOptions{}), nil
+// with a Redis broker (keys under the --redis-prefix, or "belfry:"), this
+// node's own with the memory broker. leave tells the other nodes this one
+// is going (after its streams ended); closing releases its connections.
+func openPresence(ctx context.Context, brokerURL, prefix string, log *slog.Logger) (p belfry.Presence, leave func(context.Context), closer func(), err error) {
+	switch schemeOf(brokerURL) {
+	case "redis", "rediss", "unix":
+		rp, err := redisbus.OpenPresence(ctx, brokerURL, redisbus.PresenceOptions{Prefix: prefix, Logger: log})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		leave := func(ctx context.Context) {
+			if err := rp.Leave(ctx); err != nil {
+				log.Warn("presence: could not tell the other nodes this one left; they notice within the presence timeout", "err", err)
+			}
+		}
+		return rp, leave, func() { _ = rp.Close() }, nil
+	}
+	return memory.NewPresence(memory.PresenceOptions{}), func(context.Context) {}, func() {}, nil
 }

@@ -390,10 +390,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	presence, err := openPresence(broker, log)
+	presence, leavePresence, closePresence, err := openPresence(ctx, m.Broker, m.RedisPrefix, log)
 	if err != nil {
-		return err
+		return fmt.Errorf("presence on %s: %w", redactURL(m.Broker), err)
 	}
+	defer closePresence()
 	hub := hub.New(hub.Config{Store: store, Broker: broker, Presence: presence,
 		Heartbeat: m.Heartbeat, WriteTimeout: m.WriteTimeout,
 		QueueSize: m.QueueSize, ReplaysPerUser: m.ReplaysPerUser, MaxStreamsPerUser: noLimitIfZero(m.MaxStreamsPerUser),
@@ -454,7 +455,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	var reachWG sync.WaitGroup
 	reachWG.Go(func() { _ = presence.Run(reachCtx) })
 	reachWG.Go(func() { _ = reach.reach.Run(reachCtx) })
-	defer func() { stopReach(); reachWG.Wait() }()
+	defer func() {
+		stopReach()
+		reachWG.Wait()
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		leavePresence(lctx)
+		cancel()
+	}()
 
 	// The purge runs until the server is down.
 	purgeCtx, stopPurge := context.WithCancel(context.WithoutCancel(ctx))
