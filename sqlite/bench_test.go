@@ -62,10 +62,12 @@ func create(b *testing.B, ctx context.Context, s *sqlite.Store, user string) {
 // BenchmarkPublish is BenchmarkCreate's 64 durable publishers through
 // Publish: with no preferences set (one index probe per commit), with a
 // tenth of the 1000 users having the category turned off (their
-// preferences read in the writer, their notifications skipped), and with
-// an idempotency key per call (one record written per call).
+// preferences read in the writer, their notifications skipped), with
+// an idempotency key per call (one record written per call), and with two
+// outbox jobs per call (a push job for users with a subscription, which
+// none has: one probe; and an escalation: one row).
 func BenchmarkPublish(b *testing.B) {
-	for _, mode := range []string{"plain", "prefs", "keyed"} {
+	for _, mode := range []string{"plain", "prefs", "keyed", "jobs"} {
 		b.Run(mode, func(b *testing.B) {
 			s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
 			if err != nil {
@@ -91,9 +93,21 @@ func BenchmarkPublish(b *testing.B) {
 					batch := &belfry.Batch{Notifications: []*belfry.Notification{{UserID: fmt.Sprint("user-", i%1000),
 						Message: "Your invoice #42 is ready", Category: "billing", Link: "/invoices/42",
 						Data: []byte(`{"invoice":42}`)}}}
-					if mode == "keyed" {
+					switch mode {
+					case "keyed":
 						k := calls.Add(1)
 						batch.Key = &belfry.IdempotencyKey{Name: fmt.Sprint("key-", k), Expires: time.Now().Add(time.Hour)}
+					case "jobs":
+						// What a publish with push and escalation asks: a push
+						// job for users with a subscription (none here) and
+						// an escalation.
+						k := calls.Add(1)
+						now := time.Now()
+						batch.Jobs = []belfry.Job{
+							{ID: fmt.Sprint("push-", k), Kind: belfry.JobPush, UserID: batch.Notifications[0].UserID,
+								OnlyIfSubscribed: true, Due: now, Payload: []byte("offline")},
+							{ID: fmt.Sprint("esc-", k), Kind: belfry.JobEscalate, UserID: batch.Notifications[0].UserID,
+								Due: now.Add(10 * time.Minute)}}
 					}
 					if err := s.Publish(ctx, batch); err != nil {
 						b.Error(err)

@@ -227,6 +227,9 @@ func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error
 	if err := w.insertRows(ctx, w.fullRows, &w.fullInserts, created, true); err != nil {
 		return err
 	}
+	if err := w.insertBatchJobs(ctx, rs, now); err != nil {
+		return err
+	}
 	return w.recordKeys(ctx, rs, now)
 }
 

@@ -57,6 +57,37 @@
 // the key, the body's hash, the users and ids it created (0 for a user
 // skipped), when, and the end of its window.
 //
+// # The outbox and push subscriptions
+//
+// Schema version 4 adds them. outbox is a rowid table (payloads, webhook
+// bodies, may be kilobytes) with a unique index on the job id. Claim walks
+// outbox_due (due_at, id, lease_until) WHERE NOT failed, soonest first,
+// skipping leased jobs from the index alone, and leases what it takes in
+// one UPDATE … RETURNING: the lease is the claim token and lease_until,
+// and Settle's statements match on the id and the token. Each job's token
+// is the call's 16 random bytes and the row's rowid. Failed jobs leave
+// outbox_due and enter outbox_failed (kind, created_at, id), which
+// FailedJobs walks newest first (its cursor, an id, filters), and
+// outbox_failed_created, which Purge with FailedBefore walks oldest first.
+// A job is never deleted with its notification.
+//
+// Enqueue, Claim, Settle, Revive, Subscribe and Unsubscribe are writes
+// like the others: they go through the writer and share its transactions.
+// That is what makes a Publish's Batch.Jobs commit with its notifications
+// (inserted after the ids are handed out, each with the id of the
+// notification at its Index; none when that notification was skipped or
+// the call replayed), Settle's Next commit with the settlement, and two
+// Claims, from this Store or another process on the file, never take one
+// job: the writer runs one at a time, and BEGIN IMMEDIATE serializes the
+// writers of the file. A job with OnlyIfSubscribed is inserted by one
+// statement that also checks, through push_subscriptions_user, that its
+// user has a subscription. A Publish without jobs takes no new step.
+//
+// push_subscriptions has the endpoint as its primary key (an endpoint
+// belongs to one user at a time; Subscribe upserts on it, moving it) and
+// push_subscriptions_user (user_id, created_at), which lists, counts (the
+// limit of belfry.MaxSubscriptions) and probes a user's subscriptions.
+//
 // # Counts
 //
 // Stats counts, it does not keep counts: an expired notification leaves
@@ -79,7 +110,8 @@
 // # Writes: one writer, group commit
 //
 // SQLite allows one writer at a time. Every write of a Store (Create,
-// Publish, each state change, SetPreferences, Purge) is queued to a single
+// Publish, each state change, SetPreferences, Purge, the outbox's and the
+// subscriptions') is queued to a single
 // writer goroutine that owns
 // the only write connection: no two of our connections ever contend for the
 // lock, so there is no SQLITE_BUSY inside a process. The writer takes the
@@ -138,7 +170,8 @@
 // transaction: expired rows through notifications_expiry, then read or
 // archived rows created before the cut through notifications_done, then
 // (RetainUnread) unread ones, then each user's oldest beyond the maximum;
-// and up to Limit expired idempotency keys. The unread rows and the users
+// and up to Limit expired idempotency keys, and (FailedBefore) up to Limit
+// failed outbox jobs. The unread rows and the users
 // over the maximum can only be found by a scan, which runs first on a
 // read connection, beside the writer, and hands the writer candidates it
 // checks again. The caller repeats while a full batch comes back, so the
@@ -213,9 +246,9 @@
 //
 // # Reads
 //
-// List, After, Stats and Preferences use a separate pool of
-// Config.ReadConns connections
-// opened with query_only. In WAL mode readers never wait for the writer and
+// List, After, Stats, Preferences, FailedJobs and SubscriptionsOf use a
+// separate pool of Config.ReadConns connections opened with query_only.
+// In WAL mode readers never wait for the writer and
 // each query reads the latest committed snapshot: once Create has returned
 // id N, every reader sees N and everything below it.
 //

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -17,13 +18,25 @@ import (
 // they are exact: a preference changed before the call is seen by it, and
 // of concurrent calls with one key (from this Store, another Store or
 // another process on the file) one creates and the others replay it.
-// Errors: EIDEMCONFLICT, EUNAVAILABLE.
+// b.Jobs are stored in the same transaction (see belfry.Job.Index).
+// Errors: EINVALID (a job's id, kind or Index), EIDEMCONFLICT, EUNAVAILABLE.
 func (s *Store) Publish(ctx context.Context, b *belfry.Batch) error {
 	if len(b.Notifications) == 0 && b.Key == nil {
 		b.Skipped, b.Replayed = nil, false
 		return nil
 	}
 	r := &request{op: opCreate, ns: b.Notifications, publish: true, batch: b}
+	if len(b.Jobs) > 0 {
+		if err := checkJobs(b.Jobs); err != nil {
+			return err
+		}
+		for _, j := range b.Jobs {
+			if j.Index < 0 || j.Index >= len(b.Notifications) {
+				return belfry.Errorf(belfry.EINVALID, "job %q: index %d is not a notification of the batch", j.ID, j.Index)
+			}
+		}
+		r.ob = &outboxReq{jobs: slices.Clone(b.Jobs)}
+	}
 	if b.Key != nil {
 		k := *b.Key
 		r.key = &k

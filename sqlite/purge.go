@@ -12,7 +12,9 @@ import (
 // then for retention those created before q.RetainBefore that are read or
 // archived, then (with RetainUnread) the other ones created before it,
 // then the oldest of each user beyond q.MaxPerUser (ReasonRetention). It
-// also deletes up to q.Limit idempotency keys expired at q.Now.
+// also deletes up to q.Limit idempotency keys expired at q.Now and, with
+// q.FailedBefore set, up to q.Limit failed outbox jobs created before it,
+// oldest first (not in the result).
 //
 // The first two walk indexes in the writer's transaction and stop at the
 // batch's size. The last two have to scan (every unread row, or every
@@ -144,6 +146,12 @@ func (w *writer) purge(ctx context.Context, r *request) error {
 			}
 		}
 	}
-	_, err := w.purgeKeys.ExecContext(ctx, q.Now.UnixMilli(), q.Limit)
-	return err
+	if _, err := w.purgeKeys.ExecContext(ctx, q.Now.UnixMilli(), q.Limit); err != nil {
+		return err
+	}
+	if !q.FailedBefore.IsZero() {
+		_, err := w.purgeJobs.ExecContext(ctx, q.FailedBefore.UnixMilli(), q.Limit)
+		return err
+	}
+	return nil
 }

@@ -32,6 +32,7 @@ type readStmts struct {
 	list                       map[listKind]*sql.Stmt
 	after, stats, prefs, users *sql.Stmt
 	unreadOld                  *sql.Stmt
+	failedJobs, subscriptions  *sql.Stmt
 }
 
 // listSQL returns the List query of kind k. Parameters: ?1 user, ?2
@@ -104,6 +105,12 @@ func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&rs.users, `SELECT user_id FROM user_counters WHERE total > ?1 LIMIT ?2`},
 		{&rs.unreadOld, `SELECT user_id, id FROM notifications
 			WHERE created_at < ?1 AND read_at IS NULL AND archived_at IS NULL AND ` + live + ` LIMIT ?2`},
+		// The failed jobs of a kind, newest first; the cursor is a filter
+		// (ids sort by creation, but the order is by created_at).
+		{&rs.failedJobs, `SELECT ` + jobColumns + ` FROM outbox INDEXED BY outbox_failed
+			WHERE failed AND kind = ?1 AND (?2 = '' OR id < ?2) ORDER BY created_at DESC, id DESC LIMIT ?3`},
+		{&rs.subscriptions, `SELECT endpoint, p256dh, auth, created_at FROM push_subscriptions
+			WHERE user_id = ?1 ORDER BY created_at, endpoint`},
 	} {
 		st, err := prep(p.sql)
 		if err != nil {
@@ -119,7 +126,7 @@ func (rs *readStmts) close() error {
 	for _, st := range rs.list {
 		errs = append(errs, st.Close())
 	}
-	for _, st := range []*sql.Stmt{rs.after, rs.stats, rs.prefs, rs.users, rs.unreadOld} {
+	for _, st := range []*sql.Stmt{rs.after, rs.stats, rs.prefs, rs.users, rs.unreadOld, rs.failedJobs, rs.subscriptions} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

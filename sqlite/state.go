@@ -72,6 +72,34 @@ func (w *writer) statements() []stmtDef {
 		{&w.total, `SELECT total FROM user_counters WHERE user_id = ?`},
 		{&w.purgeKeys, `DELETE FROM idempotency_keys WHERE name IN (
 			SELECT name FROM idempotency_keys WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)`},
+
+		// The outbox (outbox.go). A claim is held by claim <> '': the
+		// empty claim of a job never claimed settles nothing.
+		{&w.insertJobStmt, `INSERT INTO outbox (id, kind, user_id, notification_id, created_at, due_at, payload)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+			WHERE NOT ?8 OR EXISTS (SELECT 1 FROM push_subscriptions WHERE user_id = ?3)
+			ON CONFLICT (id) DO NOTHING`},
+		{&w.claimJobs, `UPDATE outbox SET claim = ?1 || '.' || rowid, lease_until = ?3 WHERE rowid IN (
+			SELECT rowid FROM outbox INDEXED BY outbox_due
+			WHERE NOT failed AND due_at <= ?2 AND lease_until <= ?2 ORDER BY due_at, id LIMIT ?4)
+			RETURNING ` + jobColumns},
+		{&w.jobDone, `DELETE FROM outbox WHERE id = ?1 AND claim = ?2 AND claim <> ''`},
+		{&w.jobRetry, `UPDATE outbox SET due_at = ?3, attempts = attempts + 1, last_error = ?4,
+			payload = CASE WHEN ?5 THEN ?6 ELSE payload END, claim = '', lease_until = 0
+			WHERE id = ?1 AND claim = ?2 AND claim <> ''`},
+		{&w.jobFail, `UPDATE outbox SET failed = 1, attempts = attempts + 1, last_error = ?3, claim = '', lease_until = 0
+			WHERE id = ?1 AND claim = ?2 AND claim <> ''`},
+		{&w.revive, `UPDATE outbox SET failed = 0, due_at = ?2, attempts = 0, claim = '', lease_until = 0
+			WHERE id = ?1 AND failed RETURNING ` + jobColumns},
+		{&w.purgeJobs, `DELETE FROM outbox WHERE rowid IN (
+			SELECT rowid FROM outbox INDEXED BY outbox_failed_created
+			WHERE failed AND created_at < ?1 ORDER BY created_at LIMIT ?2)`},
+		// Push subscriptions (subscriptions.go).
+		{&w.countSubs, `SELECT count(*) FROM push_subscriptions WHERE user_id = ?1 AND endpoint <> ?2`},
+		{&w.putSub, `INSERT INTO push_subscriptions (endpoint, user_id, p256dh, auth, created_at)
+			VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (endpoint) DO UPDATE SET
+			user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at`},
+		{&w.delSub, `DELETE FROM push_subscriptions WHERE endpoint = ?1 AND user_id = ?2`},
 	}
 }
 
@@ -168,6 +196,8 @@ func (w *writer) apply(ctx context.Context, r *request, now time.Time) error {
 		return w.setPrefs(ctx, r)
 	case opPurge:
 		return w.purge(ctx, r)
+	case opEnqueue, opClaim, opSettle, opRevive, opSubscribe, opUnsubscribe:
+		return w.applyOutbox(ctx, r)
 	}
 	return errors.New("sqlite store: unknown write")
 }

@@ -33,6 +33,12 @@ const (
 	opDelete
 	opSetPrefs
 	opPurge
+	opEnqueue // the outbox and the subscriptions (outbox.go, subscriptions.go)
+	opClaim
+	opSettle
+	opRevive
+	opSubscribe
+	opUnsubscribe
 )
 
 // request is one write call waiting for the writer. The caller fills the
@@ -54,6 +60,10 @@ type request struct {
 	action  string                   // opAct
 	patch   *belfry.PreferencesPatch // opSetPrefs
 	purge   *purgeJob                // opPurge
+	// The outbox and subscription ops; on an opCreate from a Publish
+	// with Batch.Jobs, the jobs (nil otherwise: a batch without jobs
+	// costs nothing more).
+	ob *outboxReq
 
 	// opCreate: live are the notifications to store (ns less those
 	// skipped), ids their ids; skipped the users left out, replayed
@@ -76,9 +86,16 @@ type request struct {
 func (r *request) weight() int {
 	switch r.op {
 	case opCreate:
+		if r.ob != nil {
+			return len(r.ns) + len(r.ob.jobs)
+		}
 		return len(r.ns)
 	case opPurge:
 		return r.purge.q.Limit
+	case opEnqueue:
+		return len(r.ob.jobs)
+	case opClaim:
+		return r.ob.limit
 	}
 	return 1
 }
@@ -91,6 +108,8 @@ type writer struct {
 	get, read, unread, readAll, seeAll, archive, unarchive, archiveAll, act, del, adjust *sql.Stmt
 	getKey, putKey, anyOff, getPrefs, putPrefs, delPrefs                                 *sql.Stmt
 	purgeExpired, purgeDone, purgeOne, purgeOldest, total, purgeKeys                     *sql.Stmt
+	insertJobStmt, claimJobs, jobDone, jobRetry, jobFail, revive, purgeJobs              *sql.Stmt
+	countSubs, putSub, delSub                                                            *sql.Stmt
 	inserts, fullInserts, shared, upserts, bumps, offPrefs                               chunkStmts // by row count
 	lastIDs                                                                              *lastIDs
 

@@ -87,8 +87,9 @@ func testOutboxClaimOrder(t *testing.T, s belfry.Store, u users) {
 		webhookJob(u.id("d"), alice, t0, sec(10)),
 		webhookJob(u.id("e"), alice, t0, sec(2)))
 	wantJobIDs(t, "Claim before anything is due", claim(t, s, t0, time.Minute, 10))
-	wantJobIDs(t, "Claim(limit 2) at +3s", claim(t, s, sec(3), time.Minute, 2), u.id("a"), u.id("b"))
-	wantJobIDs(t, "Claim(limit 1) at +3s", claim(t, s, sec(3), time.Minute, 1), u.id("e"))
+	// a and b are due at once: the id decides.
+	wantJobIDs(t, "Claim(limit 1) at +3s", claim(t, s, sec(3), time.Minute, 1), u.id("a"))
+	wantJobIDs(t, "Claim(limit 2) at +3s", claim(t, s, sec(3), time.Minute, 2), u.id("b"), u.id("e"))
 	// Due exactly now is due.
 	wantJobIDs(t, "Claim at +3s", claim(t, s, sec(3), time.Minute, 10), u.id("c"))
 	wantJobIDs(t, "Claim at +9s", claim(t, s, sec(9), time.Minute, 10))
