@@ -23,6 +23,9 @@ type Inbox struct {
 	// state events in the order of their snapshots: the last event a tab
 	// gets carries the latest counts.
 	tellMu [256]sync.Mutex
+	// hookMus serialize a user's reads and actions while webhooks are on
+	// (see current).
+	hookMus [64]sync.Mutex
 }
 
 func (ib *Inbox) now() time.Time {

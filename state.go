@@ -29,11 +29,18 @@ func (ib *Inbox) setRead(ctx context.Context, user string, id int64, at *time.Ti
 	if id <= 0 {
 		return nil, errNotFound()
 	}
+	var was *Notification
+	if at != nil && ib.Reach.Webhooks() {
+		mu := ib.hookMu(user)
+		mu.Lock()
+		defer mu.Unlock()
+		was = ib.current(ctx, user, id)
+	}
 	n, err := ib.Store.SetRead(ctx, user, id, at)
 	if err != nil {
 		return nil, err
 	}
-	if at != nil && n.ReadAt != nil && n.ReadAt.Equal(*at) { // read by this call
+	if was != nil && was.ReadAt == nil && n.ReadAt != nil { // read by this call
 		ib.emit(ctx, EventRead, n)
 	}
 	return n, ib.tell(ctx, user, KindRead, &StateChange{ID: n.ID, Read: n.ReadAt != nil,
@@ -164,12 +171,18 @@ func (ib *Inbox) Act(ctx context.Context, user string, id int64, actionID string
 	if id <= 0 || actionID == "" {
 		return nil, errNotFound()
 	}
-	at := ib.now()
-	n, err := ib.Store.Act(ctx, user, id, actionID, at)
+	var was *Notification
+	if ib.Reach.Webhooks() {
+		mu := ib.hookMu(user)
+		mu.Lock()
+		defer mu.Unlock()
+		was = ib.current(ctx, user, id)
+	}
+	n, err := ib.Store.Act(ctx, user, id, actionID, ib.now())
 	if err != nil {
 		return nil, err
 	}
-	if n.ActedAt != nil && n.ActedAt.Equal(at) { // taken by this call
+	if was != nil && was.ActedAt == nil && n.ActedAt != nil { // taken by this call
 		ib.emit(ctx, EventAction, n)
 	}
 	return n, ib.tell(ctx, user, KindAction, &StateChange{ID: n.ID, Action: n.Action,
@@ -221,14 +234,37 @@ func (ib *Inbox) tell(ctx context.Context, user string, kind Kind, c *StateChang
 
 // userMu returns the lock of user's counts-and-publish (see tellMu).
 func (ib *Inbox) userMu(user string) *sync.Mutex {
-	h := uint32(2166136261) // FNV-1a
-	for i := 0; i < len(user); i++ {
-		h = (h ^ uint32(user[i])) * 16777619
+	return &ib.tellMu[fnv(user)%uint32(len(ib.tellMu))]
+}
+
+// fnv is the FNV-1a hash of s.
+func fnv(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
 	}
-	return &ib.tellMu[h%uint32(len(ib.tellMu))]
+	return h
 }
 
 func errNotFound() error { return Errorf(ENOTFOUND, "notification not found") }
+
+// current returns the user's notification id as it is, or nil. With
+// hookMu held, it tells whether a read or an action is the first, so the
+// app gets one webhook per change (the time of a change cannot tell: two
+// calls may fall in one millisecond). Two nodes changing one notification
+// at the same instant may both send it: webhooks are at least once.
+func (ib *Inbox) current(ctx context.Context, user string, id int64) *Notification {
+	ns, err := ib.Store.After(ctx, user, id-1, 1)
+	if err != nil || len(ns) == 0 || ns[0].ID != id {
+		return nil
+	}
+	return ns[0]
+}
+
+// hookMu serializes one user's reads and actions while webhooks are on.
+func (ib *Inbox) hookMu(user string) *sync.Mutex {
+	return &ib.hookMus[fnv(user)%uint32(len(ib.hookMus))]
+}
 
 // emit enqueues the webhook event typ about n, after its change committed.
 // A store failure here is logged: the change itself stands.

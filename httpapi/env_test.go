@@ -159,7 +159,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		TrustedProxies: o.trustedProxies, PublishRate: o.publishRate, PublishBurst: o.publishBurst,
 		Retry:  o.retry,
 		Logger: log, Registry: prometheus.NewRegistry(),
-		Now:  e.now, Presence: e.presence, PushKey: o.pushKey, CheckEndpoint: o.checkEndpoint,
+		Now: e.now, Presence: e.presence, PushKey: o.pushKey, CheckEndpoint: o.checkEndpoint,
 		Demo: true, DisableLean: o.disableLean, AllowOrigins: o.allowOrigins, Assets: o.assets,
 		SetupConcurrency: o.setupConcurrency, RetryAfter: o.retryAfter,
 	})
