@@ -78,12 +78,39 @@
 // (on several handles in RunShared); and Purge by expiry, retention and
 // per-user maximum, in bounded batches, with expired idempotency keys.
 //
+// The outbox and the push subscriptions (belfry.Outbox and
+// belfry.Subscriptions): Enqueue leaves a stored id alone; Claim takes due,
+// unfailed jobs whose lease is free or expired, soonest Due first then ID
+// (and returns them in that order), and concurrent Claims, from many
+// goroutines and from several handles in RunShared, never return one job
+// twice while its lease holds; Settle's Done, Retry and Fail with Next in
+// the same transaction, and ECONFLICT for a stale claim (the lease expired
+// and another Claim took the job), a job gone or a job never claimed;
+// FailedJobs' order (newest Created first, then ID descending) and cursor;
+// Revive; Batch.Jobs in Publish (Index, dropped with a skipped
+// notification or a replayed or conflicting call, Created defaulting to
+// the notification's); OnlyIfSubscribed in Publish, Enqueue and Next;
+// Purge's FailedBefore; jobs outliving their notification; and
+// subscriptions unique by endpoint, moving between users, limited to
+// belfry.MaxSubscriptions per user, listed oldest first. Times are given
+// explicitly (Claim's and Revive's now) around the real time; no subtest
+// waits for a lease.
+//
+// Claim is not scoped by user either, so every outbox subtest starts by
+// emptying the outbox through the interface (reviving the failed jobs,
+// then claiming everything at a far-future time and settling it Done):
+// this finds nothing on a fresh database, and removes what earlier
+// subtests left on a shared one.
+//
 // Where belfry.Store leaves it open, the suite takes this reading:
 // expired notifications are left alone by SeeAll, ReadAll and ArchiveAll
 // (and not counted in what they return), since they no longer exist for
 // the user; SeeAll marks archived notifications too (it is not limited to
-// the inbox); and a replayed Publish lists in Skipped the users the
-// original call skipped, whatever their preferences are now.
+// the inbox); a replayed Publish lists in Skipped the users the
+// original call skipped, whatever their preferences are now; Settle with
+// the empty claim of a job never claimed is ECONFLICT (a job must be
+// claimed to be settled); and Claim returns its jobs in the order it
+// takes them.
 //
 // Expired notifications are made with Create and an ExpiresAt in the
 // past, which a store must accept (the Inbox validates, not the store);

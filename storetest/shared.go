@@ -22,6 +22,8 @@ func RunShared(t *testing.T, open func(t *testing.T, n int) []belfry.Store) {
 		{"ChangesVisibleOnEveryHandle", 2, sharedVisible},
 		{"PublishOneKeyOnEveryHandle", 3, sharedPublishOneKey},
 		{"PreferencesPatchedOnEveryHandle", 3, sharedPreferences},
+		{"ClaimOnEveryHandle", 3, sharedClaims},
+		{"SubscriptionsOnEveryHandle", 2, sharedSubscriptions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,4 +84,33 @@ func sharedPublishOneKey(t *testing.T, ss []belfry.Store, u users) {
 
 func sharedPreferences(t *testing.T, ss []belfry.Store, u users) {
 	concurrentPrefs(t, ss, u.id("alice"))
+}
+
+// Claims from several handles (several nodes) never overlap while their
+// leases hold, and a job claimed on one handle settles on another.
+func sharedClaims(t *testing.T, ss []belfry.Store, u users) {
+	var handles []belfry.Store
+	for range 2 {
+		handles = append(handles, ss...)
+	}
+	concurrentClaims(t, handles, u)
+}
+
+// A subscription made on one handle gates jobs enqueued on another, and
+// moves between users whatever handle they use.
+func sharedSubscriptions(t *testing.T, ss []belfry.Store, u users) {
+	a, b := ss[0], ss[1]
+	alice, bob := u.id("alice"), u.id("bob")
+	emptyOutbox(t, a)
+	t0 := msTime(0)
+	phone := pushSub(u.id("phone"), t0)
+	subscribe(t, a, alice, phone)
+	enqueue(t, b, belfry.Job{ID: u.id("push"), Kind: belfry.JobPush, UserID: alice, NotificationID: 1,
+		OnlyIfSubscribed: true, Created: t0, Due: t0})
+	wantJobIDs(t, "handle a: Claim of a job enqueued on handle b", claim(t, a, t0, time.Minute, 10), u.id("push"))
+	subscribe(t, b, bob, phone)
+	wantSubs(t, a, alice)
+	wantSubs(t, a, bob, phone)
+	wantCode(t, "handle a: alice's Unsubscribe of the endpoint bob took on handle b",
+		a.Unsubscribe(ctx(t), alice, phone.Endpoint), belfry.ENOTFOUND)
 }

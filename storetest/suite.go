@@ -66,6 +66,23 @@ func Run(t *testing.T, open func(t *testing.T) belfry.Store) {
 		{"PurgeRetention", testPurgeRetention},
 		{"PurgeMaxPerUser", testPurgeMaxPerUser},
 		{"PurgeIdempotencyKeys", testPurgeKeys},
+
+		{"OutboxRoundTrip", testOutboxRoundTrip},
+		{"OutboxEnqueueIdempotent", testOutboxEnqueueIdempotent},
+		{"OutboxClaimOrder", testOutboxClaimOrder},
+		{"OutboxLease", testOutboxLease},
+		{"OutboxSettle", testOutboxSettle},
+		{"OutboxFailedJobs", testOutboxFailedJobs},
+		{"OutboxRevive", testOutboxRevive},
+		{"OutboxOnlyIfSubscribed", testOutboxOnlyIfSubscribed},
+		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"PublishJobs", testPublishJobs},
+		{"PublishJobsConcurrent", testPublishJobsConcurrent},
+		{"PurgeFailedJobs", testPurgeFailedJobs},
+		{"Subscribe", testSubscribe},
+		{"SubscribeReplaces", testSubscribeReplaces},
+		{"SubscriptionsLimit", testSubscriptionsLimit},
+		{"Unsubscribe", testUnsubscribe},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
