@@ -78,6 +78,40 @@ func BenchmarkPublish(b *testing.B) {
 	}
 }
 
+// BenchmarkPublishJobs is BenchmarkPublish (no key) with the jobs of a
+// push and an escalation per notification, as the outbox adds them: the
+// push job only for users with a subscription (a tenth of them).
+func BenchmarkPublishJobs(b *testing.B) {
+	for _, pubs := range []int{1, 64} {
+		b.Run(fmt.Sprintf("publishers=%d", pubs), func(b *testing.B) {
+			s := openStore(b, freshSchema(b))
+			for u := 0; u < 1000; u += 10 {
+				err := s.Subscribe(context.Background(), fmt.Sprintf("user-%d", u), belfry.Subscription{
+					Endpoint: fmt.Sprintf("https://push.example/%d", u), P256DH: "k", Auth: "a"})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			var seq atomic.Int64
+			benchPublish(b, pubs, 1000, func(ctx context.Context, n *belfry.Notification) error {
+				id := seq.Add(1)
+				batch := &belfry.Batch{Notifications: []*belfry.Notification{n}, Jobs: []belfry.Job{
+					{ID: fmt.Sprint("push-", id), Kind: belfry.JobPush, OnlyIfSubscribed: true,
+						Payload: []byte("offline")},
+					{ID: fmt.Sprint("esc-", id), Kind: belfry.JobEscalate, Due: time.Now().Add(time.Hour)},
+				}}
+				if err := s.Publish(ctx, batch); err != nil {
+					return err
+				}
+				if len(batch.Notifications) != 1 || n.ID == 0 {
+					return fmt.Errorf("Publish stored %d notifications", len(batch.Notifications))
+				}
+				return nil
+			})
+		})
+	}
+}
+
 func benchCreate(b *testing.B, s *postgres.Store, publishers, users int) {
 	benchPublish(b, publishers, users, func(ctx context.Context, n *belfry.Notification) error {
 		return s.Create(ctx, []*belfry.Notification{n})

@@ -14,6 +14,7 @@ type createReq struct {
 	ns    []*belfry.Notification
 	prefs bool                   // apply the users' preferences (Publish)
 	key   *belfry.IdempotencyKey // Publish with an idempotency key
+	jobs  []belfry.Job           // Publish: Batch.Jobs, checked (see checkBatchJobs)
 
 	// Out, on success: skip[i] when ns[i] was not stored because its user
 	// turned it off (prefs only); or, when the key was live, nothing was

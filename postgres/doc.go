@@ -4,8 +4,8 @@
 // # Schema
 //
 // The tables (belfry_counters, belfry_notifications, belfry_preferences,
-// belfry_idempotency_keys, belfry_idempotency_records,
-// belfry_schema_version) are created by embedded migrations, applied by
+// belfry_idempotency_keys, belfry_idempotency_records, belfry_outbox,
+// belfry_push_subscriptions, belfry_schema_version) are created by embedded migrations, applied by
 // Open under an advisory lock, so nodes starting together do not race.
 // They live in the first schema of the connection's search_path, which the
 // URL can set (…?search_path=belfry). Migrations only add: a migrated
@@ -111,6 +111,37 @@
 // from where the previous call stopped, with one index probe per user and
 // test (a notification at least the maximum below the user's last id; the
 // user's oldest unread one), and deletes only for the users that pass.
+//
+// # Outbox
+//
+// One row per job in belfry_outbox. Claim is one statement: it selects
+// the due jobs in (due, id) order through a partial index of the pending
+// ones, locks them with FOR UPDATE SKIP LOCKED and sets a new claim token
+// (gen_random_uuid, PostgreSQL 13 or later) and the lease. Another Claim,
+// on any node, skips the rows being claimed, and re-reads (and leaves out)
+// those claimed since its snapshot: no job is handed out twice while its
+// lease holds. Settle changes the row only WHERE id and claim match, so a
+// node whose lease expired and was claimed again gets ECONFLICT; with
+// Settlement.Next it runs in one transaction with their insert. Failed
+// jobs stay, in two partial indexes (by kind for FailedJobs, by creation
+// for Purge), until Purge deletes them.
+//
+// Publish inserts Batch.Jobs in its group-commit statement, so in the
+// same transaction as the notifications: a job gets the id of its row's
+// notification, or is dropped with it (skipped by preferences, or a
+// replayed key). A batch without jobs runs the statement it ran before the
+// outbox existed. OnlyIfSubscribed is an EXISTS on the user's push
+// subscriptions in the inserting statement.
+//
+// # Push subscriptions
+//
+// belfry_push_subscriptions has the endpoint as primary key (an endpoint
+// belongs to one user) and an index by user. Subscribe takes a
+// transaction advisory lock on its user before it counts the user's other
+// endpoints and upserts, so concurrent Subscribes of one user, on any
+// node, see each other's rows and the limit of belfry.MaxSubscriptions
+// holds. Taking an endpoint over from another user only lowers that
+// user's count, so it needs no lock of theirs.
 //
 // # Errors
 //

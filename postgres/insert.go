@@ -46,7 +46,10 @@ import (
 //
 // The result lists, by kind: 0, each user's new last id; 1, the o of each
 // row skipped by preferences; 2, the kx of each key that was live.
-const insertSQL = `
+const insertSQL = insertCTEs + insertResult
+
+// insertCTEs are the CTEs of insertSQL.
+const insertCTEs = `
 WITH kin AS (
 	SELECT name, hash, expires_at, kx
 	FROM unnest($13::text[], $14::bytea[], $15::timestamptz[]) WITH ORDINALITY AS x(name, hash, expires_at, kx)
@@ -102,12 +105,44 @@ WITH kin AS (
 	GROUP BY kin.name
 	ON CONFLICT (name) DO UPDATE SET created_at = excluded.created_at, users = excluded.users,
 		ids = excluded.ids
-)
+)`
+
+// insertResult is the end of insertSQL, after its CTEs.
+const insertResult = `
 SELECT 0, user_id, last_id FROM c
 UNION ALL
 SELECT 1, NULL, o FROM r WHERE claimed AND NOT pass
 UNION ALL
 SELECT 2, NULL, kx FROM kin, claimed WHERE NOT kx = ANY(claimed.kxs)`
+
+// insertJobsSQL is insertSQL for a batch with outbox jobs (Batch.Jobs),
+// which it inserts in the same statement: a batch without jobs runs
+// insertSQL, and pays nothing for them.
+//
+// Jobs ($18–$27, as enqueueSQL's $1–$10, with the o of their
+// notification's row in place of its id) belong to the rows that are
+// stored: a job whose row was skipped (preferences, or a live key) finds
+// no id in jo and is dropped. The ids are looked up in a jsonb object, as
+// last is, rather than joined. A job with OnlyIfSubscribed is stored only
+// if its user has a push subscription, read in this statement. A job with
+// no Created is created with the notifications ($4); one with no Due is
+// due then.
+const insertJobsSQL = insertCTEs + `, jo AS (
+	SELECT jsonb_object_agg(ki.o, ki.id) AS m FROM ki
+), j AS (
+	INSERT INTO belfry_outbox (id, kind, user_id, notification_id, created_at, due_at, attempts,
+		payload, last_error)
+	SELECT x.id, x.kind, x.u, x.nid, COALESCE(x.created, $4), COALESCE(x.due, x.created, $4),
+		x.attempts, x.payload, x.err
+	FROM (SELECT y.*, (jo.m ->> y.o::text)::bigint AS nid
+		FROM unnest($18::text[], $19::text[], $20::text[], $21::bigint[], $22::timestamptz[],
+			$23::timestamptz[], $24::integer[], $25::bytea[], $26::text[], $27::boolean[])
+			AS y(id, kind, u, o, created, due, attempts, payload, err, only_subscribed), jo) x
+	WHERE x.nid IS NOT NULL AND (NOT x.only_subscribed
+		OR EXISTS (SELECT 1 FROM belfry_push_subscriptions p WHERE p.user_id = x.u))
+	ORDER BY x.id
+	ON CONFLICT (id) DO NOTHING
+)` + insertResult
 
 // insertion is one run of insertSQL: its arguments, then its outcome.
 type insertion struct {
@@ -116,6 +151,7 @@ type insertion struct {
 	reqOf []int    // per row: its index in reqs
 	keyOf []int    // per request: its kx, 0 if none
 	now   time.Time
+	sql   string // insertSQL, or insertJobsSQL when a request has jobs
 	args  []any
 
 	last    map[string]int64 // user → new last id
@@ -139,7 +175,17 @@ func newInsertion(reqs []*createReq, now time.Time) *insertion {
 	var expires, keyExpires []*time.Time
 	var keyHash [][]byte
 	var prev *belfry.Notification
+	var jobs *jobArgs
 	for ri, r := range reqs {
+		for _, j := range r.jobs {
+			if jobs == nil {
+				jobs = newJobArgs(len(r.jobs))
+			}
+			if j.UserID == "" {
+				j.UserID = r.ns[j.Index].UserID
+			}
+			jobs.add(&j, int64(len(in.users)+j.Index+1)) // the o of its row
+		}
 		if r.key != nil {
 			keyName = append(keyName, r.key.Name)
 			keyHash = append(keyHash, r.key.Hash[:])
@@ -168,6 +214,11 @@ func newInsertion(reqs []*createReq, now time.Time) *insertion {
 	}
 	in.args = []any{in.users, rowBody, rowPrefs, now, msg, title, link, cat, data, avatar, actions,
 		expires, keyName, keyHash, keyExpires, rowKey, rowCat}
+	in.sql = insertSQL
+	if jobs != nil {
+		in.sql = insertJobsSQL
+		in.args = append(in.args, jobs.values()...)
+	}
 	return in
 }
 
@@ -175,7 +226,7 @@ func newInsertion(reqs []*createReq, now time.Time) *insertion {
 func (in *insertion) run(ctx context.Context, q querier) error {
 	in.last = make(map[string]int64)
 	in.skipped, in.live = nil, nil
-	rows, err := q.Query(ctx, insertSQL, in.args...)
+	rows, err := q.Query(ctx, in.sql, in.args...)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,11 @@ import (
 // replayed instead (see insertSQL and the package doc). It is group
 // committed with the other Create and Publish calls.
 //
+// b.Jobs are inserted by the same statement, for the notifications stored
+// (see insertJobsSQL); a job with no UserID takes its notification's.
+//
 // Errors: EIDEMCONFLICT (the key is live and was used with another body),
-// EUNAVAILABLE, EINVALID (text with a NUL character).
+// EUNAVAILABLE, EINVALID (text with a NUL character, a bad job).
 func (s *Store) Publish(ctx context.Context, b *belfry.Batch) error {
 	b.Skipped, b.Replayed = nil, false
 	if err := checkNUL(b.Notifications); err != nil {
@@ -27,7 +30,10 @@ func (s *Store) Publish(ctx context.Context, b *belfry.Batch) error {
 	if b.Key != nil && hasNULString(b.Key.Name) {
 		return belfry.Errorf(belfry.EINVALID, "the idempotency key must not contain NUL characters")
 	}
-	r, err := s.enqueue(ctx, &createReq{ns: b.Notifications, prefs: true, key: b.Key})
+	if err := checkBatchJobs(b); err != nil {
+		return err
+	}
+	r, err := s.enqueue(ctx, &createReq{ns: b.Notifications, prefs: true, key: b.Key, jobs: b.Jobs})
 	if err != nil {
 		return err
 	}
@@ -66,5 +72,20 @@ func replay(b *belfry.Batch, rec *keyRecord) error {
 		}
 	}
 	b.Notifications, b.Replayed = kept, true
+	return nil
+}
+
+// checkBatchJobs refuses jobs the outbox cannot store or that name no
+// notification of the batch. Errors: EINVALID.
+func checkBatchJobs(b *belfry.Batch) error {
+	for i := range b.Jobs {
+		j := &b.Jobs[i]
+		if j.Index < 0 || j.Index >= len(b.Notifications) {
+			return belfry.Errorf(belfry.EINVALID, "job %q: no notification %d in the batch", j.ID, j.Index)
+		}
+		if err := checkJob(j); err != nil {
+			return err
+		}
+	}
 	return nil
 }

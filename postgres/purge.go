@@ -93,6 +93,15 @@ WITH k AS (
 )
 SELECT count(*) FROM k`
 
+// purgeFailedSQL deletes up to $2 failed outbox jobs created before $1,
+// found through the partial index of failed jobs. A job being revived
+// right now is locked, so skipped; one revived once the select saw it
+// failed is rechecked by FOR UPDATE, and kept.
+const purgeFailedSQL = `
+DELETE FROM belfry_outbox WHERE id IN (
+	SELECT id FROM belfry_outbox WHERE failed AND created_at < $1 LIMIT $2
+	FOR UPDATE SKIP LOCKED)`
+
 // sweepWindow is how many users one sweepSQL reads (Store.sweepWindow
 // unless a test changes it).
 const sweepWindow = 1000
@@ -103,7 +112,9 @@ const maxKeyBatches = 10
 
 // Purge deletes at most q.Limit notifications: expired ones first, then
 // old ones (q.RetainBefore), then those beyond q.MaxPerUser of each user;
-// and expired idempotency keys. Each kind is deleted by short statements
+// expired idempotency keys; and up to q.Limit failed outbox jobs created
+// before q.FailedBefore (not in the result). Jobs of the notifications
+// deleted stay: they check their notification when they run. Each kind is deleted by short statements
 // of one batch each (see above). Old unread notifications (with
 // q.RetainUnread) and users over q.MaxPerUser are looked for user by user
 // (sweep), from where the previous call of this Store stopped, so calls
@@ -142,6 +153,15 @@ func (s *Store) Purge(ctx context.Context, q belfry.PurgeQuery) ([]belfry.Remove
 	if !q.Now.IsZero() {
 		if err := s.purgeKeys(ctx, now, q.Limit); err != nil {
 			return out, err
+		}
+	}
+	if !q.FailedBefore.IsZero() {
+		err := s.do(ctx, false, func() error {
+			_, err := s.pool.Exec(ctx, purgeFailedSQL, belfry.Now(q.FailedBefore), q.Limit)
+			return err
+		})
+		if err != nil {
+			return out, classify("postgres", err)
 		}
 	}
 	return out, nil
