@@ -25,6 +25,7 @@ import (
 	"github.com/belfry/belfry/memory"
 	"github.com/belfry/belfry/sqlite"
 	"github.com/belfry/belfry/web"
+	"github.com/belfry/belfry/webpush"
 	"github.com/chromedp/chromedp"
 )
 
@@ -44,9 +45,11 @@ type node struct {
 	// allowOrigins goes to httpapi.Config.AllowOrigins (set before start).
 	allowOrigins []string
 	limits       limits
-	// pushKey, when set (before start), is answered to GET
-	// /notifications/push/key, as a server with Web Push on answers it.
-	pushKey string
+	// push, when set (before start), turns Web Push on: the server's VAPID
+	// key (Config.PushKey, kept across restarts) and the default push
+	// policy (Config.CheckEndpoint). Unset, push is off: GET
+	// /notifications/push/key answers 404, as belfry's default.
+	push *webpush.Key
 
 	store  *sqlite.Store
 	hub    *hub.Hub
@@ -96,12 +99,18 @@ func (n *node) start() {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	var pushKey string
+	var checkEndpoint func(string) error
+	if n.push != nil {
+		pushKey, checkEndpoint = n.push.PublicKey(), (&webpush.Policy{}).CheckEndpoint
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Inbox: &belfry.Inbox{Store: store, Broker: broker, Logger: log}, Hub: hub,
 		JWTSecret: testSecret, APIKeys: []string{testAPIKey}, UserAuth: n.userAuth,
 		Demo: true, Assets: testAssets(), Retry: 300 * time.Millisecond, Logger: log,
 		AllowOrigins: n.allowOrigins,
 		RetryAfter:   n.limits.retryAfter,
+		PushKey:      pushKey, CheckEndpoint: checkEndpoint,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -121,11 +130,7 @@ func (n *node) start() {
 		t.Fatal(err)
 	}
 	n.addr = ln.Addr().String()
-	handler := api.Handler()
-	if n.pushKey != "" {
-		handler = withPushKey(n.pushKey, handler)
-	}
-	srv := httpapi.NewHTTPServer(handler, httpapi.HTTPOptions{Logger: log})
+	srv := httpapi.NewHTTPServer(api.Handler(), httpapi.HTTPOptions{Logger: log})
 	go srv.Serve(ln)
 	n.store, n.hub, n.api, n.srv, n.cancel, n.done = store, hub, api, srv, cancel, done
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdh"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/webpush"
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	cdppage "github.com/chromedp/cdproto/page"
@@ -274,36 +276,36 @@ func TestPushServiceWorker(t *testing.T) {
 	waitShown(t, ctx, "the third notification to close", func(s []shownNotification) bool { return len(s) == 0 })
 }
 
-// withPushKey answers GET /notifications/push/key with key, in front of the
-// API: the contract's answer of a server with Web Push on.
-func withPushKey(key string, api http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /notifications/push/key", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]string{"public_key": key})
-	})
-	mux.Handle("/", api)
-	return mux
-}
-
-// newPushKey is a fresh VAPID public key: an uncompressed P-256 point, base64url.
-func newPushKey(t *testing.T) string {
+// startPushNode starts a node with Web Push on: a fresh VAPID key and the
+// default push policy.
+func startPushNode(t *testing.T) *node {
 	t.Helper()
-	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	key, err := webpush.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes())
-}
-
-// startPushNode starts a node whose key endpoint answers (push on).
-func startPushNode(t *testing.T) *node {
-	t.Helper()
-	n := &node{t: t, dbPath: filepath.Join(t.TempDir(), "belfry.db"), addr: "127.0.0.1:0", pushKey: newPushKey(t)}
+	n := &node{t: t, dbPath: filepath.Join(t.TempDir(), "belfry.db"), addr: "127.0.0.1:0", push: key}
 	n.start()
 	t.Cleanup(n.stop)
 	return n
 }
+
+// pageNotificationsJS runs before the page: document.hidden is
+// window.__hidden (a headless tab is never hidden), and the page's
+// notifications (new Notification, the real one) are recorded in
+// window.__shown as "title|body|tag" ("" for the bell's default title).
+const pageNotificationsJS = `(() => {
+  window.__hidden = false;
+  window.__shown = [];
+  Object.defineProperty(Document.prototype, "hidden", { get: () => window.__hidden, configurable: true });
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, opts) {
+      super(title, opts);
+      window.__shown.push((title === "Notifications" || title === "Notifikasi" ? "" : title) + "|" + (opts && opts.body || "") + "|" + (opts && opts.tag || ""));
+    }
+  };
+})()`
 
 const desktopSwitchJS = `B.q('.belfry-switch[data-kind="desktop"]')`
 
@@ -314,7 +316,7 @@ func openDesktopSwitch(t *testing.T, tab context.Context, n *node, im impl, user
 	openInbox(t, tab, n, im, user, "desktop-notifications=&pos=right&"+query)
 	eval[bool](t, tab, `B.click(".belfry-button")`)
 	eval[bool](t, tab, `B.click(".belfry-gear")`)
-	waitJS(t, tab, "the desktop switch", desktopSwitchJS+` && !`+desktopSwitchJS+`.closest(".belfry-pref").querySelector(".belfry-pref-hint").textContent.startsWith("…")`)
+	waitJS(t, tab, "the desktop switch", desktopSwitchJS+` && !["Loading…", "Memuat…"].includes(`+desktopSwitchJS+`.closest(".belfry-pref").querySelector(".belfry-pref-hint").textContent)`)
 }
 
 // desktopRow is the switch's state and hint: "on|off enabled|disabled: hint".
@@ -335,19 +337,52 @@ func waitDesktopRow(t *testing.T, tab context.Context, want string) {
 func TestPushSwitch(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im impl) {
 		t.Run("server-off", func(t *testing.T) {
-			// This server has no push key: GET /notifications/push/key is 404.
+			// This server has push off (GET /notifications/push/key is
+			// 404): the switch is the page's own notifications, shown
+			// while the page is hidden.
 			n := startNode(t, nil)
 			ctx := newBrowserContext(t, 60*time.Second)
+			if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument,
+				cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: pageNotificationsJS}); err != nil {
+				t.Fatal(err)
+			}
 			grantNotifications(t, ctx, n)
+			// Allowed and never turned off: on.
 			openDesktopSwitch(t, ctx, n, im, "kai", "")
-			waitDesktopRow(t, ctx, "off enabled: Get notified on this device, even when this page is closed.")
+			waitDesktopRow(t, ctx, "on enabled: On in this browser, while the app is open in a tab.")
+			shot(t, ctx, im, "push-server-off")
+
+			// Hidden, the page shows a notification; visible, it does not.
+			eval[bool](t, ctx, `__hidden = true`)
+			id := n.send(map[string]any{"user_id": "kai", "title": "Invoice paid", "message": "€1,240.00 from Acme"})
+			waitJS(t, ctx, "the page's notification", fmt.Sprintf(`JSON.stringify(__shown) === JSON.stringify(["Invoice paid|€1,240.00 from Acme|belfry-%d"])`, id))
+			eval[bool](t, ctx, `__hidden = false`)
+			id = n.send(map[string]any{"user_id": "kai", "message": "while visible"})
+			waitJS(t, ctx, "the notification event", fmt.Sprintf(`__events.some((e) => e.name === "notification" && e.id === %d)`, id))
+			if got := eval[int](t, ctx, `__shown.length`); got != 1 {
+				t.Fatalf("%d page notifications, want none while visible", got-1)
+			}
+
+			// Off: none while hidden either, and it stays off after a reload.
 			eval[bool](t, ctx, `B.click('.belfry-switch[data-kind="desktop"]')`)
-			waitDesktopRow(t, ctx, "off enabled: Not available: this server does not send push notifications.")
+			waitDesktopRow(t, ctx, "off enabled: Get notified on this device while the app is open in a tab.")
+			openDesktopSwitch(t, ctx, n, im, "kai", "lang=id")
+			waitDesktopRow(t, ctx, "off enabled: Dapatkan notifikasi di perangkat ini selama aplikasi terbuka di sebuah tab.")
+			eval[bool](t, ctx, `__hidden = true`)
+			id = n.send(map[string]any{"user_id": "kai", "message": "while off"})
+			waitJS(t, ctx, "the notification event", fmt.Sprintf(`__events.some((e) => e.name === "notification" && e.id === %d)`, id))
+			if got := eval[int](t, ctx, `__shown.length`); got != 0 {
+				t.Fatalf("%d page notifications with the switch off", got)
+			}
+			// On again.
+			eval[bool](t, ctx, `B.click('.belfry-switch[data-kind="desktop"]')`)
+			waitDesktopRow(t, ctx, "on enabled: Aktif di peramban ini, selama aplikasi terbuka di sebuah tab.")
+			id = n.send(map[string]any{"user_id": "kai", "message": "on again"})
+			waitJS(t, ctx, "the page's notification", fmt.Sprintf(`JSON.stringify(__shown) === JSON.stringify(["|on again|belfry-%d"])`, id))
 			// Nothing was registered for nothing.
 			if got := eval[int](t, ctx, `navigator.serviceWorker.getRegistrations().then((rs) => rs.length)`); got != 0 {
 				t.Fatalf("%d service workers registered", got)
 			}
-			shot(t, ctx, im, "push-server-off")
 		})
 		t.Run("subscribe-refused", func(t *testing.T) {
 			// A fresh browser context is off the record: Chromium refuses
@@ -420,5 +455,57 @@ func TestPushSubscribeTimeout(t *testing.T) {
 })()`, n.token("kai")))
 	if got != "failed false the push service did not answer within 1500 ms" {
 		t.Fatalf("enable: %q", got)
+	}
+}
+
+// TestPushNodeConfig: the test servers' push is belfry's own: a node from
+// startPushNode answers its VAPID key and vets endpoints with the default
+// push policy; a node from startNode has push off.
+func TestPushNodeConfig(t *testing.T) {
+	do := func(n *node, method, path string, body any) (int, map[string]any) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, n.url(path), bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+n.token("kai"))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
+	}
+	// A browser's subscription: a P-256 point and a 16-byte secret.
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := func(endpoint string) map[string]any {
+		return map[string]any{"endpoint": endpoint, "expirationTime": nil, "keys": map[string]string{
+			"p256dh": base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes()),
+			"auth":   base64.RawURLEncoding.EncodeToString(make([]byte, 16))}}
+	}
+
+	on := startPushNode(t)
+	if code, body := do(on, "GET", "/notifications/push/key", nil); code != 200 || body["public_key"] != on.push.PublicKey() {
+		t.Fatalf("key: %d %v, want %s", code, body, on.push.PublicKey())
+	}
+	if code, body := do(on, "POST", "/notifications/push/subscriptions", sub("https://fcm.googleapis.com/fcm/send/abc")); code != 201 {
+		t.Fatalf("a push service's endpoint: %d %v", code, body)
+	}
+	for _, endpoint := range []string{"http://127.0.0.1:9/push", "https://127.0.0.1/push", "https://push.example/x"} {
+		if code, body := do(on, "POST", "/notifications/push/subscriptions", sub(endpoint)); code != 400 {
+			t.Fatalf("%s: %d %v, want 400 from the default policy", endpoint, code, body)
+		}
+	}
+
+	off := startNode(t, nil)
+	if code, _ := do(off, "GET", "/notifications/push/key", nil); code != 404 {
+		t.Fatalf("key with push off: %d, want 404", code)
+	}
+	if code, _ := do(off, "POST", "/notifications/push/subscriptions", sub("https://fcm.googleapis.com/fcm/send/abc")); code != 404 {
+		t.Fatalf("subscribe with push off: %d, want 404", code)
 	}
 }

@@ -1,15 +1,25 @@
-// belfry-push.js — Web Push for the bell's "Desktop notifications" switch:
-// whether this browser can, whether it is on, turning it on and off. The
+// belfry-push.js — the bell's "Desktop notifications" switch: whether this
+// browser can, whether it is on, turning it on and off. The
 // <notification-bell> element and the Vue 2 component both use it.
 //
-// On: Notification.requestPermission() (call it from the user's click),
-// GET /notifications/push/key, register the service worker (belfry-sw.js,
-// default scope), pushManager.subscribe(), POST the subscription. Off:
-// unsubscribe, DELETE it. The requests go through the bell's BelfryClient,
-// with its credentials.
+// What the switch turns on depends on the server, learned once per page
+// from GET /notifications/push/key (serverPush):
 //
-// keyBytes, defaultWorkerURL, support and desktopSwitch are pure
-// (web/test/push.test.mjs); the rest runs in Chromium (web/push_test.go).
+//   - push on (200): Web Push. On: Notification.requestPermission() (call
+//     it from the user's click), GET /notifications/push/key, register the
+//     service worker (belfry-sw.js, default scope),
+//     pushManager.subscribe(), POST the subscription. Off: unsubscribe,
+//     DELETE it. Notifications reach this browser with no page open.
+//   - push off (404): the page's own notifications, which the bell shows
+//     while its page is hidden. On: the permission (asked on the click);
+//     on and off are the caller's to remember (belfry-ui.js setDesktopOff).
+//     They show only while the app is open in a tab.
+//
+// The requests go through the bell's BelfryClient, with its credentials.
+//
+// keyBytes, defaultWorkerURL, support, desktopSwitch, serverPush and
+// allow are pure or run on stand-ins (web/test/push.test.mjs); the rest
+// runs in Chromium (web/push_test.go).
 
 /**
  * How long enable() waits for pushManager.subscribe(). A browser that
@@ -39,31 +49,84 @@ export function defaultWorkerURL(attr, endpoint, pageURL) {
 /**
  * Whether this browser can receive Web Push here: "ok", or "unsupported"
  * (no Notification, service worker or PushManager, or not a secure
- * context). g is the page's global object.
+ * context). g is the page's global object. With server "off" (see
+ * serverPush) only the page's own notifications are wanted: "ok" needs
+ * Notification alone.
  */
-export function support(g) {
-  if (!g || typeof g.Notification === "undefined" || typeof g.PushManager === "undefined" ||
-      !g.navigator || !g.navigator.serviceWorker || g.isSecureContext === false) return "unsupported";
+export function support(g, server = "") {
+  if (!g || typeof g.Notification === "undefined") return "unsupported";
+  if (server === "off") return "ok";
+  if (typeof g.PushManager === "undefined" || !g.navigator || !g.navigator.serviceWorker || g.isSecureContext === false) return "unsupported";
   return "ok";
 }
 
 /**
  * The switch's view: {on, disabled, busy, hint} where hint is a string key
- * of belfry-i18n.js. s is {support, permission, subscribed, busy, outcome,
- * loading}: busy "on" or "off" while a change is under way; outcome the
- * last enable()'s, shown until the next attempt; loading while state() has
- * not answered yet.
+ * of belfry-i18n.js. s is {server, support, permission, subscribed,
+ * pageOff, busy, outcome, loading}: server serverPush's answer; busy "on"
+ * or "off" while a change is under way; outcome the last change's, shown
+ * until the next attempt; loading while the state has not been read yet.
+ * With server "off" the switch is the page's own notifications, on when
+ * allowed and not turned off (pageOff); else it is Web Push, on when
+ * allowed and subscribed.
  */
 export function desktopSwitch(s) {
+  if (s.loading) return { on: false, disabled: true, busy: false, hint: "loading" };
   if (s.support !== "ok") return { on: false, disabled: true, busy: false, hint: "desktopUnsupported" };
   if (s.permission === "denied") return { on: false, disabled: true, busy: false, hint: "desktopBlocked" };
-  if (s.loading) return { on: false, disabled: true, busy: false, hint: "desktopHint" };
   // Busy, the switch keeps the focus (a disabled button would lose it) and ignores clicks.
   if (s.busy === "on") return { on: true, disabled: false, busy: true, hint: "desktopTurningOn" };
   if (s.busy === "off") return { on: false, disabled: false, busy: true, hint: "desktopTurningOff" };
-  const on = s.permission === "granted" && !!s.subscribed;
-  const hints = { "server-off": "desktopServerOff", limit: "desktopLimit", failed: "desktopFailed", dismissed: "desktopDismissed" };
-  return { on, disabled: false, busy: false, hint: (!on && hints[s.outcome]) || (on ? "desktopOn" : "desktopHint") };
+  const page = s.server === "off";
+  const on = s.permission === "granted" && (page ? !s.pageOff : !!s.subscribed);
+  if (on) return { on, disabled: false, busy: false, hint: page ? "desktopPageOn" : "desktopOn" };
+  const hints = { limit: "desktopLimit", failed: "desktopFailed", dismissed: "desktopDismissed" };
+  return { on, disabled: false, busy: false, hint: hints[s.outcome] || (page ? "desktopPageHint" : "desktopHint") };
+}
+
+// What the key endpoint said, per API base (a client's endpoint): a
+// promise of "on" or "off". A failed request is forgotten, so the next
+// opening asks again.
+const servers = new Map();
+
+/**
+ * Whether the server behind client has Web Push on: "on", "off" (GET
+ * /notifications/push/key answered 404), or "" when that could not be
+ * learned (the request failed). The answer is remembered for the page's
+ * life, for every bell with the same endpoint: the key endpoint is asked
+ * once.
+ */
+export async function serverPush(client) {
+  const base = client.endpoint || "";
+  let p = servers.get(base);
+  if (!p) {
+    p = client.pushKey().then(() => "on", (err) => {
+      if (err && err.status === 404) return "off";
+      if (servers.get(base) === p) servers.delete(base);
+      return "";
+    });
+    servers.set(base, p);
+  }
+  return p;
+}
+
+// rememberServerOff records that the server behind client has push off
+// (its key endpoint answered 404 after serverPush said otherwise).
+function rememberServerOff(client) { servers.set(client.endpoint || "", Promise.resolve("off")); }
+
+/**
+ * Asks for the permission if it was not given yet (call it from the
+ * user's click): {outcome, error} with outcome "on" (granted),
+ * "unsupported" (no Notification), "denied" (refused now or before) or
+ * "dismissed" (the prompt closed without an answer).
+ */
+export async function allow(g) {
+  if (!g || typeof g.Notification === "undefined") return { outcome: "unsupported", error: null };
+  let permission = g.Notification.permission;
+  if (permission === "default") permission = await g.Notification.requestPermission();
+  if (permission === "denied") return { outcome: "denied", error: null };
+  if (permission !== "granted") return { outcome: "dismissed", error: null };
+  return { outcome: "on", error: null };
 }
 
 // The registration of the worker at url (its default scope), if any.
@@ -85,18 +148,51 @@ function activated(reg) {
   });
 }
 
-/** The state on open: {support, permission, subscribed}. */
-export async function state(g, workerURL) {
-  if (support(g) !== "ok") return { support: "unsupported", permission: "default", subscribed: false };
+/**
+ * The state on open: {server, support, permission, subscribed}; server is
+ * serverPush's answer ("" when unknown: the switch is Web Push, and
+ * turning it on finds out).
+ */
+export async function state(g, workerURL, server = "") {
+  if (support(g, server) !== "ok") return { server, support: "unsupported", permission: "default", subscribed: false };
   const permission = g.Notification.permission;
   let subscribed = false;
-  if (permission === "granted") {
+  if (permission === "granted" && server !== "off") {
     try {
       const reg = await registration(g, workerURL);
       subscribed = !!(reg && await reg.pushManager.getSubscription());
     } catch (_) { /* no access to the registrations: off */ }
   }
-  return { support: "ok", permission, subscribed };
+  return { server, support: "ok", permission, subscribed };
+}
+
+/**
+ * Turns the switch on or off (on from the user's click: it may ask for
+ * permission) from its state s (with s.server and s.pageOff), and
+ * resolves with {state, outcome, error}: state is the new state, with
+ * pageOff, whether the page's own notifications are off now, for the
+ * caller to store. With push off on the server, on is the permission
+ * (allow) and off needs nothing; else on is enable and off disable, and
+ * an enable that finds push off on the server (404) turns the page's
+ * notifications on instead, from then on for the page's life.
+ */
+export async function change(g, client, workerURL, s, on) {
+  let server = s.server || "";
+  let r;
+  if (server === "off") r = on ? await allow(g) : { outcome: "off", error: null };
+  else {
+    r = on ? await enable(g, client, workerURL) : await disable(g, client, workerURL);
+    if (r.outcome === "server-off") {
+      rememberServerOff(client);
+      server = "off";
+      r = { outcome: "on", error: null };
+    }
+  }
+  const next = await state(g, workerURL, server);
+  let pageOff = !!s.pageOff;
+  if (server !== "off") pageOff = !next.subscribed;
+  else if (r.outcome === "on" || r.outcome === "off") pageOff = r.outcome === "off";
+  return { state: { ...next, pageOff }, outcome: r.outcome, error: r.error };
 }
 
 /**
@@ -111,10 +207,8 @@ export async function state(g, workerURL) {
  */
 export async function enable(g, client, workerURL, opts = {}) {
   if (support(g) !== "ok") return { outcome: "unsupported", error: null };
-  let permission = g.Notification.permission;
-  if (permission === "default") permission = await g.Notification.requestPermission();
-  if (permission === "denied") return { outcome: "denied", error: null };
-  if (permission !== "granted") return { outcome: "dismissed", error: null };
+  const allowed = await allow(g);
+  if (allowed.outcome !== "on") return allowed;
   let key;
   try {
     key = await client.pushKey();

@@ -9,7 +9,8 @@
 // (category tabs, "name:Label,…"), badge ("unread" to count unread; default
 // unseen), theme (light, dark, auto), lang (default: the document's),
 // all-url (a "View all" link), desktop-notifications (a "Desktop
-// notifications" switch in the preferences: Web Push in this browser),
+// notifications" switch in the preferences: Web Push in this browser, or,
+// on a server with push off, the page's own while the app is open),
 // sw-url (the service worker that switch registers; default
 // <endpoint>/assets/belfry-sw.js, which must be same-origin with the page),
 // title-count (prefix the page title with the badge's count).
@@ -479,7 +480,7 @@ ${ui.ICONS.bell}<span class="belfry-badge" part="badge" hidden></span><span clas
       frag.append(el("p", { class: "belfry-more" }, t("loading")));
     }
     if (this.hasAttribute("desktop-notifications")) {
-      const v = push.desktopSwitch(this._push || { support: push.support(globalThis), loading: true });
+      const v = push.desktopSwitch(this._push || { loading: true });
       const row = this._prefRow(t("desktop"), t(v.hint), v.on, v.disabled, "", "desktop");
       if (v.busy) row.querySelector(".belfry-switch").setAttribute("aria-busy", "true");
       list.append(row);
@@ -520,14 +521,16 @@ ${ui.ICONS.bell}<span class="belfry-badge" part="badge" hidden></span><span clas
 
   _workerURL() { return push.defaultWorkerURL(this.getAttribute("sw-url"), this.getAttribute("endpoint"), location.href); }
 
-  // The desktop switch shows this browser's real state: the permission and
-  // the worker's push subscription. The page's own notifications (while
-  // it is hidden) follow it.
+  // The desktop switch shows this browser's real state. With push on the
+  // server (asked once per page): the permission and the worker's push
+  // subscription, which the page's own notifications (while it is hidden)
+  // follow. With push off: the permission and the page's own
+  // notifications' on/off, as the user left it in this browser.
   async _loadDesktop() {
-    const s = await push.state(globalThis, this._workerURL());
+    const s = await push.state(globalThis, this._workerURL(), await push.serverPush(this.client));
     if (this._push && this._push.busy) return;
-    this._push = { ...s, busy: "", outcome: this._push ? this._push.outcome : "" };
-    if (s.permission === "granted") ui.setDesktopOff(!s.subscribed);
+    if (s.server !== "off" && s.permission === "granted") ui.setDesktopOff(!s.subscribed);
+    this._push = { ...s, pageOff: ui.desktopOff(), busy: "", outcome: this._push ? this._push.outcome : "" };
     this._render();
   }
 
@@ -554,18 +557,18 @@ ${ui.ICONS.bell}<span class="belfry-badge" part="badge" hidden></span><span clas
     this._render();
   }
 
-  // Desktop notifications: Web Push in this browser. The permission is
-  // asked for only here, on the user's click (enable asks before any await).
+  // Desktop notifications: Web Push in this browser, or the page's own
+  // when the server has push off. The permission is asked for only here,
+  // on the user's click (change asks before any await).
   async _toggleDesktop() {
     const s = this._push;
     if (!s || s.busy) return;
-    const url = this._workerURL();
     const on = !push.desktopSwitch(s).on;
     this._push = { ...s, busy: on ? "on" : "off", outcome: "" };
     this._render();
-    const r = on ? await push.enable(globalThis, this.client, url) : await push.disable(globalThis, this.client, url);
-    this._push = { ...(await push.state(globalThis, url)), busy: "", outcome: r.outcome };
-    ui.setDesktopOff(!this._push.subscribed);
+    const r = await push.change(globalThis, this.client, this._workerURL(), s, on);
+    this._push = { ...r.state, busy: "", outcome: r.outcome };
+    ui.setDesktopOff(r.state.pageOff);
     if (r.error) this.dispatchEvent(new CustomEvent("belfry-error", { detail: { error: r.error }, bubbles: true, composed: true }));
   }
 

@@ -32,29 +32,143 @@ test("support needs Notification, PushManager, a service worker container and a 
   assert.equal(push.support({ ...ok, navigator: {} }), "unsupported");
   assert.equal(push.support({ ...ok, isSecureContext: false }), "unsupported");
   assert.equal(push.support(undefined), "unsupported");
+  // With push off on the server, the page's own notifications need Notification alone.
+  assert.equal(push.support({ Notification: function () {} }, "off"), "ok");
+  assert.equal(push.support({ navigator: {} }, "off"), "unsupported");
+  assert.equal(push.support({ Notification: function () {} }, "on"), "unsupported");
 });
 
-test("the switch: on only with permission and a subscription; says why it is off", () => {
-  const v = (s) => { const r = push.desktopSwitch({ support: "ok", permission: "default", ...s }); return [r.on, r.disabled, r.busy, r.hint].join(" "); };
+// view is desktopSwitch's answer as "on disabled busy hint".
+const view = (s) => { const r = push.desktopSwitch({ support: "ok", permission: "default", ...s }); return [r.on, r.disabled, r.busy, r.hint].join(" "); };
+
+test("the switch with push on the server: on only with permission and a subscription; says why it is off", () => {
+  for (const server of ["on", ""]) {
+    const v = (s) => view({ server, ...s });
+    assert.equal(v({ support: "unsupported" }), "false true false desktopUnsupported");
+    assert.equal(v({ permission: "denied", subscribed: true }), "false true false desktopBlocked");
+    assert.equal(v({ loading: true }), "false true false loading");
+    assert.equal(v({}), "false false false desktopHint");
+    assert.equal(v({ permission: "granted" }), "false false false desktopHint", "allowed but not subscribed: off");
+    assert.equal(v({ permission: "granted", pageOff: false }), "false false false desktopHint", "the page's on/off does not count");
+    assert.equal(v({ permission: "granted", subscribed: true }), "true false false desktopOn");
+    assert.equal(v({ busy: "on" }), "true false true desktopTurningOn");
+    assert.equal(v({ permission: "granted", subscribed: true, busy: "off" }), "false false true desktopTurningOff");
+    assert.equal(v({ permission: "granted", outcome: "limit" }), "false false false desktopLimit");
+    assert.equal(v({ permission: "granted", outcome: "failed" }), "false false false desktopFailed");
+    assert.equal(v({ outcome: "dismissed" }), "false false false desktopDismissed");
+    assert.equal(v({ permission: "denied", outcome: "denied" }), "false true false desktopBlocked");
+    assert.equal(v({ permission: "granted", subscribed: true, outcome: "on" }), "true false false desktopOn");
+  }
+});
+
+test("the switch with push off on the server: the page's own notifications, on with permission unless turned off", () => {
+  const v = (s) => view({ server: "off", ...s });
   assert.equal(v({ support: "unsupported" }), "false true false desktopUnsupported");
-  assert.equal(v({ permission: "denied", subscribed: true }), "false true false desktopBlocked");
-  assert.equal(v({ loading: true }), "false true false desktopHint");
-  assert.equal(v({}), "false false false desktopHint");
-  assert.equal(v({ permission: "granted" }), "false false false desktopHint", "allowed but not subscribed: off");
-  assert.equal(v({ permission: "granted", subscribed: true }), "true false false desktopOn");
+  assert.equal(v({ permission: "denied" }), "false true false desktopBlocked");
+  assert.equal(v({}), "false false false desktopPageHint", "not allowed yet: off, and it says they show while the app is open");
+  assert.equal(v({ permission: "granted" }), "true false false desktopPageOn", "allowed, never turned off: on");
+  assert.equal(v({ permission: "granted", pageOff: true }), "false false false desktopPageHint");
+  assert.equal(v({ permission: "granted", pageOff: true, subscribed: true }), "false false false desktopPageHint", "a subscription does not count");
   assert.equal(v({ busy: "on" }), "true false true desktopTurningOn");
-  assert.equal(v({ permission: "granted", subscribed: true, busy: "off" }), "false false true desktopTurningOff");
-  assert.equal(v({ permission: "granted", outcome: "server-off" }), "false false false desktopServerOff");
-  assert.equal(v({ permission: "granted", outcome: "limit" }), "false false false desktopLimit");
-  assert.equal(v({ permission: "granted", outcome: "failed" }), "false false false desktopFailed");
   assert.equal(v({ outcome: "dismissed" }), "false false false desktopDismissed");
-  assert.equal(v({ permission: "denied", outcome: "denied" }), "false true false desktopBlocked");
-  assert.equal(v({ permission: "granted", subscribed: true, outcome: "on" }), "true false false desktopOn");
-  // Every hint is a string of every language.
-  for (const hint of ["desktopUnsupported", "desktopBlocked", "desktopHint", "desktopOn", "desktopTurningOn", "desktopTurningOff",
-    "desktopServerOff", "desktopLimit", "desktopFailed", "desktopDismissed"]) {
+  assert.equal(v({ permission: "granted", outcome: "on" }), "true false false desktopPageOn");
+});
+
+test("every hint of the switch is a string of every language", () => {
+  for (const hint of ["loading", "desktopUnsupported", "desktopBlocked", "desktopHint", "desktopOn", "desktopTurningOn", "desktopTurningOff",
+    "desktopLimit", "desktopFailed", "desktopDismissed", "desktopPageHint", "desktopPageOn"]) {
     for (const lang of Object.keys(STRINGS)) assert.ok(STRINGS[lang][hint], lang + " " + hint);
   }
+  assert.match(translator("en")("desktopPageHint"), /while the app is open in a tab/);
+  assert.match(translator("id")("desktopPageOn"), /selama aplikasi terbuka di sebuah tab/);
+});
+
+// keyClient stands in for a BelfryClient: pushKey answers with answers in
+// turn (a string: the key; a number: a rejection with that status).
+function keyClient(endpoint, ...answers) {
+  const c = { endpoint, asked: 0,
+    pushKey: async () => {
+      const a = answers[Math.min(c.asked++, answers.length - 1)];
+      if (typeof a === "string") return a;
+      throw Object.assign(new Error("HTTP " + a), { status: a });
+    } };
+  return c;
+}
+
+test("serverPush asks the key endpoint once per endpoint; a failed request is asked again", async () => {
+  const on = keyClient("https://on.example", "BKEY");
+  assert.equal(await push.serverPush(on), "on");
+  assert.equal(await push.serverPush(on), "on");
+  assert.equal(on.asked, 1);
+  const off = keyClient("https://off.example", 404);
+  const [a, b] = await Promise.all([push.serverPush(off), push.serverPush(off)]);
+  assert.deepEqual([a, b, off.asked], ["off", "off", 1], "two bells opening at once ask once");
+  // Another client of the same server knows it already.
+  const again = keyClient("https://off.example", "BKEY");
+  assert.equal(await push.serverPush(again), "off");
+  assert.equal(again.asked, 0);
+  const flaky = keyClient("https://flaky.example", 503, 0, 404);
+  assert.equal(await push.serverPush(flaky), "", "unknown after a 503");
+  assert.equal(await push.serverPush(flaky), "", "unknown after a network error");
+  assert.equal(await push.serverPush(flaky), "off");
+  assert.equal(await push.serverPush(flaky), "off");
+  assert.equal(flaky.asked, 3);
+});
+
+// page is a page's global object with Notification only; requestPermission
+// answers answer and counts its calls.
+function page(permission, answer = "granted") {
+  const g = { asked: 0, Notification: { permission, requestPermission: async () => { g.asked++; g.Notification.permission = answer; return answer; } } };
+  return g;
+}
+
+test("allow asks only while the permission is default", async () => {
+  let g = page("default");
+  assert.equal((await push.allow(g)).outcome, "on");
+  assert.equal((await push.allow(g)).outcome, "on");
+  assert.equal(g.asked, 1);
+  g = page("default", "denied");
+  assert.equal((await push.allow(g)).outcome, "denied");
+  assert.equal((await push.allow(page("default", "default"))).outcome, "dismissed");
+  g = page("denied");
+  assert.equal((await push.allow(g)).outcome, "denied");
+  assert.equal(g.asked, 0);
+  assert.equal((await push.allow({})).outcome, "unsupported");
+});
+
+test("change with push off on the server: on asks for permission, off needs none; pageOff follows", async () => {
+  const client = keyClient("https://change-off.example", 404);
+  const g = page("default");
+  const s0 = await push.state(g, "https://app.example/sw.js", "off");
+  assert.deepEqual(s0, { server: "off", support: "ok", permission: "default", subscribed: false });
+  let r = await push.change(g, client, "https://app.example/sw.js", { ...s0, pageOff: true }, true);
+  assert.equal(r.outcome, "on");
+  assert.deepEqual(r.state, { server: "off", support: "ok", permission: "granted", subscribed: false, pageOff: false });
+  assert.equal(view(r.state), "true false false desktopPageOn");
+  r = await push.change(g, client, "https://app.example/sw.js", r.state, false);
+  assert.deepEqual([r.outcome, r.state.pageOff, view(r.state)], ["off", true, "false false false desktopPageHint"]);
+  assert.equal(g.asked, 1);
+  assert.equal(client.asked, 0, "no request: the server has push off");
+  // Refused: stays off, pageOff as it was.
+  const no = page("default", "default");
+  r = await push.change(no, client, "https://app.example/sw.js", { ...s0, pageOff: false }, true);
+  assert.deepEqual([r.outcome, r.state.pageOff, view({ ...r.state, outcome: r.outcome })], ["dismissed", false, "false false false desktopDismissed"]);
+});
+
+test("change: Web Push that finds push off on the server (404) turns the page's notifications on, and remembers", async () => {
+  const client = keyClient("https://late-off.example", "BKEY", 404);
+  assert.equal(await push.serverPush(client), "on");
+  // A browser with the Push API; enable stops at the key's 404, before any service worker.
+  const g = { ...page("default"), PushManager: function () {}, navigator: { serviceWorker: {} }, isSecureContext: true };
+  g.Notification = page("default").Notification;
+  const s0 = await push.state(g, "https://app.example/sw.js", "on");
+  const r = await push.change(g, client, "https://app.example/sw.js", { ...s0, pageOff: true }, true);
+  assert.equal(r.outcome, "on");
+  assert.equal(r.error, null);
+  assert.deepEqual(r.state, { server: "off", support: "ok", permission: "granted", subscribed: false, pageOff: false });
+  assert.equal(view(r.state), "true false false desktopPageOn");
+  assert.equal(await push.serverPush(client), "off");
+  assert.equal(client.asked, 2);
 });
 
 // ---- the service worker, in a vm context ----
