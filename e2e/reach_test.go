@@ -173,3 +173,69 @@ func TestReachSurvivesKill(t *testing.T) {
 		run(t, f.url("reach"), []string{"--broker", redis.url()})
 	})
 }
+
+// Presence is cluster-wide: an open stream on one node keeps an offline
+// push on another from being sent, and a node killed with -9 stops
+// counting its users within the documented bound.
+func TestPresenceAcrossNodes(t *testing.T) {
+	redis := startRedis(t)
+	store := needPostgres(t).newDatabase(t)
+	pushes := peers.StartPushes(t, vapidSub)
+	flags := []string{"--store", store, "--broker", redis.url(),
+		"--vapid-key-file", filepath.Join(t.TempDir(), "vapid.pem"), "--vapid-subject", vapidSub,
+		"--push-allow-loopback", "--push-delay", "1s"}
+	a, b := startNode(t, "a", flags...), startNode(t, "b", flags...)
+	presence := func(n *node) (online bool, streams int) {
+		st, out := call(t, "GET", n.url+"/api/presence?user_id=pat", testAPIKey, "")
+		var p map[string]struct {
+			Online  bool `json:"online"`
+			Streams int  `json:"streams"`
+		}
+		if st != 200 || json.Unmarshal([]byte(out), &p) != nil {
+			t.Fatalf("presence: %d %s", st, out)
+		}
+		return p["pat"].Online, p["pat"].Streams
+	}
+	body := fmt.Sprintf(`{"endpoint":%q,"keys":{"p256dh":%q,"auth":%q}}`, pushes.Endpoint(201, "pat"), pushes.P256DH, pushes.Auth)
+	if st, out := call(t, "POST", a.url+"/notifications/push/subscriptions", token(t, "pat"), body); st != 201 {
+		t.Fatalf("subscribe: %d %s", st, out)
+	}
+
+	// A stream on b: a sees pat online, and an offline push published on a
+	// is not sent.
+	ctx, closeStream := context.WithCancel(context.Background())
+	defer closeStream()
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.url+"/notifications/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+token(t, "pat"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream on b: %v %v", err, resp)
+	}
+	defer resp.Body.Close()
+	waitFor(t, 10*time.Second, "pat online on a", func() bool { on, n := presence(a); return on && n == 1 })
+	skipped := func() float64 {
+		return metric(t, a.url, `belfry_push_deliveries_total{result="skipped"}`) +
+			metric(t, b.url, `belfry_push_deliveries_total{result="skipped"}`)
+	}
+	if st, out := call(t, "POST", a.url+"/api/notifications", testAPIKey, `{"user_id":"pat","message":"while online"}`); st != 201 {
+		t.Fatalf("publish: %d %s", st, out)
+	}
+	waitFor(t, 30*time.Second, "the offline push skipped", func() bool { return skipped() >= 1 })
+	if n := len(pushes.Got()); n != 0 {
+		t.Fatalf("%d pushes while pat had a stream on b", n)
+	}
+
+	// b dies with the stream open: within 30 s pat is offline on a, and an
+	// offline push is sent.
+	killed := time.Now()
+	b.kill(t)
+	waitFor(t, 30*time.Second, "pat offline on a after b was killed", func() bool { on, _ := presence(a); return !on })
+	t.Logf("pat read offline %v after the kill", time.Since(killed).Round(100*time.Millisecond))
+	if st, out := call(t, "POST", a.url+"/api/notifications", testAPIKey, `{"user_id":"pat","title":"Now offline","message":"m"}`); st != 201 {
+		t.Fatalf("publish: %d %s", st, out)
+	}
+	waitFor(t, 30*time.Second, "the offline push", func() bool { return len(pushes.Got()) == 1 })
+	if p := pushes.Got()[0]; len(p.Errors) > 0 || !strings.Contains(string(p.Plaintext), `"title":"Now offline"`) {
+		t.Fatalf("push %+v", p)
+	}
+}
