@@ -186,10 +186,16 @@ func (w *writer) applyOutbox(ctx context.Context, r *request) error {
 
 // insertJob stores j with the notification id and creation time given,
 // unless its id is stored, or it is OnlyIfSubscribed and its user has no
-// push subscription (one statement: the check and the insert).
+// push subscription.
 func (w *writer) insertJob(ctx context.Context, j belfry.Job, notification int64, created time.Time) error {
+	if j.OnlyIfSubscribed {
+		var ok bool
+		if err := w.subscribed.QueryRowContext(ctx, j.UserID).Scan(&ok); err != nil || !ok {
+			return err
+		}
+	}
 	_, err := w.insertJobStmt.ExecContext(ctx, j.ID, string(j.Kind), j.UserID, notification,
-		created.UnixMilli(), j.Due.UnixMilli(), payloadArg(j.Payload), j.OnlyIfSubscribed)
+		created.UnixMilli(), j.Due.UnixMilli(), payloadArg(j.Payload))
 	return err
 }
 
@@ -243,7 +249,8 @@ func (w *writer) claim(ctx context.Context, ob *outboxReq) error {
 	var b [16]byte
 	rand.Read(b[:])
 	now := ob.now.UnixMilli()
-	rows, err := w.claimJobs.QueryContext(ctx, hex.EncodeToString(b[:]), now, now+ob.lease.Milliseconds(), ob.limit)
+	lease := (ob.lease + time.Millisecond - 1).Milliseconds() // a lease of part of a millisecond still holds one
+	rows, err := w.claimJobs.QueryContext(ctx, hex.EncodeToString(b[:]), now, now+lease, ob.limit)
 	if err != nil {
 		return err
 	}

@@ -109,7 +109,7 @@ type writer struct {
 	getKey, putKey, anyOff, getPrefs, putPrefs, delPrefs                                 *sql.Stmt
 	purgeExpired, purgeDone, purgeOne, purgeOldest, total, purgeKeys                     *sql.Stmt
 	insertJobStmt, claimJobs, jobDone, jobRetry, jobFail, revive, purgeJobs              *sql.Stmt
-	countSubs, putSub, delSub                                                            *sql.Stmt
+	countSubs, putSub, delSub, subscribed                                                *sql.Stmt
 	inserts, fullInserts, shared, upserts, bumps, offPrefs                               chunkStmts // by row count
 	lastIDs                                                                              *lastIDs
 
