@@ -178,6 +178,7 @@ func runSend(ctx context.Context, args []string, getenv func(string) string, std
 	fs.StringVar(&s.Category, "category", "", "optional `category`")
 	fs.StringVar(&s.Data, "data", "", "optional `JSON` object")
 	fs.StringVar(&s.Avatar, "avatar", "", "optional avatar `URL`: http(s) URL or a path starting with /")
+	fs.StringVar(&s.Push, "push", "", "Web Push `mode`: never, offline or always (default: the server's --push-default)")
 	fs.DurationVar(&s.TTL, "ttl", 0, "optional: the notification expires this long after it is sent (rounded up to seconds)")
 	fs.StringVar(&s.IdempotencyKey, "idempotency-key", "", "optional `key`: sending again with the same key and message creates nothing")
 	if err := parseArgs(fs, args, getenv); err != nil {

@@ -106,3 +106,19 @@ func TestWebhookSecretCommand(t *testing.T) {
 		t.Fatalf("the printed secret is refused: %v", err)
 	}
 }
+
+// belfry send --push reaches the server, which checks it.
+func TestSendPush(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	send := func(mode string) error {
+		return (&Send{URL: srv.url, APIKey: testAPIKey, Users: []string{"bob"}, Message: "hi", Push: mode,
+			Out: io.Discard}).Run(t.Context())
+	}
+	if err := send("never"); err != nil {
+		t.Fatalf("--push never: %v", err)
+	}
+	err := send("sometimes")
+	if err == nil || !strings.Contains(err.Error(), "push must be never, offline or always") {
+		t.Fatalf("--push sometimes: %v", err)
+	}
+}

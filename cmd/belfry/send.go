@@ -24,6 +24,7 @@ type Send struct {
 	Category string
 	Data     string // a JSON object, or ""
 	Avatar   string
+	Push     string        // never, offline, always; "" leaves it to the server
 	TTL      time.Duration // 0: never expires
 	// IdempotencyKey, when set, makes a repeat of the same send create
 	// nothing (the Idempotency-Key header).
@@ -55,7 +56,7 @@ func (s *Send) Run(ctx context.Context) error {
 	if s.TTL > 0 {
 		body["ttl"] = int64((s.TTL + time.Second - 1) / time.Second)
 	}
-	for k, v := range map[string]string{"title": s.Title, "link": s.Link, "category": s.Category, "avatar": s.Avatar} {
+	for k, v := range map[string]string{"title": s.Title, "link": s.Link, "category": s.Category, "avatar": s.Avatar, "push": s.Push} {
 		if v != "" {
 			body[k] = v
 		}
