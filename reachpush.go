@@ -186,18 +186,20 @@ type PushAction struct {
 	Title  string `json:"title"`
 }
 
-// pushPayload returns the payload for n: the whole of it, or (small) only
-// its id, title and link with what the worker needs to mark it read.
+// pushPayload returns the payload for n: the whole of it, or (small, after
+// a 413) only its id, title and link. Without the token, the worker's
+// click marks it read with the browser's own credentials, if any.
 func (r *Reach) pushPayload(n *Notification, small bool) ([]byte, error) {
-	p := PushPayload{ID: n.ID, Title: n.Title, Link: n.Link, API: r.API}
-	if r.Token != nil {
-		tok, err := r.Token(n.UserID, n.ID, PushTokenTTL)
-		if err != nil {
-			return nil, err
-		}
-		p.Token = tok
-	}
+	p := PushPayload{ID: n.ID, Title: n.Title, Link: n.Link}
 	if !small {
+		p.API = r.API
+		if r.Token != nil {
+			tok, err := r.Token(n.UserID, n.ID, PushTokenTTL)
+			if err != nil {
+				return nil, err
+			}
+			p.Token = tok
+		}
 		p.UserID, p.Body, p.Icon, p.Category = n.UserID, n.Message, n.Avatar, n.Category
 		p.CreatedAt = FormatTime(n.CreatedAt)
 		for _, a := range n.Actions {
