@@ -143,3 +143,46 @@ func BenchmarkPublishKey(b *testing.B) {
 		}
 	})
 }
+
+// After and Stats of one user among others: a query that scans the
+// collection instead of using the per-user index gets slower with the
+// other users' notifications, one that uses it does not. Compare others=0
+// with others=20000 on a backend (FerretDB on SQLite or on PostgreSQL).
+func BenchmarkReadAmongOthers(b *testing.B) {
+	for _, others := range []int{0, 20_000} {
+		b.Run(fmt.Sprint("others=", others), func(b *testing.B) {
+			s := openN(b, 1, testConfig())[0]
+			ctx := context.Background()
+			ns := make([]*belfry.Notification, 200)
+			for i := range ns {
+				ns[i] = &belfry.Notification{UserID: "reader", Message: "m", Category: fmt.Sprint("c", i%4)}
+			}
+			if err := s.Create(ctx, ns); err != nil {
+				b.Fatal(err)
+			}
+			for done := 0; done < others; done += belfry.MaxUsersPerCall {
+				batch := make([]*belfry.Notification, min(belfry.MaxUsersPerCall, others-done))
+				for i := range batch {
+					batch[i] = &belfry.Notification{UserID: fmt.Sprint("other-", (done+i)%2000), Message: "m"}
+				}
+				if err := s.Create(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("after", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := s.After(ctx, "reader", 150, 100); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("stats", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := s.Stats(ctx, "reader"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
