@@ -120,6 +120,10 @@ func (c *Client) publish(ctx context.Context, b publishBody, m Message) (*Publis
 	key := m.IdempotencyKey
 	if key == "" {
 		key = "belfry-go-" + rand.Text()
+	} else if !validKey(key) {
+		// Checked here: a header the transport refuses would look like a
+		// network error, and be retried.
+		return nil, fmt.Errorf("belfry client: IdempotencyKey must be 1 to %d printable ASCII characters", maxKey)
 	}
 	a, err := c.do(ctx, call{method: http.MethodPost, path: "/api/notifications", body: body,
 		header: http.Header{"Idempotency-Key": {key}}, idempotent: true})
@@ -186,4 +190,20 @@ func userPath(userID string) (string, error) {
 		return "", fmt.Errorf("belfry client: the user id is empty")
 	}
 	return "/api/users/" + url.PathEscape(userID), nil
+}
+
+// maxKey is the longest Idempotency-Key belfry accepts.
+const maxKey = 255
+
+// validKey reports whether k is 1 to maxKey printable ASCII characters.
+func validKey(k string) bool {
+	if k == "" || len(k) > maxKey {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
