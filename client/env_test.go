@@ -151,7 +151,8 @@ func (e *env) count(user string) int {
 	return st.Unread
 }
 
-// get does a GET with a user token and returns the answer.
+// userGet does a GET with a token for user (minted by the client) and
+// returns the answer.
 func (e *env) userGet(user, path string) *http.Response {
 	e.t.Helper()
 	tok, err := client.MintToken(testSecret, user, time.Hour)
