@@ -205,10 +205,17 @@ func TestPusherStoresNotification(t *testing.T) {
 	if r := e.pusherDo(pusherSigned{body: body}); r.status != http.StatusOK {
 		t.Fatalf("repeat: %d %s", r.status, r.body)
 	}
-	if ns := e.inboxOf(t, "42"); len(ns) != 1 {
-		t.Fatalf("after the repeat, user 42 has %d notifications", len(ns))
+	// The same id rendered again with other fields (a retried job whose
+	// toArray reads the clock) is the same notification: the first stays.
+	again := pusherBody(httpapi.PusherNotificationEvent, []string{"private-App.Models.User.42"},
+		laravelData("9f0b6c2e-5d1a-4f7e-8a43-3c2b1d0e9f11", map[string]any{"message": "Invoice #7 was paid at 10:01"}))
+	if r := e.pusherDo(pusherSigned{body: again}); r.status != http.StatusOK {
+		t.Fatalf("re-rendered: %d %s", r.status, r.body)
 	}
-	wantCounts(t, e, map[string]float64{"stored": 1, "duplicate": 1})
+	if ns := e.inboxOf(t, "42"); len(ns) != 1 || ns[0].Message != "Invoice #7 was paid" {
+		t.Fatalf("after the repeats, user 42 has %+v", ns)
+	}
+	wantCounts(t, e, map[string]float64{"stored": 1, "duplicate": 2})
 }
 
 // TestPusherRefusals: every refusal answers its status with a text
@@ -334,7 +341,19 @@ func TestPusherBatchAndFanOut(t *testing.T) {
 			t.Fatalf("user %s: %+v", u, ns)
 		}
 	}
-	wantCounts(t, e, map[string]float64{"stored": 4, "ignored": 3})
+	// A user whose preferences turn the category off gets nothing.
+	if r := e.user("3", "PUT", "/notifications/preferences", withJSON(`{"categories":{"billing":{"in_app":false}}}`)); r.status != http.StatusOK {
+		t.Fatalf("preferences: %d %s", r.status, r.body)
+	}
+	muted := pusherBody(httpapi.PusherNotificationEvent, []string{"private-App.Models.User.3"},
+		laravelData("muted", map[string]any{"message": "m", "category": "billing"}))
+	if r := e.pusherDo(pusherSigned{body: muted}); r.status != http.StatusOK {
+		t.Fatalf("muted: %d %s", r.status, r.body)
+	}
+	if ns := e.inboxOf(t, "3"); len(ns) != 0 {
+		t.Fatalf("user 3: %+v", ns)
+	}
+	wantCounts(t, e, map[string]float64{"stored": 4, "ignored": 3, "skipped": 1})
 }
 
 // TestPusherRateLimit: the Pusher key has a bucket of its own at the
