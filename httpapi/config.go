@@ -97,6 +97,11 @@ type Config struct {
 	PublishRate  float64
 	PublishBurst int
 
+	// Pusher, when set, serves Pusher's HTTP API for an app's Pusher
+	// server SDK (pusher.go); nil: those paths answer 404. PublishRate
+	// and PublishBurst limit its key too, in a bucket of its own.
+	Pusher *PusherConfig
+
 	// Demo enables the demo-only endpoints (the demo page's publish form).
 	// Presence answers GET /api/presence; nil: 503 there.
 	Presence belfry.Presence

@@ -15,6 +15,8 @@
 //	POST   /notifications/{id}/unread    user       200 + notification
 //	POST   /notifications/read-all       user       200 {"updated": n, "unread_count": m}
 //	DELETE /notifications/{id}           user       204
+//	POST   /apps/{app_id}/events         Pusher     Config.Pusher only: 200 {} (pusher.go)
+//	POST   /apps/{app_id}/batch_events   Pusher     Config.Pusher only: 200 {"batch":[{},…]}
 //	GET    /healthz                      anyone     200 {"status":"ok"} while the process runs
 //	GET    /readyz                       anyone     200, or 503 naming the store and/or broker that failed
 //	GET    /metrics                      anyone     Prometheus text (only when Config.Registry is set)

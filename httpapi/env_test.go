@@ -80,6 +80,8 @@ type envOpts struct {
 	reach         func(e *env) *belfry.Reach
 	pushKey       string
 	checkEndpoint func(string) error
+	// pusher goes to Config.Pusher.
+	pusher *httpapi.PusherConfig
 }
 
 // env is one belfry node for a test: a real SQLite store in t.TempDir(),
@@ -161,7 +163,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Logger: log, Registry: prometheus.NewRegistry(),
 		Now: e.now, Presence: e.presence, PushKey: o.pushKey, CheckEndpoint: o.checkEndpoint,
 		Demo: true, DisableLean: o.disableLean, AllowOrigins: o.allowOrigins, Assets: o.assets,
-		SetupConcurrency: o.setupConcurrency, RetryAfter: o.retryAfter,
+		SetupConcurrency: o.setupConcurrency, RetryAfter: o.retryAfter, Pusher: o.pusher,
 	})
 	if err != nil {
 		cancel()

@@ -51,6 +51,7 @@ type Server struct {
 
 	authLim    *authLimiter  // nil: failed authentications are not limited
 	publishLim publishLimits // nil: publishes are not limited
+	pusher     *pusherAPI    // nil: the Pusher endpoints are off (Config.Pusher)
 
 	// setup holds a token per stream being set up (see enterSetup);
 	// setupWaiting counts the handlers waiting for one.
@@ -68,7 +69,8 @@ type Server struct {
 // New returns a Server for cfg. It registers the metrics on cfg.Registry.
 // Errors: EINVALID (Inbox, its Store or Broker, or Hub missing; a metric
 // already registered on the registry; an AllowOrigins entry that is not an
-// origin; a rate that is not a finite number).
+// origin; a rate that is not a finite number; a Pusher setting out of
+// PusherConfig.Validate's bounds).
 func New(cfg Config) (*Server, error) {
 	if cfg.Inbox == nil || cfg.Inbox.Store == nil || cfg.Inbox.Broker == nil {
 		return nil, belfry.Errorf(belfry.EINVALID, "httpapi: Config.Inbox with a Store and a Broker is required")
@@ -148,6 +150,11 @@ func New(cfg Config) (*Server, error) {
 			return nil, &belfry.Error{Code: belfry.EINVALID, Message: "httpapi: registering metrics", Err: err}
 		}
 	}
+	if cfg.Pusher != nil {
+		if s.pusher, err = newPusherAPI(*cfg.Pusher, &cfg, reg); err != nil {
+			return nil, err
+		}
+	}
 	s.routes()
 	return s, nil
 }
@@ -187,6 +194,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry,
 			promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
 	}
+	s.pusherRoutes()
 	s.demoRoutes()
 	if s.cfg.Assets != nil {
 		s.mux.Handle("GET "+assetsPrefix, s.cfg.Assets)

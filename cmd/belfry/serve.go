@@ -113,6 +113,8 @@ type Main struct {
 	MaxPerUser int
 	// Reach are the Web Push and webhook settings.
 	Reach ReachFlags
+	// Pusher are the Pusher HTTP API settings; off by default.
+	Pusher PusherFlags
 
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
@@ -139,7 +141,7 @@ func NewMain() *Main {
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
 		AuthCookie: httpapi.DefaultAuthCookie, AuthConcurrency: httpapi.DefaultAuthURLConcurrency,
 		AuthFailRate: httpapi.DefaultAuthFailRate, AuthFailBurst: httpapi.DefaultAuthFailBurst,
-		Reach: defaultReachFlags(), Stdout: io.Discard, Stderr: io.Discard}
+		Reach: defaultReachFlags(), Pusher: defaultPusherFlags(), Stdout: io.Discard, Stderr: io.Discard}
 }
 
 // ParseFlags reads the serve flags from args and, for every flag not given
@@ -191,6 +193,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "bound on the graceful shutdown")
 	fs.StringVar(&m.PprofAddr, "pprof-addr", m.PprofAddr, "serve Go's profiler at http://`address`/debug/pprof/ on a listener of its own (keep it on loopback); default off")
 	pushHosts, webhookSecrets := m.Reach.define(fs)
+	m.Pusher.define(fs)
 	if err := parseArgs(fs, args, getenv); err != nil {
 		return err
 	}
@@ -267,6 +270,9 @@ func (m *Main) finish(addrGiven bool) error {
 		return errors.New("--jwt-secret must be at least 32 bytes (e.g. openssl rand -base64 32)")
 	}
 	if err := m.Reach.check(m.DemoMode); err != nil {
+		return err
+	}
+	if err := m.Pusher.check(); err != nil {
 		return err
 	}
 	for i, k := range m.APIKeys {
@@ -432,7 +438,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		PublishRate: m.PublishRate, PublishBurst: m.PublishBurst, IdempotencyWindow: m.IdempotencyWindow,
 		Retry: m.Retry, DisableLean: !m.Lean,
 		Presence: presence, PushKey: reach.pushKey, CheckEndpoint: reach.endpoint,
-		Demo: m.Demo, Assets: web.Handler(),
+		Demo: m.Demo, Assets: web.Handler(), Pusher: m.Pusher.config(),
 		Logger: log, Registry: reg,
 	})
 	if err != nil {
@@ -507,7 +513,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	log.Info("belfry listening", "url", url, "store", redactURL(m.Store),
 		"broker", redactURL(m.Broker), "tls", m.TLSCert != "", "h2c", m.H2C, "demo", m.Demo,
-		"max_streams", m.MaxStreams, "max_streams_per_user", m.MaxStreamsPerUser)
+		"pusher", m.Pusher.on(), "max_streams", m.MaxStreams, "max_streams_per_user", m.MaxStreamsPerUser)
 	fmt.Fprintf(m.Stdout, "belfry listening on %s\n", url)
 	if m.DemoMode {
 		m.printDemo(url)
