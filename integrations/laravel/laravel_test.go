@@ -12,7 +12,6 @@ package laravel_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -218,5 +217,5 @@ func debianVersion(t *testing.T, pkg string) string {
 	if !regexp.MustCompile(`^\d+\.\d+(\.\d+)?$`).MatchString(v) {
 		t.Fatalf("cannot read the version of %s: %q", pkg, out)
 	}
-	return string(bytes.TrimSpace([]byte(v)))
+	return v
 }

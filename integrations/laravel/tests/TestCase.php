@@ -102,6 +102,8 @@ abstract class TestCase extends BaseTestCase
         Facade::setFacadeApplication($app);
         $app->registerConfiguredProviders();
         $app->boot();
+        // As the app's RouteServiceProvider does once the routes are loaded.
+        $app['router']->getRoutes()->refreshNameLookups();
 
         Schema::create('users', function (Blueprint $table) {
             $table->unsignedBigInteger('id')->primary();

@@ -2,7 +2,6 @@
 
 namespace Belfry\Laravel\View;
 
-use Illuminate\Support\Facades\Route;
 use Illuminate\View\Component;
 
 /**
@@ -30,9 +29,8 @@ class Bell extends Component
         $config = app('config');
         $this->endpoint = rtrim($endpoint ?? (string) $config->get('belfry.public_url', ''), '/');
         $this->token = $token;
-        if ($tokenUrl === null && ($token === null || $token === '')
-            && $config->get('belfry.token_route.enabled') && Route::has('belfry.token')) {
-            $tokenUrl = route('belfry.token', [], false);
+        if ($tokenUrl === null && ($token === null || $token === '') && $config->get('belfry.token_route.enabled')) {
+            $tokenUrl = '/'.ltrim((string) $config->get('belfry.token_route.path', 'belfry/token'), '/');
         }
         $this->tokenUrl = $tokenUrl;
         $script = $config->get('belfry.script_url');
