@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	"go.yaml.in/yaml/v4"
@@ -39,9 +40,13 @@ func main() {
 // convert returns the YAML document in as indented JSON, keys in the
 // document's order, with a final newline.
 func convert(in []byte) ([]byte, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(in, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(in))
+	var doc, more yaml.Node
+	if err := dec.Decode(&doc); err != nil {
 		return nil, err
+	}
+	if err := dec.Decode(&more); err != io.EOF {
+		return nil, fmt.Errorf("want one YAML document (%v)", err)
 	}
 	var b bytes.Buffer
 	if err := write(&b, &doc); err != nil {
