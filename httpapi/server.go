@@ -190,6 +190,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /api/webhooks/{id}/retry", s.handle(s.limitAuth(s.retryWebhook)))
 	s.mux.Handle("GET /healthz", s.handle(s.healthz))
 	s.mux.Handle("GET /readyz", s.handle(s.readyz))
+	s.mux.Handle("GET /openapi.json", s.handle(s.openAPI))
 	if s.cfg.Registry != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry,
 			promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
