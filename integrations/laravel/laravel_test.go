@@ -7,7 +7,9 @@
 //
 // It needs Debian's php-cli, php-curl, php-mbstring, php-xml, php-sqlite3,
 // php-laravel-framework, php-guzzlehttp-guzzle, phpunit and composer, and
-// skips, saying which is missing, without them.
+// skips, saying which is missing, without them. bell_test.go adds
+// Chromium (BELFRY_TEST_CHROMIUM) to watch a queued send arrive in the
+// users' bells.
 package laravel_test
 
 import (
