@@ -7,7 +7,9 @@
 //
 // It needs Debian's php-cli, php-curl, php-mbstring, php-xml, php-sqlite3,
 // php-laravel-framework, php-guzzlehttp-guzzle, phpunit and composer, and
-// skips, saying which is missing, without them.
+// skips, saying which is missing, without them. bell_test.go adds
+// Chromium (BELFRY_TEST_CHROMIUM) to watch a queued send arrive in the
+// users' bells.
 package laravel_test
 
 import (
@@ -41,24 +43,30 @@ func TestPHPUnit(t *testing.T) {
 	url := startBelfry(t, dir)
 	app := composerApp(t, composer, php, pkg, filepath.Join(dir, "app"))
 
-	cmd := exec.Command(php, phpunit, "--configuration", filepath.Join(pkg, "phpunit.xml.dist"),
-		"--fail-on-skipped", "--fail-on-incomplete", "--testdox")
-	cmd.Dir = pkg
-	cmd.Env = append(os.Environ(),
-		"BELFRY_URL="+url,
-		"BELFRY_API_KEY="+testAPIKey,
-		"BELFRY_JWT_SECRET="+testJWTSecret,
-		"BELFRY_TEST_APP="+app,
-		"TMPDIR="+dir,
-	)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("phpunit failed: %v\n%s", err, out)
-	}
+	out := runPHPUnit(t, php, phpunit, pkg, dir, nil, "BELFRY_URL="+url, "BELFRY_TEST_APP="+app)
 	if !regexp.MustCompile(`(?m)^OK \([1-9][0-9]* tests?, `).Match(out) {
 		t.Fatalf("phpunit did not report its tests as passed:\n%s", out)
 	}
 	t.Logf("phpunit:\n%s", out)
+}
+
+// runPHPUnit runs the package's PHPUnit tests (those args selects, as
+// --filter does) with belfry's key and secret and env in the environment
+// (BELFRY_URL and BELFRY_TEST_APP at least), temporary files in dir. It
+// fails the test when phpunit fails, skips or leaves a test incomplete,
+// and returns its output.
+func runPHPUnit(t *testing.T, php, phpunit, pkg, dir string, args []string, env ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(php, append([]string{phpunit, "--configuration", filepath.Join(pkg, "phpunit.xml.dist"),
+		"--fail-on-skipped", "--fail-on-incomplete", "--testdox"}, args...)...)
+	cmd.Dir = pkg
+	cmd.Env = append(os.Environ(), "BELFRY_API_KEY="+testAPIKey, "BELFRY_JWT_SECRET="+testJWTSecret, "TMPDIR="+dir)
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("phpunit failed: %v\n%s", err, out)
+	}
+	return out
 }
 
 // requirePHP finds php, phpunit and composer and Debian's Laravel and
@@ -98,8 +106,9 @@ func requirePHP(t *testing.T) (php, phpunit, composer string) {
 }
 
 // startBelfry builds ./cmd/belfry and serves it on 127.0.0.1:0 with a
-// SQLite store in dir, until the test ends. It returns the base URL.
-func startBelfry(t *testing.T, dir string) string {
+// SQLite store in dir, and the flags of extra, until the test ends. It
+// returns the base URL.
+func startBelfry(t *testing.T, dir string, extra ...string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "belfry")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/belfry")
@@ -113,9 +122,10 @@ func startBelfry(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0",
-		"--store", "sqlite:"+filepath.Join(dir, "belfry.db"),
-		"--jwt-secret", testJWTSecret, "--api-key", testAPIKey, "--log-level", "warn")
+	args := append([]string{"serve", "--addr", "127.0.0.1:0",
+		"--store", "sqlite:" + filepath.Join(dir, "belfry.db"),
+		"--jwt-secret", testJWTSecret, "--api-key", testAPIKey, "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -71,6 +71,47 @@ class QueueTest extends TestCase
         $this->assertSame($answers[0], $answers[1], 'the second run got the first answer');
     }
 
+    /**
+     * Notification::send to two users queues a job per user; each job
+     * fails after its send the first time and is run again, and each user
+     * gets the notification once.
+     *
+     * bell_test.go runs this test alone with BELFRY_TEST_BELL_BASE set
+     * (the users are that number + 1 and + 2, the invoice that number)
+     * while a bell of each user is open in Chromium.
+     */
+    public function testNotificationSendToManyWithRetriesMakesOneEach(): void
+    {
+        $base = (string) getenv('BELFRY_TEST_BELL_BASE') !== '' ? (int) getenv('BELFRY_TEST_BELL_BASE') : $this->base;
+        $users = [
+            Fixtures\User::create(['id' => $base + 1, 'name' => 'alice']),
+            Fixtures\User::create(['id' => $base + 2, 'name' => 'bob']),
+        ];
+        $runs = [];
+        Event::listen(NotificationSent::class, function (NotificationSent $e) use (&$runs) {
+            $key = (int) $e->notifiable->getKey();
+            $runs[$key] = ($runs[$key] ?? 0) + 1;
+            if ($runs[$key] === 1) {
+                throw new RuntimeException("failed after the send to {$key}");
+            }
+        });
+
+        Notification::send($users, new QueuedInvoicePaid($base));
+        $this->assertSame(2, DB::table('jobs')->count(), 'one job per notifiable');
+        for ($i = 0; $i < 4 && DB::table('jobs')->count() > 0; $i++) {
+            $this->work();
+        }
+
+        $this->assertSame(0, DB::table('jobs')->count(), 'every job is done after its retry');
+        $this->assertSame([$base + 1 => 2, $base + 2 => 2], $runs, 'each job ran twice');
+        $this->assertCount(2, $this->handler->reported, 'each first run failed');
+        foreach ($users as $user) {
+            $inbox = $this->inbox($user);
+            $this->assertCount(1, $inbox, "the inbox of {$user->getKey()}");
+            $this->assertSame("Invoice #{$base} was paid", $inbox[0]['message']);
+        }
+    }
+
     public function testAnErrorFromBelfryFailsTheJobAndItsRetrySends(): void
     {
         $alice = $this->user(1);
