@@ -66,9 +66,9 @@ Token for %[5]s (valid %[6]s):
 Watch %[5]s's stream:
 
   curl -N -H 'Authorization: Bearer %[4]s' %[1]s/notifications/stream
-  belfry tail --url %[1]s --token %[4]s
+  %[9]s tail --url %[1]s --token %[4]s
 
-`, url, m.JWTSecret, m.APIKeys[0], token, demoUser, strings.TrimSuffix(demoTokenTTL.String(), "0m0s"), where, m.demoFileOrDefault())
+`, url, m.JWTSecret, m.APIKeys[0], token, demoUser, strings.TrimSuffix(demoTokenTTL.String(), "0m0s"), where, m.demoFileOrDefault(), m.selfOrDefault())
 }
 
 // demoFileOrDefault is the credentials file the banner names: the one Run
@@ -78,4 +78,13 @@ func (m *Main) demoFileOrDefault() string {
 		return m.demoFile
 	}
 	return filepath.Join(demoDir(m.Store), demoCredentialsName)
+}
+
+// selfOrDefault is how the banner's commands run belfry: m.self if set,
+// else selfCommand.
+func (m *Main) selfOrDefault() string {
+	if m.self != "" {
+		return m.self
+	}
+	return selfCommand()
 }

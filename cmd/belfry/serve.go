@@ -119,6 +119,8 @@ type Main struct {
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
 	DemoMode bool
+	// self is how the banner runs belfry again; default selfCommand().
+	self string
 	// demoFile is where demo mode keeps its credentials (set by Run).
 	demoFile string
 	// demoLoopback is set when demo mode chose the loopback address
