@@ -381,6 +381,11 @@ func (m *Main) setReady(url string) {
 // broker and the store. It returns nil after a clean shutdown.
 func (m *Main) Run(ctx context.Context) (err error) {
 	log := m.logger()
+	unlock, err := lockStore(m.Store)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if m.DemoMode {
 		if err := m.keepDemoCredentials(log); err != nil {
 			return err
