@@ -509,6 +509,13 @@ func TestPanicIs500(t *testing.T) {
 	if r := e.do("GET", "/"); r.status != 200 {
 		t.Fatalf("demo page: %d", r.status)
 	}
+	// What a browser asks on its own, and the demo's sample link, reach
+	// the assets rather than the JSON 404.
+	for _, p := range []string{"/favicon.ico", "/inbox"} {
+		if r := e.do("GET", p); r.status != 200 || string(r.body) != "asset" {
+			t.Fatalf("GET %s: %d %s", p, r.status, r.body)
+		}
+	}
 	if !strings.Contains(e.logs.String(), "panic: boom") {
 		t.Error("the panic is not in the log")
 	}

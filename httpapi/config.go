@@ -113,8 +113,9 @@ type Config struct {
 	CheckEndpoint func(endpoint string) error
 
 	Demo bool
-	// Assets, when set, serves the browser files under /assets/ and the
-	// demo page at / (see package web).
+	// Assets, when set, serves the browser files under /assets/ and
+	// /favicon.ico, and with Demo the demo page at / and its sample link's
+	// page at /inbox (see package web).
 	Assets http.Handler
 
 	Logger   *slog.Logger         // default slog.Default()

@@ -23,7 +23,8 @@
 //	GET    /demo/token?user=…            anyone     Config.Demo only: {"token",…} for the user (default "demo")
 //	POST   /demo/token                   anyone     Config.Demo only: the same for {"user_id"}
 //	POST   /demo/notifications          user       Config.Demo only: publish to oneself, 201
-//	GET    /assets/…, GET /              anyone     Config.Assets only
+//	GET    /assets/…, GET /favicon.ico   anyone     Config.Assets only
+//	GET    /, GET /inbox                 anyone     Config.Assets and Config.Demo only: the demo page, its sample link
 //
 // A known path with the wrong method answers 405 with an Allow header; an
 // unknown path 404; both with the JSON error below.

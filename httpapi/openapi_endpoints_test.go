@@ -233,6 +233,8 @@ func TestOpenAPITraffic(t *testing.T) {
 	want(400, "POST", "/demo/notifications", alice, withJSON(`{"message":"x","user_id":"bob"}`), invalid)
 	want(403, "POST", "/demo/notifications", key, withJSON(`{"message":"x"}`))
 	want(200, "GET", "/")
+	want(200, "GET", "/inbox")
+	want(200, "GET", "/favicon.ico")
 	want(200, "GET", "/assets/notification-bell.js")
 	want(200, "GET", "/assets/notification-bell.d.ts")
 

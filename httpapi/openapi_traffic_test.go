@@ -40,7 +40,7 @@ var registerDecoders = sync.OnceFunc(func() {
 		return string(b), err
 	}
 	for _, ct := range []string{"text/event-stream", "text/html", "text/javascript", "application/typescript",
-		"text/css", "application/openmetrics-text"} {
+		"text/css", "application/openmetrics-text", "image/svg+xml"} {
 		openapi3filter.RegisterBodyDecoder(ct, text)
 	}
 })

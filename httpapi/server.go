@@ -199,8 +199,10 @@ func (s *Server) routes() {
 	s.demoRoutes()
 	if s.cfg.Assets != nil {
 		s.mux.Handle("GET "+assetsPrefix, s.cfg.Assets)
-		if s.cfg.Demo { // the demo page exists only in demo mode
+		s.mux.Handle("GET /favicon.ico", s.cfg.Assets)
+		if s.cfg.Demo { // the demo pages exist only in demo mode
 			s.mux.Handle("GET /{$}", s.cfg.Assets)
+			s.mux.Handle("GET /inbox", s.cfg.Assets)
 		}
 	}
 }

@@ -259,6 +259,10 @@ func TestDemoPage(t *testing.T) {
 	}
 	navigate(t, bob, n.url("/?user=bob"))
 	waitJS(t, bob, "bob's bell to be live", bellJS(`b.dataset.status === "live"`))
+	// Bob's shell example publishes to bob.
+	if got := eval[string](t, bob, `document.getElementById("shell-curl").textContent`); !strings.Contains(got, `"user_id":"bob"`) {
+		t.Errorf("bob's page shows the curl %q, want one for bob", got)
+	}
 
 	eval[bool](t, a, `(() => { const f = document.getElementById("publish");
   f.title.value = "Hello"; f.message.value = "Sent from the demo form"; f.link.value = "/orders/1"; f.category.value = "billing";

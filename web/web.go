@@ -26,14 +26,15 @@ type asset struct {
 // Handler serves the embedded files: GET /assets/<name> (the scripts, their
 // .d.ts types and the Vue 2 component, with a strong ETag, a short public
 // max-age and CORS open to every origin without credentials, since apps
-// load the bell from belfry's origin) and GET / (the demo page, revalidated
-// on every load). Anything else is 404.
+// load the bell from belfry's origin), GET / (the demo page, revalidated
+// on every load), GET /inbox (where the demo's sample notification links
+// to) and GET /favicon.ico (the bell, as SVG). Anything else is 404.
 //
 // The service worker, /assets/belfry-sw.js, is revalidated on every load
 // (Cache-Control: no-cache) and may control any scope of belfry's origin
 // (Service-Worker-Allowed: /).
 //
-// The HTTP API routes / here only in demo mode.
+// The HTTP API routes / and /inbox here only in demo mode.
 func Handler() http.Handler {
 	h := &handler{assets: make(map[string]*asset)}
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
@@ -92,6 +93,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("Content-Security-Policy",
 			"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+	case p == "/inbox":
+		a = h.assets["inbox.html"]
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Security-Policy",
+			"default-src 'self'; style-src 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+	case p == "/favicon.ico":
+		// Browsers ask for it on their own; an SVG serves every current one.
+		a = h.assets["favicon.svg"]
+		w.Header().Set("Cache-Control", "public, max-age=86400")
 	case strings.HasPrefix(p, "/assets/"):
 		name := strings.TrimPrefix(p, "/assets/")
 		if name != "index.html" {

@@ -39,6 +39,9 @@ func TestHandlerAssets(t *testing.T) {
 		{"/assets/demo.js", "text/javascript; charset=utf-8", "/demo/notifications"},
 		{"/assets/vue2/NotificationBell.vue", "text/plain; charset=utf-8", "name: 'NotificationBell'"},
 		{"/", "text/html; charset=utf-8", `<script type="module" src="/assets/demo.js">`},
+		{"/inbox", "text/html; charset=utf-8", "You followed a notification's link"},
+		{"/favicon.ico", "image/svg+xml", "<svg"},
+		{"/assets/favicon.svg", "image/svg+xml", "<svg"},
 	} {
 		res := get(t, h, "GET", tc.path)
 		body, _ := io.ReadAll(res.Body)
@@ -64,9 +67,13 @@ func TestHandlerAssets(t *testing.T) {
 			t.Errorf("304 with a body of %d bytes", len(b))
 		}
 		cc := res.Header.Get("Cache-Control")
-		if tc.path == "/" {
+		if tc.path == "/" || tc.path == "/inbox" {
 			if cc != "no-cache" || res.Header.Get("Content-Security-Policy") == "" {
-				t.Errorf("demo page: Cache-Control %q, CSP %q", cc, res.Header.Get("Content-Security-Policy"))
+				t.Errorf("demo page %s: Cache-Control %q, CSP %q", tc.path, cc, res.Header.Get("Content-Security-Policy"))
+			}
+		} else if tc.path == "/favicon.ico" {
+			if cc != "public, max-age=86400" {
+				t.Errorf("favicon: Cache-Control %q", cc)
 			}
 		} else if cc != "public, max-age=300" || res.Header.Get("Access-Control-Allow-Origin") != "*" {
 			t.Errorf("GET %s: Cache-Control %q, CORS %q", tc.path, cc, res.Header.Get("Access-Control-Allow-Origin"))

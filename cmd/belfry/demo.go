@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,7 +42,8 @@ func (m *Main) printDemo(url string) {
 =====================================================================
  DEMO MODE - NOT FOR PRODUCTION
  No --jwt-secret or --api-key was set, so both were generated below.
- They change at every start. Set BELFRY_JWT_SECRET and BELFRY_API_KEY
+ They are kept in %[8]s for the next demo start
+ (delete it for new ones). Set BELFRY_JWT_SECRET and BELFRY_API_KEY
  (or the flags) to run for real.%[7]s
 =====================================================================
 
@@ -64,7 +66,25 @@ Token for %[5]s (valid %[6]s):
 Watch %[5]s's stream:
 
   curl -N -H 'Authorization: Bearer %[4]s' %[1]s/notifications/stream
-  belfry tail --url %[1]s --token %[4]s
+  %[9]s tail --url %[1]s --token %[4]s
 
-`, url, m.JWTSecret, m.APIKeys[0], token, demoUser, strings.TrimSuffix(demoTokenTTL.String(), "0m0s"), where)
+`, url, m.JWTSecret, m.APIKeys[0], token, demoUser, strings.TrimSuffix(demoTokenTTL.String(), "0m0s"), where, m.demoFileOrDefault(), m.selfOrDefault())
+}
+
+// demoFileOrDefault is the credentials file the banner names: the one Run
+// used, or where it would be.
+func (m *Main) demoFileOrDefault() string {
+	if m.demoFile != "" {
+		return m.demoFile
+	}
+	return filepath.Join(demoDir(m.Store), demoCredentialsName)
+}
+
+// selfOrDefault is how the banner's commands run belfry: m.self if set,
+// else selfCommand.
+func (m *Main) selfOrDefault() string {
+	if m.self != "" {
+		return m.self
+	}
+	return selfCommand()
 }

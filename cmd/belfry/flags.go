@@ -19,11 +19,11 @@ func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// newFlagSet returns a flag set that reports errors instead of exiting, and
-// writes its usage to w.
+// newFlagSet returns a flag set that reports errors instead of exiting
+// (parseArgs words them), and writes its usage to w for -h only.
 func newFlagSet(name string, w io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(w)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() { printUsage(w, fs) }
 	return fs
 }
@@ -50,9 +50,20 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 // parseArgs parses args, then sets every flag that was not on the command
 // line from its BELFRY_ variable, if that is set and not empty. Positional
 // arguments are refused: every subcommand takes flags only.
+//
+// A mistake is one or two lines (flagError), not the usage; -h prints the
+// usage and returns flag.ErrHelp.
 func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	if err := fs.Parse(args); err != nil {
+	usage := fs.Usage
+	fs.Usage = func() {} // Parse calls it on every error too
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if errors.Is(err, flag.ErrHelp) {
+		usage()
 		return err
+	}
+	if err != nil {
+		return flagError(fs, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (every option is a --flag)", fs.Arg(0))
@@ -72,7 +83,7 @@ func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) erro
 			return
 		}
 		if err := fs.Set(f.Name, v); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %v", envName(f.Name), v, err))
+			errs = append(errs, valueError(f, envName(f.Name)+" (--"+f.Name+")", v, err.Error()))
 		}
 	})
 	return errors.Join(errs...)

@@ -157,6 +157,9 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	if *ttl <= 0 {
 		return usageError{errors.New("--ttl must be positive")}
 	}
+	if len(*secret) < minJWTSecretLen {
+		return usageError{errShortSecret("--secret")} // serve would refuse it
+	}
 	tok, err := httpapi.MintToken([]byte(*secret), *user, *ttl)
 	if err != nil {
 		return err

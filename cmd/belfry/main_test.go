@@ -211,12 +211,19 @@ const (
 // set --addr) with a SQLite file in dir, a fixed secret and API key.
 func startServer(t *testing.T, dir string, args ...string) *server {
 	t.Helper()
+	base := []string{"--addr", "127.0.0.1:0", "--store", "sqlite:" + filepath.Join(dir, "belfry.db"),
+		"--jwt-secret", testSecret, "--api-key", testAPIKey, "--retry", "50ms", "--log-level", "debug"}
+	return startMain(t, append(base, args...))
+}
+
+// startMain runs `belfry serve args` in process, with no environment, and
+// returns it once it listens.
+func startMain(t *testing.T, args []string) *server {
+	t.Helper()
 	m := NewMain()
 	s := &server{m: m, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	m.Stderr, m.Stdout = s.stderr, io.Discard
-	base := []string{"--addr", "127.0.0.1:0", "--store", "sqlite:" + filepath.Join(dir, "belfry.db"),
-		"--jwt-secret", testSecret, "--api-key", testAPIKey, "--retry", "50ms", "--log-level", "debug"}
-	if err := m.ParseFlags(append(base, args...), func(string) string { return "" }); err != nil {
+	if err := m.ParseFlags(args, func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

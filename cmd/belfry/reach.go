@@ -15,7 +15,6 @@ import (
 	"github.com/belfry/belfry/httpapi"
 	"github.com/belfry/belfry/memory"
 	"github.com/belfry/belfry/redisbus"
-	"github.com/belfry/belfry/sqlite"
 	"github.com/belfry/belfry/webhook"
 	"github.com/belfry/belfry/webpush"
 )
@@ -170,15 +169,9 @@ func (m *Main) buildReach(store belfry.Store, presence belfry.Presence, log *slo
 	return parts, nil
 }
 
-// demoVAPIDFile is demo mode's key file: beside the SQLite database, or in
-// the working directory with another store.
+// demoVAPIDFile is demo mode's key file, in demoDir.
 func demoVAPIDFile(store string) string {
-	if schemeOf(store) == "sqlite" {
-		if p, err := sqlite.ParseDSN(store); err == nil && p != ":memory:" && !strings.HasPrefix(p, "file::memory:") {
-			return filepath.Join(filepath.Dir(p), "belfry-vapid.pem")
-		}
-	}
-	return "belfry-vapid.pem"
+	return filepath.Join(demoDir(store), "belfry-vapid.pem")
 }
 
 // openPresence returns the presence that matches the broker: Redis-wide

@@ -119,6 +119,10 @@ type Main struct {
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
 	DemoMode bool
+	// self is how the banner runs belfry again; default selfCommand().
+	self string
+	// demoFile is where demo mode keeps its credentials (set by Run).
+	demoFile string
 	// demoLoopback is set when demo mode chose the loopback address
 	// because none was given.
 	demoLoopback bool
@@ -266,8 +270,8 @@ func (m *Main) finish(addrGiven bool) error {
 	case len(m.APIKeys) == 0:
 		return errors.New("no --api-key: nothing could publish (set --api-key, or no secret at all for demo mode)")
 	}
-	if m.JWTSecret != "" && len(m.JWTSecret) < 32 && !m.DemoMode {
-		return errors.New("--jwt-secret must be at least 32 bytes (e.g. openssl rand -base64 32)")
+	if m.JWTSecret != "" && len(m.JWTSecret) < minJWTSecretLen && !m.DemoMode {
+		return errShortSecret("--jwt-secret")
 	}
 	if err := m.Reach.check(m.DemoMode); err != nil {
 		return err
@@ -377,6 +381,16 @@ func (m *Main) setReady(url string) {
 // broker and the store. It returns nil after a clean shutdown.
 func (m *Main) Run(ctx context.Context) (err error) {
 	log := m.logger()
+	unlock, err := lockStore(m.Store)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if m.DemoMode {
+		if err := m.keepDemoCredentials(log); err != nil {
+			return err
+		}
+	}
 	store, err := openStore(ctx, m.Store, m.CommitInterval, log)
 	if err != nil {
 		return fmt.Errorf("store %s: %w", redactURL(m.Store), err)
