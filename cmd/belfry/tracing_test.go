@@ -271,7 +271,7 @@ func attr(s *tracepb.Span, key string) *commonpb.AnyValue {
 	return nil
 }
 
-func intAttr(s *tracepb.Span, key string) int64 { return attr(s, key).GetIntValue() }
+func intAttr(s *tracepb.Span, key string) int64  { return attr(s, key).GetIntValue() }
 func strAttr(s *tracepb.Span, key string) string { return attr(s, key).GetStringValue() }
 
 func intsAttr(s *tracepb.Span, key string) []int64 {
