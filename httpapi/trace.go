@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/belfry/belfry"
@@ -26,9 +27,12 @@ func (s *Server) traced(name string, h handlerFunc) handlerFunc {
 	}
 }
 
+// setRequest sets the request's attributes; name is the route's pattern
+// ("GET /notifications/stream", which HEAD requests take too).
 func setRequest(sp belfry.Span, r *http.Request, name string) {
+	_, route, _ := strings.Cut(name, " ")
 	sp.SetString("http.request.method", r.Method)
-	sp.SetString("http.route", name[len(r.Method)+1:])
+	sp.SetString("http.route", route)
 	sp.SetString("url.path", r.URL.Path)
 }
 
