@@ -17,6 +17,9 @@ type Inbox struct {
 	Reach  *Reach
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
+	// Tracer, when set, records a span per publish with the store's and
+	// the broker's as children (nil: off).
+	Tracer Tracer
 
 	// tellMu serializes, per user (by hash), reading the counts after a
 	// change and publishing them, so that this node publishes a user's
@@ -56,6 +59,28 @@ type Published struct {
 // Duplicate user ids are dropped. Errors: EINVALID, ETOOLARGE,
 // EIDEMCONFLICT, EUNAVAILABLE.
 func (ib *Inbox) Publish(ctx context.Context, d Draft, key *IdempotencyKey) (*Published, error) {
+	if ib.Tracer == nil {
+		return ib.publishDraft(ctx, d, key)
+	}
+	ctx, sp := ib.Tracer.Start(ctx, "belfry.publish", SpanInternal)
+	sp.SetInt("belfry.users", int64(len(d.UserIDs)))
+	p, err := ib.publishDraft(ctx, d, key)
+	if p != nil && sp.Recording() {
+		ids := make([]int64, len(p.Notifications))
+		for i, n := range p.Notifications {
+			ids[i] = n.ID
+		}
+		sp.SetInts("belfry.notification_ids", ids)
+		sp.SetInt("belfry.skipped", int64(len(p.Skipped)))
+		if p.Replayed {
+			sp.SetString("belfry.replayed", "true")
+		}
+	}
+	sp.End(err)
+	return p, err
+}
+
+func (ib *Inbox) publishDraft(ctx context.Context, d Draft, key *IdempotencyKey) (*Published, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
@@ -70,7 +95,12 @@ func (ib *Inbox) Publish(ctx context.Context, d Draft, key *IdempotencyKey) (*Pu
 			Actions: d.Actions, ExpiresAt: d.ExpiresAt}
 	}
 	b := &Batch{Notifications: ns, Key: key, Jobs: ib.Reach.Jobs(d, ns)}
-	if err := ib.Store.Publish(ctx, b); err != nil {
+	sctx, sp := StartSpan(ctx, ib.Tracer, "store.publish", SpanInternal)
+	sp.SetInt("belfry.notifications", int64(len(ns)))
+	sp.SetInt("belfry.jobs", int64(len(b.Jobs)))
+	err := ib.Store.Publish(sctx, b)
+	sp.End(err)
+	if err != nil {
 		return nil, err
 	}
 	if len(b.Jobs) > 0 && !b.Replayed {
@@ -84,7 +114,9 @@ func (ib *Inbox) Publish(ctx context.Context, d Draft, key *IdempotencyKey) (*Pu
 		for i, n := range b.Notifications {
 			msgs[i] = Message{Kind: KindNew, UserID: n.UserID, New: n}
 		}
-		ib.publish(ctx, msgs)
+		bctx, sp := StartSpan(ctx, ib.Tracer, "broker.publish", SpanProducer)
+		sp.SetInt("belfry.events", int64(len(msgs)))
+		sp.End(ib.publish(bctx, msgs))
 	}
 	return &Published{Notifications: b.Notifications, Skipped: b.Skipped, Replayed: b.Replayed}, nil
 }
@@ -116,12 +148,14 @@ func (ib *Inbox) Create(ctx context.Context, d Draft) ([]*Notification, error) {
 // the change is durable, and streams catch up from the store. The caller
 // leaving (ctx canceled, say a publisher's client timing out) once the
 // change is committed does not stop its events: the broker's own timeout
-// bounds the call.
-func (ib *Inbox) publish(ctx context.Context, msgs []Message) {
-	if err := ib.Broker.Publish(context.WithoutCancel(ctx), msgs); err != nil {
+// bounds the call. The error is answered for the trace only.
+func (ib *Inbox) publish(ctx context.Context, msgs []Message) error {
+	err := ib.Broker.Publish(context.WithoutCancel(ctx), msgs)
+	if err != nil {
 		ib.logger().Warn("broker publish failed; streams will catch up from the store",
 			"events", len(msgs), "err", err)
 	}
+	return err
 }
 
 // List returns a page of the user's notifications, newest first, and

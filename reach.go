@@ -42,6 +42,9 @@ type Reach struct {
 	Poll    time.Duration    // how often Run looks for due jobs; default 1 s
 	Now     func() time.Time // default time.Now
 	Logger  *slog.Logger     // default slog.Default()
+	// Tracer, when set, records a span per push and webhook attempt
+	// (nil: off).
+	Tracer Tracer
 
 	wake chan struct{}
 	once sync.Once

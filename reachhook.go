@@ -44,7 +44,9 @@ func (r *Reach) deliver(ctx context.Context, j Job) Settlement {
 	now := r.now()
 	// The signature's timestamp is the wall clock: receivers compare it
 	// with theirs to refuse replays (Now may be a test's clock).
-	d, err := r.Webhook.Deliver(ctx, j.ID, time.Now(), j.Payload)
+	sctx, sp := StartSpan(ctx, r.Tracer, "webhook.deliver", SpanClient)
+	d, err := r.Webhook.Deliver(sctx, j.ID, time.Now(), j.Payload)
+	endAttempt(sp, j, d.Status, err)
 	if err == nil && d.Status >= 200 && d.Status < 300 {
 		r.stats.webhookSent.Add(1)
 		return Settlement{Done: true}

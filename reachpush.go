@@ -103,8 +103,10 @@ func (r *Reach) sendPush(ctx context.Context, j Job) Settlement {
 	if err != nil {
 		return Settlement{Fail: true, LastError: err.Error()}
 	}
-	d, err := r.Push.Push(ctx, PushRequest{Subscription: *sub, Payload: body,
+	sctx, sp := StartSpan(ctx, r.Tracer, "push.send", SpanClient)
+	d, err := r.Push.Push(sctx, PushRequest{Subscription: *sub, Payload: body,
 		TTL: expires.Sub(now).Truncate(time.Second), Urgency: "normal", Topic: PushTopic(n.UserID, n.ID)})
+	endAttempt(sp, j, d.Status, err)
 	retry := func(why string, after time.Duration) Settlement {
 		next := now.Add(max(backoff(j.Attempts, 5*time.Second, time.Hour), after))
 		if !next.Before(expires) {

@@ -42,6 +42,12 @@ type Config struct {
 	// seconds. Default 5s (DefaultRetryAfter).
 	RetryAfter time.Duration
 
+	// Tracer, when set, records a server span for each publish (POST
+	// /api/notifications, the Inbox's spans its children) and for each
+	// stream's setup, continuing the caller's traceparent. Default nil:
+	// off, at no cost.
+	Tracer belfry.Tracer
+
 	// AllowOrigins are the web origins (scheme://host[:port]) allowed to
 	// call the API from a browser on another origin (CORS, credentials
 	// included); they are trusted by the cookie CSRF check too. Default:

@@ -162,7 +162,7 @@ func New(cfg Config) (*Server, error) {
 // routes registers every endpoint. The patterns are the contract's table.
 // Every endpoint that authenticates its caller is wrapped in limitAuth.
 func (s *Server) routes() {
-	s.mux.Handle("POST /api/notifications", s.handle(s.limitAuth(s.limitPublish(s.publish))))
+	s.mux.Handle("POST /api/notifications", s.handle(s.traced("POST /api/notifications", s.limitAuth(s.limitPublish(s.publish)))))
 	s.mux.Handle("GET /notifications", s.handle(s.limitAuth(s.list)))
 	s.mux.Handle("GET /notifications/stream", s.handle(s.limitAuth(s.stream)))
 	s.mux.Handle("GET /notifications/unread-count", s.handle(s.limitAuth(s.unreadCount)))

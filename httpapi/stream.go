@@ -44,6 +44,22 @@ func parseEventID(v string) (int64, bool, error) {
 // until the client leaves, the token expires, the stream is cut as slow,
 // or the server shuts down.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
+	t := s.cfg.Tracer
+	if t == nil {
+		return s.serveStream(w, r, nil)
+	}
+	const name = "GET /notifications/stream"
+	ctx, sp := t.Start(t.Continue(r.Context(), r.Header.Get), name, belfry.SpanServer)
+	setRequest(sp, r, name)
+	st := &streamTrace{sp: sp}
+	err := s.serveStream(w, r.WithContext(ctx), st)
+	st.end(w, err) // the setup ended on an error, or the stream before the Hub said so
+	return err
+}
+
+// serveStream is stream; st, when not nil, is the span of the setup,
+// ended when the stream is set up.
+func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, st *streamTrace) error {
 	rc := http.NewResponseController(w)
 	// A stream reads nothing more, so the server's ReadTimeout must not
 	// apply to it. net/http already clears it for HTTP/1's background
@@ -67,6 +83,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if st != nil {
+		st.sp.SetString("belfry.user_id", p.user)
+		if resume {
+			st.sp.SetInt("belfry.last_event_id", lastID)
+		}
+	}
 	// A resume waits for one of its user's replay places, then every
 	// stream for a setup place; neither wait holds anything else. The
 	// setup place is given back before the first write that can wait on
@@ -83,8 +105,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	if err := s.enterSetup(r.Context()); err != nil {
 		return err
 	}
-	setUp := sync.OnceFunc(s.leaveSetup)
-	defer setUp()
+	leave := sync.OnceFunc(s.leaveSetup)
+	defer leave()
+	setUp := leave
+	if st != nil {
+		setUp = func() { leave(); st.end(nil, nil) }
+	}
 
 	s.mu.Lock()
 	if s.closing {
@@ -103,14 +129,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	// this goroutine empties into the ResponseWriter (HTTP/2, TLS). The
 	// token's expiry is checked here, on the server's clock (Config.Now).
 	ctx := r.Context()
-	st, err := s.hub.OpenPipe(ctx, p.user, lastID, resume, hub.Options{Replayed: replayed})
+	pipe, err := s.hub.OpenPipe(ctx, p.user, lastID, resume, hub.Options{Replayed: replayed})
 	if err != nil {
 		return openError(err)
 	}
 	// end is why the stream ends, counted by the Hub (a cut by the Hub,
 	// slow or shutdown, has already counted its own).
 	end := hub.ErrStreamClosed
-	defer func() { st.End(end) }()
+	defer func() { pipe.End(end) }()
 	if s.isClosing() { // Shutdown's CloseAll may have run before Open attached
 		return belfry.Errorf(belfry.EUNAVAILABLE, "the server is shutting down")
 	}
@@ -139,7 +165,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 				return s.write(w, rc, hub.EncodeTokenExpired().Bytes)
 			}
 		}
-		b, err := st.Next(ctx, idle)
+		b, err := pipe.Next(ctx, idle)
 		if err != nil {
 			end = err
 			return streamEnd(err)

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"hash/maphash"
 	"log/slog"
 	"sync"
@@ -65,6 +66,9 @@ type Config struct {
 	// serve derives one from the process's open-files limit).
 	MaxStreams int
 	Logger     *slog.Logger // default: slog.Default()
+	// Tracer, when set, records a span per message fanned out in a
+	// publisher's call (ReceiveContext). Default nil: off.
+	Tracer belfry.Tracer
 }
 
 // Hub holds this node's live streams and fans broker messages out to them.
@@ -91,6 +95,7 @@ type Hub struct {
 	// replaysPerUser: the places of each user's replay gate.
 	replaysPerUser int
 	log            *slog.Logger
+	tracer         belfry.Tracer // nil: off
 	seed           maphash.Seed
 	shards         []hubShard
 
@@ -155,7 +160,7 @@ func New(cfg Config) *Hub {
 	}
 	h := &Hub{store: cfg.Store, broker: cfg.Broker, presence: cfg.Presence, queueSize: cfg.QueueSize, storeOutage: cfg.StoreOutage,
 		heartbeat: cfg.Heartbeat, writeTimeout: cfg.WriteTimeout,
-		log: cfg.Logger, seed: maphash.MakeSeed(), shards: make([]hubShard, cfg.Shards),
+		log: cfg.Logger, tracer: cfg.Tracer, seed: maphash.MakeSeed(), shards: make([]hubShard, cfg.Shards),
 		reads: make(chan struct{}, cfg.StoreReads), replaysPerUser: cfg.ReplaysPerUser,
 		maxPerUser: max(cfg.MaxStreamsPerUser, 0), maxStreams: int64(max(cfg.MaxStreams, 0))}
 	for i := range h.shards {
@@ -263,23 +268,50 @@ func (h *Hub) detach(user string, s *Stream) {
 // Receive fans a broker message out to the user's streams on this node. The
 // frame is encoded once for all of them. It never blocks: a stream whose
 // queue is full is cut.
-func (h *Hub) Receive(m belfry.Message) {
+func (h *Hub) Receive(m belfry.Message) { h.receive(m) }
+
+// ReceiveContext is Receive in the call of the publish that sent m (the
+// in-process broker's): with a Tracer, the fan-out is a span of that
+// publish's trace, with the streams reached and those cut as slow.
+func (h *Hub) ReceiveContext(ctx context.Context, m belfry.Message) {
+	if h.tracer == nil {
+		h.receive(m)
+		return
+	}
+	_, sp := h.tracer.Start(ctx, "hub.fanout", belfry.SpanConsumer)
+	delivered, cut := h.receive(m)
+	sp.SetString("belfry.user_id", m.UserID)
+	sp.SetString("belfry.event", string(m.Kind))
+	if m.New != nil {
+		sp.SetInt("belfry.notification_id", m.New.ID)
+	}
+	sp.SetInt("belfry.streams", int64(delivered))
+	sp.SetInt("belfry.streams_cut", int64(cut))
+	sp.End(nil)
+}
+
+// receive fans m out and answers how many streams got it and how many
+// were cut as slow.
+func (h *Hub) receive(m belfry.Message) (delivered, cut int) {
 	sh := h.shard(m.UserID)
 	sh.mu.RLock()
 	list := sh.users[m.UserID]
 	sh.mu.RUnlock()
 	if len(list) == 0 {
-		return
+		return 0, 0
 	}
 	f := EncodeMessage(m)
 	for _, s := range list {
 		if s.offer(f) {
 			h.delivered.Add(1)
+			delivered++
 			continue
 		}
 		h.slow.Add(1)
+		cut++
 		s.cut(ErrSlowStream)
 	}
+	return delivered, cut
 }
 
 // Resync asks every stream to catch up from the store and send a fresh sync

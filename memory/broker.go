@@ -55,10 +55,11 @@ func (b *Broker) shard(user string) *subShard {
 }
 
 // Publish delivers each message whose user is subscribed to the running
-// Receiver, in order, before it returns. Without a running Run the messages
+// Receiver, in order, before it returns (with ctx, when the Receiver is a
+// belfry.ContextReceiver). Without a running Run the messages
 // are dropped (streams catch up from the store). Errors: EUNAVAILABLE after
 // Close.
-func (b *Broker) Publish(_ context.Context, msgs []belfry.Message) error {
+func (b *Broker) Publish(ctx context.Context, msgs []belfry.Message) error {
 	if b.closed.Load() {
 		return belfry.Unavailable("memory broker", errClosed)
 	}
@@ -70,7 +71,11 @@ func (b *Broker) Publish(_ context.Context, msgs []belfry.Message) error {
 		if b.subscribed(msgs[i].UserID) {
 			// The shard lock is released before Receive: the Hub takes its
 			// own lock in Receive and calls Subscribe under that lock.
-			r.h.Receive(msgs[i])
+			if cr, ok := r.h.(belfry.ContextReceiver); ok {
+				cr.ReceiveContext(ctx, msgs[i]) // the fan-out joins the publish's trace
+			} else {
+				r.h.Receive(msgs[i])
+			}
 		}
 	}
 	return nil

@@ -115,6 +115,8 @@ type Main struct {
 	Reach ReachFlags
 	// Pusher are the Pusher HTTP API settings; off by default.
 	Pusher PusherFlags
+	// Tracing is the OpenTelemetry export; off by default.
+	Tracing TracingFlags
 
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
@@ -198,6 +200,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.PprofAddr, "pprof-addr", m.PprofAddr, "serve Go's profiler at http://`address`/debug/pprof/ on a listener of its own (keep it on loopback); default off")
 	pushHosts, webhookSecrets := m.Reach.define(fs)
 	m.Pusher.define(fs)
+	m.Tracing.define(fs)
 	if err := parseArgs(fs, args, getenv); err != nil {
 		return err
 	}
@@ -277,6 +280,9 @@ func (m *Main) finish(addrGiven bool) error {
 		return err
 	}
 	if err := m.Pusher.check(); err != nil {
+		return err
+	}
+	if err := m.Tracing.check(); err != nil {
 		return err
 	}
 	for i, k := range m.APIKeys {
@@ -391,6 +397,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	tracer, stopTracing, err := m.Tracing.open(log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing() // after the server, so every span has ended
 	store, err := openStore(ctx, m.Store, m.CommitInterval, log)
 	if err != nil {
 		return fmt.Errorf("store %s: %w", redactURL(m.Store), err)
@@ -418,13 +429,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	hub := hub.New(hub.Config{Store: store, Broker: broker, Presence: presence,
 		Heartbeat: m.Heartbeat, WriteTimeout: m.WriteTimeout,
 		QueueSize: m.QueueSize, ReplaysPerUser: m.ReplaysPerUser, MaxStreamsPerUser: noLimitIfZero(m.MaxStreamsPerUser),
-		MaxStreams: m.MaxStreams, Logger: log})
+		MaxStreams: m.MaxStreams, Logger: log, Tracer: tracer})
 	m.warnNofile(log)
 	reach, err := m.buildReach(store, presence, log)
 	if err != nil {
 		return err
 	}
-	inbox := &belfry.Inbox{Store: store, Broker: broker, Reach: reach.reach, Logger: log}
+	reach.reach.Tracer = tracer
+	inbox := &belfry.Inbox{Store: store, Broker: broker, Reach: reach.reach, Logger: log, Tracer: tracer}
 	retention := &belfry.Retention{Inbox: inbox, Retain: m.Retain, RetainUnread: m.RetainUnread,
 		MaxPerUser: m.MaxPerUser}
 	reg := prometheus.NewRegistry()
@@ -453,7 +465,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Retry: m.Retry, DisableLean: !m.Lean,
 		Presence: presence, PushKey: reach.pushKey, CheckEndpoint: reach.endpoint,
 		Demo: m.Demo, Assets: web.Handler(), Pusher: m.Pusher.config(),
-		Logger: log, Registry: reg,
+		Logger: log, Registry: reg, Tracer: tracer,
 	})
 	if err != nil {
 		return err
