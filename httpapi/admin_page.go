@@ -62,27 +62,27 @@ type adminView struct {
 	Error    string // the sign-in form's or an error page's message
 	Status   int
 
-	Node    adminNode
-	Nodes   []AdminNode
-	NodesOn bool   // the deployment's nodes are listed (Redis presence)
+	Node     adminNode
+	Nodes    []AdminNode
+	NodesOn  bool   // the deployment's nodes are listed (Redis presence)
 	NodesErr string // listing them failed
 
 	Webhooks, Pushes []adminJob
 	JobsErr          string
 	Retried          string
 
-	UserID string
-	User   *adminUser
+	UserID  string
+	User    *adminUser
 	UserErr string
 }
 
 type adminNode struct {
-	ID, Store, Broker   string
+	ID, Store, Broker    string
 	Streams, Users, Lean int64
-	Rates               rates
-	Ends                []adminEnd
-	RefusedUser         uint64
-	RefusedNode         uint64
+	Rates                rates
+	Ends                 []adminEnd
+	RefusedUser          uint64
+	RefusedNode          uint64
 }
 
 type adminEnd struct {

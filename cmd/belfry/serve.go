@@ -115,6 +115,8 @@ type Main struct {
 	Reach ReachFlags
 	// Pusher are the Pusher HTTP API settings; off by default.
 	Pusher PusherFlags
+	// Admin are the operator page's settings; off by default.
+	Admin AdminFlags
 
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
@@ -194,6 +196,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.PprofAddr, "pprof-addr", m.PprofAddr, "serve Go's profiler at http://`address`/debug/pprof/ on a listener of its own (keep it on loopback); default off")
 	pushHosts, webhookSecrets := m.Reach.define(fs)
 	m.Pusher.define(fs)
+	m.Admin.define(fs)
 	if err := parseArgs(fs, args, getenv); err != nil {
 		return err
 	}
@@ -273,6 +276,9 @@ func (m *Main) finish(addrGiven bool) error {
 		return err
 	}
 	if err := m.Pusher.check(); err != nil {
+		return err
+	}
+	if err := m.Admin.check(); err != nil {
 		return err
 	}
 	for i, k := range m.APIKeys {
@@ -439,6 +445,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Retry: m.Retry, DisableLean: !m.Lean,
 		Presence: presence, PushKey: reach.pushKey, CheckEndpoint: reach.endpoint,
 		Demo: m.Demo, Assets: web.Handler(), Pusher: m.Pusher.config(),
+		Admin:  m.Admin.config(m.Store, m.Broker, presence),
 		Logger: log, Registry: reg,
 	})
 	if err != nil {
