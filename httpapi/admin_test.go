@@ -262,3 +262,40 @@ func TestAdminUserEscaped(t *testing.T) {
 		t.Errorf("a bad user id: %d, want the page with an error", r.status)
 	}
 }
+
+// adminTraffic drives the operator page's operations through e's client
+// (TestOpenAPITraffic: checked against the spec). Redirects are not
+// followed, so each answer is the operation's own.
+func adminTraffic(t *testing.T, e *env) {
+	t.Helper()
+	failWebhooks(t, e, "msg_spec")
+	send := func(status int, method, path string, body url.Values, opts ...reqOpt) *http.Response {
+		t.Helper()
+		var r io.Reader
+		if body != nil {
+			r = strings.NewReader(body.Encode())
+		}
+		req, _ := http.NewRequest(method, e.url+path, r)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		for _, o := range opts {
+			o(req)
+		}
+		resp, b := e.noRedirect(req)
+		if resp.StatusCode != status {
+			t.Errorf("%s %s = %d, want %d: %s", method, path, resp.StatusCode, status, b)
+		}
+		return resp
+	}
+	admin := withBearer(testAdminKey)
+	send(200, "GET", "/admin?user=alice", nil, admin)
+	send(401, "GET", "/admin", nil, withValidity(reqInvalid))
+	send(401, "GET", "/admin", nil, withBearer("wrong-admin-key-0123456789"))
+	send(401, "POST", "/admin/login", url.Values{"key": {"wrong-admin-key-0123456789"}})
+	send(403, "POST", "/admin/login", url.Values{"key": {testAdminKey}}, withHeader("Sec-Fetch-Site", "cross-site"))
+	send(303, "POST", "/admin/login", url.Values{"key": {testAdminKey}})
+	send(303, "POST", "/admin/jobs/msg_spec/retry", nil, admin)
+	send(404, "POST", "/admin/jobs/msg_spec/retry", nil, admin)
+	send(303, "POST", "/admin/logout", nil)
+}
