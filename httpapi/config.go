@@ -107,6 +107,9 @@ type Config struct {
 	// server SDK (pusher.go); nil: those paths answer 404. PublishRate
 	// and PublishBurst limit its key too, in a bucket of its own.
 	Pusher *PusherConfig
+	// Admin, when set, serves the operator page at /admin (admin.go);
+	// nil: /admin answers 404.
+	Admin *AdminConfig
 
 	// Demo enables the demo-only endpoints (the demo page's publish form).
 	// Presence answers GET /api/presence; nil: 503 there.

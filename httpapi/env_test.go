@@ -82,6 +82,8 @@ type envOpts struct {
 	checkEndpoint func(string) error
 	// pusher goes to Config.Pusher.
 	pusher *httpapi.PusherConfig
+	// admin goes to Config.Admin.
+	admin *httpapi.AdminConfig
 }
 
 // env is one belfry node for a test: a real SQLite store in t.TempDir(),
@@ -164,6 +166,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Now: e.now, Presence: e.presence, PushKey: o.pushKey, CheckEndpoint: o.checkEndpoint,
 		Demo: true, DisableLean: o.disableLean, AllowOrigins: o.allowOrigins, Assets: o.assets,
 		SetupConcurrency: o.setupConcurrency, RetryAfter: o.retryAfter, Pusher: o.pusher,
+		Admin: o.admin,
 	})
 	if err != nil {
 		cancel()

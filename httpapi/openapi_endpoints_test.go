@@ -26,6 +26,7 @@ func TestOpenAPITraffic(t *testing.T) {
 	pushKey := base64.RawURLEncoding.EncodeToString(newP256(t))
 	e, v := validatedEnv(t, envOpts{pushKey: pushKey, assets: web.Handler(),
 		pusher: &httpapi.PusherConfig{AppID: pusherApp, Key: pusherKey, Secret: pusherSecret},
+		admin:  &httpapi.AdminConfig{Key: testAdminKey},
 		checkEndpoint: func(u string) error {
 			if !strings.HasPrefix(u, "https://push.example.com/") {
 				return belfry.Errorf(belfry.EINVALID, "not an allowed push service")
@@ -258,6 +259,8 @@ func TestOpenAPITraffic(t *testing.T) {
 			t.Errorf("pusher %s: %d, want %d: %s", c.p.path, r.status, c.status, r.body)
 		}
 	}
+
+	adminTraffic(t, e)
 
 	limitsAndShutdown(t, v)
 

@@ -52,6 +52,7 @@ type Server struct {
 	authLim    *authLimiter  // nil: failed authentications are not limited
 	publishLim publishLimits // nil: publishes are not limited
 	pusher     *pusherAPI    // nil: the Pusher endpoints are off (Config.Pusher)
+	admin      *admin        // nil: the operator page is off (Config.Admin)
 
 	// setup holds a token per stream being set up (see enterSetup);
 	// setupWaiting counts the handlers waiting for one.
@@ -70,7 +71,8 @@ type Server struct {
 // Errors: EINVALID (Inbox, its Store or Broker, or Hub missing; a metric
 // already registered on the registry; an AllowOrigins entry that is not an
 // origin; a rate that is not a finite number; a Pusher setting out of
-// PusherConfig.Validate's bounds).
+// PusherConfig.Validate's bounds; an AdminConfig.Key shorter than
+// MinAdminKeyLen).
 func New(cfg Config) (*Server, error) {
 	if cfg.Inbox == nil || cfg.Inbox.Store == nil || cfg.Inbox.Broker == nil {
 		return nil, belfry.Errorf(belfry.EINVALID, "httpapi: Config.Inbox with a Store and a Broker is required")
@@ -155,6 +157,11 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.Admin != nil {
+		if s.admin, err = newAdmin(*cfg.Admin); err != nil {
+			return nil, err
+		}
+	}
 	s.routes()
 	return s, nil
 }
@@ -196,6 +203,7 @@ func (s *Server) routes() {
 			promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
 	}
 	s.pusherRoutes()
+	s.adminRoutes()
 	s.demoRoutes()
 	if s.cfg.Assets != nil {
 		s.mux.Handle("GET "+assetsPrefix, s.cfg.Assets)

@@ -117,6 +117,8 @@ type Main struct {
 	Pusher PusherFlags
 	// Tracing is the OpenTelemetry export; off by default.
 	Tracing TracingFlags
+	// Admin are the operator page's settings; off by default.
+	Admin AdminFlags
 
 	// DemoMode is set when no secret and no API key were configured: both
 	// were generated, and Run prints them with ready-to-paste commands.
@@ -201,6 +203,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	pushHosts, webhookSecrets := m.Reach.define(fs)
 	m.Pusher.define(fs)
 	m.Tracing.define(fs)
+	m.Admin.define(fs)
 	if err := parseArgs(fs, args, getenv); err != nil {
 		return err
 	}
@@ -283,6 +286,9 @@ func (m *Main) finish(addrGiven bool) error {
 		return err
 	}
 	if err := m.Tracing.check(); err != nil {
+		return err
+	}
+	if err := m.Admin.check(); err != nil {
 		return err
 	}
 	for i, k := range m.APIKeys {
@@ -465,6 +471,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Retry: m.Retry, DisableLean: !m.Lean,
 		Presence: presence, PushKey: reach.pushKey, CheckEndpoint: reach.endpoint,
 		Demo: m.Demo, Assets: web.Handler(), Pusher: m.Pusher.config(),
+		Admin:  m.Admin.config(m.Store, m.Broker, presence),
 		Logger: log, Registry: reg, Tracer: tracer,
 	})
 	if err != nil {
