@@ -86,11 +86,12 @@ release: clean
 	@cat $(DIST)/SHA256SUMS
 
 # The container image (Dockerfile), stamped like the release binaries.
-# ENGINE is podman when installed, else docker.
+# ENGINE is podman when installed, else docker. podman builds the docker
+# format: its default, OCI, has no HEALTHCHECK.
 ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
 IMAGE  ?= belfry:$(VERSION)
 image:
-	$(ENGINE) build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) -t $(IMAGE) .
+	$(ENGINE) build $(if $(filter podman,$(notdir $(ENGINE))),--format docker) --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) -t $(IMAGE) .
 
 clean:
 	rm -rf $(DIST)
