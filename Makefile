@@ -20,8 +20,16 @@ BENCHTIME ?= 100ms
 
 # What `make release` builds: GOOS/GOARCH pairs.
 PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64 windows/amd64
+# Where it writes them (removed first by make clean).
+DIST      ?= dist
+# What belfry version prints. Outside a git checkout: dev, unknown and the
+# build time.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  = -s -w -X main.buildVersion=$(VERSION) -X main.buildCommit=$(COMMIT) -X main.buildDate=$(DATE)
 
-.PHONY: help run test test-short lint bench release clean
+.PHONY: help run test test-short lint bench release image clean
 
 help:
 	@echo 'make run         go run ./cmd/belfry serve (demo mode on 127.0.0.1:8080)'
@@ -31,6 +39,7 @@ help:
 	@echo 'make bench       the go test benchmarks, briefly (see docs/PERFORMANCE.md for belfry bench)'
 	@echo 'make release     static binaries and SHA256SUMS in dist/'
 	@echo 'make clean       remove dist/'
+	@echo 'make image      the container image (Dockerfile) with podman, or docker'
 
 run:
 	$(GO) run ./cmd/belfry serve
@@ -59,18 +68,30 @@ bench:
 	@echo 'Load tests of a running server: belfry bench (docs/PERFORMANCE.md).'
 
 # Static binaries (no cgo) for each platform, without local paths
-# (-trimpath), and their SHA-256 sums in dist/SHA256SUMS. Check a download
-# with: cd dist && sha256sum -c SHA256SUMS
+# (-trimpath), and their SHA-256 sums in $(DIST)/SHA256SUMS. Check a
+# download with: sha256sum -c --ignore-missing SHA256SUMS
+# Each binary is stamped with VERSION, COMMIT and DATE (belfry version).
+# DATE is the commit's, not the clock's, so two builds of one commit give
+# the same bytes and the same sums. Build one platform, elsewhere, with
+#   make release PLATFORMS=linux/amd64 DIST=/tmp/out
 release: clean
-	mkdir -p dist
+	mkdir -p $(DIST)
 	@set -e; for p in $(PLATFORMS); do \
 		os=$${p%/*}; arch=$${p#*/}; ext=; \
 		if [ "$$os" = windows ]; then ext=.exe; fi; \
-		echo "CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -o dist/belfry-$$os-$$arch$$ext ./cmd/belfry"; \
-		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -o dist/belfry-$$os-$$arch$$ext ./cmd/belfry; \
+		echo "CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/belfry-$$os-$$arch$$ext ./cmd/belfry"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/belfry-$$os-$$arch$$ext ./cmd/belfry; \
 	done
-	cd dist && sha256sum belfry-* > SHA256SUMS
-	@cat dist/SHA256SUMS
+	cd $(DIST) && sha256sum belfry-* > SHA256SUMS
+	@cat $(DIST)/SHA256SUMS
+
+# The container image (Dockerfile), stamped like the release binaries.
+# ENGINE is podman when installed, else docker. podman builds the docker
+# format: its default, OCI, has no HEALTHCHECK.
+ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
+IMAGE  ?= belfry:$(VERSION)
+image:
+	$(ENGINE) build $(if $(filter podman,$(notdir $(ENGINE))),--format docker) --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) -t $(IMAGE) .
 
 clean:
-	rm -rf dist
+	rm -rf $(DIST)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -47,6 +46,7 @@ Usage:
   belfry tail    --url URL (--token T | --secret S --user U) [--last-event-id N]
   belfry token   --secret S --user U [--ttl 1h]
   belfry webhook-secret    print a new whsec_ secret for --webhook-secret
+  belfry healthcheck [--url URL] [--ready]   exit 0 if /healthz (/readyz) answers 200
   belfry bench   --scenario idle|targeted|broadcast|storm|floor [flags]   load test (belfry bench -h)
   belfry version
   belfry help
@@ -85,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "belfry", version())
 		return exitOK
+	case "healthcheck":
+		err = runHealthcheck(ctx, args, getenv, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -214,32 +216,4 @@ func runTail(ctx context.Context, args []string, getenv func(string) string, std
 		t.Secret = "" // a given token is used as is
 	}
 	return t.Run(ctx)
-}
-
-// version returns the module version and VCS revision the binary was
-// built from.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := bi.Main.Version
-	var rev, modified string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				modified = "+dirty"
-			}
-		}
-	}
-	if rev != "" {
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
-		return fmt.Sprintf("%s (%s%s, %s)", v, rev, modified, bi.GoVersion)
-	}
-	return fmt.Sprintf("%s (%s)", v, bi.GoVersion)
 }
