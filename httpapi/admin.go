@@ -155,7 +155,7 @@ func (a *admin) authenticate(r *http.Request, now time.Time) error {
 	signed, live := a.checkSession(c.Value, now)
 	switch {
 	case !signed:
-		return belfry.Errorf(belfry.EUNAUTHORIZED, "this session was not made with the admin key; sign in again")
+		return belfry.Errorf(belfry.EUNAUTHORIZED, "this sign-in was not made with the admin key; sign in again")
 	case !live:
 		return belfry.Errorf(belfry.EUNAUTHORIZED, "the session expired; sign in again")
 	}
