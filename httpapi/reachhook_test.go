@@ -29,11 +29,16 @@ func hookEnv(t *testing.T, o envOpts, failFirst int) (*env, *peers.Webhooks) {
 			EscalateAfter: 15 * time.Minute, PresenceDebounce: 10 * time.Second, Poll: 20 * time.Millisecond}
 	}
 	e := newEnv(t, o)
+	e.runReach(t)
+	return e, peer
+}
+
+// runReach runs the env's Reach until the test ends.
+func (e *env) runReach(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = e.reach.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return e, peer
 }
 
 // advance moves the env's clock (the API's, Reach's and presence's).

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -38,10 +37,7 @@ func pushFlowEnv(t *testing.T, o envOpts) (*env, *peers.Pushes) {
 			API: "https://belfry.test", Token: httpapi.PushTokenMinter(testSecret)}
 	}
 	e := newEnv(t, o)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = e.reach.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	e.runReach(t)
 	return e, peer
 }
 
