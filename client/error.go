@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/belfry/belfry/internal/retryafter"
 )
 
 // Error is an error answer of the server: the HTTP status and the
@@ -44,7 +45,7 @@ const maxErrorText = 200
 // errorOf builds the *Error of an answer with a status of 400 or more.
 // now is the client's clock, for a Retry-After given as an HTTP date.
 func errorOf(status int, h http.Header, body []byte, now time.Time) *Error {
-	e := &Error{Status: status, RetryAfter: parseRetryAfter(h.Get("Retry-After"), now)}
+	e := &Error{Status: status, RetryAfter: retryafter.Parse(h.Get("Retry-After"), now)}
 	var b struct {
 		Error *struct {
 			Code    string `json:"code"`
@@ -65,31 +66,6 @@ func errorOf(status int, h http.Header, body []byte, now time.Time) *Error {
 	e.Message = text
 	return e
 }
-
-// parseRetryAfter reads Retry-After as seconds or an HTTP date; 0 when it
-// is absent, malformed or already past.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return min(d, maxRetryAfter)
-		}
-	}
-	return 0
-}
-
-// maxRetryAfter caps a parsed Retry-After, so that an absurd value cannot
-// overflow a time.Duration.
-const maxRetryAfter = 24 * time.Hour
 
 // retryableStatus reports whether an answer with this status may be tried
 // again: 429 and 503 for every call (belfry refused before changing

@@ -7,29 +7,6 @@ import (
 	"time"
 )
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
-	for _, c := range []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0},
-		{"5", 5 * time.Second},
-		{" 120 ", 2 * time.Minute},
-		{"0", 0},
-		{"-3", 0},
-		{"soon", 0},
-		{"99999999999999", maxRetryAfter},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
-		{"Mon, 07 Dec 2026 09:00:30 GMT", 30 * time.Second},
-	} {
-		if got := parseRetryAfter(c.in, now); got != c.want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", c.in, got, c.want)
-		}
-	}
-}
-
 // The backoff doubles from BaseDelay up to MaxDelay, each wait between
 // half and all of it; a Retry-After is a floor, and over MaxDelay ends
 // the call.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/belfry/belfry/internal/retryafter"
+
 	"github.com/belfry/belfry"
 )
 
@@ -123,7 +125,7 @@ func (c *Client) Deliver(ctx context.Context, id string, at time.Time, body []by
 	resp.Body.Close()
 	return belfry.Delivery{
 		Status:     resp.StatusCode,
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
+		RetryAfter: retryafter.Parse(resp.Header.Get("Retry-After"), c.now()),
 	}, nil
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/belfry/belfry/internal/retryafter"
+
 	"github.com/belfry/belfry"
 )
 
@@ -156,7 +158,7 @@ func (c *Client) Push(ctx context.Context, r belfry.PushRequest) (belfry.Deliver
 	resp.Body.Close()
 	return belfry.Delivery{
 		Status:     resp.StatusCode,
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
+		RetryAfter: retryafter.Parse(resp.Header.Get("Retry-After"), c.now()),
 	}, nil
 }
 
