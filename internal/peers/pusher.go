@@ -1,10 +1,8 @@
 package peers
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -18,7 +16,7 @@ import (
 type Pusher struct {
 	t       testing.TB
 	mu      sync.Mutex // one command at a time: answers come in order
-	stdin   io.WriteCloser
+	stdin   io.Writer
 	answers chan PusherAnswer
 }
 
@@ -43,14 +41,10 @@ type PusherEvent struct {
 func StartPusher(t testing.TB, baseURL, appID, key, secret string) *Pusher {
 	t.Helper()
 	cmd := exec.Command(node(t, "pusher"), filepath.Join(dir(), "pusher.mjs"), webDir(), baseURL, appID, key, secret)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := &Pusher{t: t, answers: make(chan PusherAnswer, 1)}
 	ready := make(chan struct{})
 	var once sync.Once
-	runLines(t, cmd, stdin, func(line []byte) {
+	p.stdin = start(t, cmd, func(line []byte) {
 		var hello struct {
 			Ready bool `json:"ready"`
 		}
@@ -65,7 +59,6 @@ func StartPusher(t testing.TB, baseURL, appID, key, secret string) *Pusher {
 		}
 		p.answers <- a
 	})
-	p.stdin = stdin
 	select {
 	case <-ready:
 	case <-time.After(20 * time.Second):
@@ -105,33 +98,4 @@ func (p *Pusher) send(cmd any) PusherAnswer {
 		p.t.Fatal("the pusher peer did not answer")
 		return PusherAnswer{}
 	}
-}
-
-// runLines is start for a peer whose stdin the caller writes to: it
-// hands each stdout line to onLine; at cleanup it closes stdin (the peer
-// exits) and waits for the peer.
-func runLines(t testing.TB, cmd *exec.Cmd, stdin io.WriteCloser, onLine func([]byte)) {
-	t.Helper()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 4<<20)
-		for sc.Scan() {
-			onLine(sc.Bytes())
-		}
-	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		<-done
-		_ = cmd.Wait()
-	})
 }

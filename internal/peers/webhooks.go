@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,8 +124,9 @@ func (w *Webhooks) WaitFor(t testing.TB, timeout time.Duration, what string, con
 }
 
 // start runs cmd with stdin held open (the peer exits when it closes) and
-// hands each stdout line to onLine; the peer is stopped at cleanup.
-func start(t testing.TB, cmd *exec.Cmd, onLine func([]byte)) {
+// hands each stdout line to onLine; the peer is stopped at cleanup. It
+// returns the peer's stdin, for a peer that takes commands there.
+func start(t testing.TB, cmd *exec.Cmd, onLine func([]byte)) io.Writer {
 	t.Helper()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -152,6 +154,7 @@ func start(t testing.TB, cmd *exec.Cmd, onLine func([]byte)) {
 		<-done
 		_ = cmd.Wait()
 	})
+	return stdin
 }
 
 // Wait waits for the next request, at most d, and reports whether one came.
