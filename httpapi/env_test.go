@@ -44,7 +44,10 @@ type envOpts struct {
 	// outlive them.
 	readTimeout, httpWriteTimeout time.Duration
 	tls                           bool // HTTP/2 over TLS
-	userAuth                      httpapi.UserAuth
+	// noFast serves every connection with net/http alone, without the
+	// FastListener belfry serve puts in front of it.
+	noFast   bool
+	userAuth httpapi.UserAuth
 	// disableLean serves HTTP/1.1 streams with a goroutine each
 	// (Config.DisableLean), as HTTP/2 streams always are.
 	disableLean bool
@@ -175,8 +178,12 @@ func newEnv(t testing.TB, o envOpts) *env {
 	e.ts = httptest.NewUnstartedServer(nil)
 	e.conns = &connTracker{Listener: e.ts.Listener, conns: map[net.Conn]struct{}{}, sndbuf: o.sndbuf}
 	e.ts.Listener = e.conns
-	e.ts.Config = httpapi.NewHTTPServer(e.srv.Handler(), httpapi.HTTPOptions{
-		ReadTimeout: o.readTimeout, WriteTimeout: o.httpWriteTimeout, Logger: log})
+	httpOpts := httpapi.HTTPOptions{ReadTimeout: o.readTimeout, WriteTimeout: o.httpWriteTimeout, Logger: log}
+	e.ts.Config = httpapi.NewHTTPServer(e.srv.Handler(), httpOpts)
+	if !o.tls && !o.noFast {
+		// As belfry serve does: publish connections skip net/http.
+		e.ts.Listener = httpapi.NewFastListener(e.conns, e.ts.Config.Handler, httpOpts)
+	}
 	if o.tls {
 		e.ts.EnableHTTP2 = true
 		e.ts.StartTLS()

@@ -510,7 +510,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	// NewHTTPServer's timeouts protect against slow clients; streams lift
 	// them for themselves.
-	srv := httpapi.NewHTTPServer(api.Handler(), httpapi.HTTPOptions{Addr: m.Addr, H2C: m.H2C, Logger: log})
+	httpOpts := httpapi.HTTPOptions{Addr: m.Addr, H2C: m.H2C, Logger: log}
+	srv := httpapi.NewHTTPServer(api.Handler(), httpOpts)
 	scheme := "http"
 	if m.TLSCert != "" {
 		// Loaded now, so a bad file fails the start, not the first request.
@@ -536,11 +537,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	url := scheme + "://" + displayAddr(ln.Addr())
 	served := make(chan error, 1)
+	var fast *httpapi.FastListener // publish connections, served without net/http
+	if m.TLSCert == "" {
+		fast = httpapi.NewFastListener(ln, srv.Handler, httpOpts)
+	}
 	go func() {
 		if m.TLSCert != "" {
 			served <- srv.ServeTLS(ln, "", "")
 		} else {
-			served <- srv.Serve(ln)
+			served <- srv.Serve(fast)
 		}
 	}()
 
@@ -567,7 +572,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// API's Shutdown ends the streams those handlers are serving (and the
 	// hijacked ones Server.Shutdown does not know about).
 	shutdownDone := make(chan error, 1)
-	go func() { shutdownDone <- srv.Shutdown(sctx) }()
+	go func() {
+		err := srv.Shutdown(sctx)
+		if fast != nil {
+			err = errors.Join(err, fast.Shutdown(sctx))
+		}
+		shutdownDone <- err
+	}()
 	apiErr := api.Shutdown(sctx)
 	srvErr := <-shutdownDone
 	if e := <-served; e != nil && !errors.Is(e, http.ErrServerClosed) {
