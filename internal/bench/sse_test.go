@@ -171,6 +171,8 @@ func TestParsePayload(t *testing.T) {
 		ok   bool
 	}{
 		{`{"id":3,"message":"seq=42 t=1700000000123456789","x":1}`, 42, 1700000000123456789, true},
+		// Centrifugo's envelope: the published data nested in a publication.
+		{`{"channel":"personal:#u1","pub":{"data":{"text":"seq=8 t=17"},"offset":3,"epoch":"ab"}}`, 8, 17, true},
 		{`seq=0 t=5`, 0, 5, true},
 		{`seq=7`, 7, 0, true},
 		{`{"message":"hello"}`, 0, 0, false},
