@@ -6,6 +6,7 @@ import (
 	"hash"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -85,15 +86,30 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
 			writeJSON(w, status, map[string][]string{"skipped": p.Skipped})
 			return nil
 		}
-		writeRaw(w, status, append(p.Notifications[0].AppendJSON(nil), '\n'))
+		writeAnswer(w, status, func(b []byte) []byte { return append(p.Notifications[0].AppendJSON(b), '\n') })
 		return nil
 	}
 	if len(p.Skipped) > 0 {
 		b, _ := json.Marshal(p.Skipped) // ASCII only: non-ASCII is \u-escaped below
 		w.Header().Set("Belfry-Skipped", asciiJSON(b))
 	}
-	writeRaw(w, status, appendList(nil, p.Notifications))
+	writeAnswer(w, status, func(b []byte) []byte { return appendList(b, p.Notifications) })
 	return nil
+}
+
+// answerBufs hold publish answers while they are written: a ResponseWriter
+// copies what it is given, so the buffer serves the next answer.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// writeAnswer writes the JSON that appendTo appends, from a pooled buffer.
+func writeAnswer(w http.ResponseWriter, status int, appendTo func([]byte) []byte) {
+	bp := answerBufs.Get().(*[]byte)
+	b := appendTo((*bp)[:0])
+	writeRaw(w, status, b)
+	if cap(b) <= 64<<10 { // a rare large answer is left to the GC
+		*bp = b[:0]
+		answerBufs.Put(bp)
+	}
 }
 
 // draft turns the request into a belfry.Draft. Errors: EINVALID.
