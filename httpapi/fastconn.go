@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -52,6 +53,7 @@ type fastConn struct {
 	nc     net.Conn
 	br     *bufio.Reader
 	remote string
+	busy   atomic.Bool   // serving a request (FastListener.setBusy)
 	tmpl   *http.Request // carries the connection's context
 	body   fastBody
 	w      fastWriter

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,8 +40,10 @@ type FastListener struct {
 	done    chan struct{} // closed by Close
 	errc    chan error    // the accept loop's final error
 
+	closed atomic.Bool // set by Close before it looks at the connections
+
 	mu       sync.Mutex
-	conns    map[*fastConn]bool // true while serving a request
+	conns    map[*fastConn]struct{}
 	triaging map[net.Conn]struct{}
 	closing  bool
 	loopDone chan struct{}
@@ -53,7 +56,7 @@ func NewFastListener(ln net.Listener, handler http.Handler, o HTTPOptions) *Fast
 	o = o.withDefaults()
 	l := &FastListener{ln: ln, handler: handler, o: o, log: o.Logger,
 		handoff: make(chan net.Conn), done: make(chan struct{}), errc: make(chan error, 1),
-		conns: map[*fastConn]bool{}, triaging: map[net.Conn]struct{}{}, loopDone: make(chan struct{})}
+		conns: map[*fastConn]struct{}{}, triaging: map[net.Conn]struct{}{}, loopDone: make(chan struct{})}
 	go l.acceptLoop()
 	return l
 }
@@ -84,8 +87,9 @@ func (l *FastListener) Close() error {
 		return nil
 	}
 	l.closing = true
-	for c, busy := range l.conns {
-		if !busy {
+	l.closed.Store(true)
+	for c := range l.conns {
+		if !c.busy.Load() {
 			c.nc.Close()
 		}
 	}
@@ -185,7 +189,7 @@ func (l *FastListener) triage(c net.Conn) {
 		l.give(c)
 	default:
 		fc := newFastConn(l, c)
-		if l.setBusy(fc, false) {
+		if l.add(fc) {
 			fc.serve()
 		} else {
 			c.Close()
@@ -220,16 +224,23 @@ func (l *FastListener) hold(c net.Conn, on bool) bool {
 }
 
 // setBusy marks fc as serving a request (busy) or as waiting for one.
-// While the listener is closed it reports false instead of marking it
-// waiting: the caller closes the connection.
+// Once the listener is closed it reports false instead of marking it
+// waiting: the caller closes the connection. (Close sets closed before it
+// looks at busy, and setBusy sets busy before it looks at closed, so one
+// of the two always sees the other.)
 func (l *FastListener) setBusy(fc *fastConn, busy bool) bool {
+	fc.busy.Store(busy)
+	return busy || !l.closed.Load()
+}
+
+// add registers fc; false once the listener is closed.
+func (l *FastListener) add(fc *fastConn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !busy && l.closing {
-		delete(l.conns, fc)
+	if l.closing {
 		return false
 	}
-	l.conns[fc] = busy
+	l.conns[fc] = struct{}{}
 	return true
 }
 
@@ -241,8 +252,4 @@ func (l *FastListener) forget(fc *fastConn) {
 }
 
 // isClosing reports whether Close was called.
-func (l *FastListener) isClosing() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.closing
-}
+func (l *FastListener) isClosing() bool { return l.closed.Load() }

@@ -22,6 +22,9 @@ type stmtDef struct {
 // statements lists the writer's prepared statements but the chunked ones.
 func (w *writer) statements() []stmtDef {
 	return []stmtDef{
+		// Every commit's: prepared once rather than parsed each time.
+		{&w.begin, `BEGIN IMMEDIATE`},
+		{&w.commitStmt, `COMMIT`},
 		{&w.get, `SELECT ` + columns + ` FROM notifications WHERE user_id = ?1 AND id = ?2 AND ` + live},
 		{&w.read, `UPDATE notifications SET read_at = ?4, seen_at = coalesce(seen_at, ?4)
 			WHERE user_id = ?1 AND id = ?2 AND ` + live + ` AND read_at IS NULL`},

@@ -105,6 +105,7 @@ type writer struct {
 	conn *sql.Conn
 	now  func() time.Time
 
+	begin, commitStmt                                                                    *sql.Stmt
 	get, read, unread, readAll, seeAll, archive, unarchive, archiveAll, act, del, adjust *sql.Stmt
 	getKey, putKey, anyOff, getPrefs, putPrefs, delPrefs                                 *sql.Stmt
 	purgeExpired, purgeDone, purgeOne, purgeOldest, total, purgeKeys                     *sql.Stmt
@@ -274,7 +275,7 @@ func (w *writer) commit(batch []*request) {
 	grouped := true
 	for len(live) > 0 {
 		now := belfry.Now(w.now())
-		if _, err := w.conn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
+		if _, err := w.begin.ExecContext(bg); err != nil {
 			w.fail(live, err)
 			return
 		}
@@ -292,7 +293,7 @@ func (w *writer) commit(batch []*request) {
 			grouped = true
 			continue
 		}
-		if _, err := w.conn.ExecContext(bg, "COMMIT"); err != nil {
+		if _, err := w.commitStmt.ExecContext(bg); err != nil {
 			w.rollback()
 			w.lastIDs.rolledBack()
 			w.fail(live, err)
