@@ -22,15 +22,8 @@ func errTooLarge() error {
 // without unpaired surrogate escapes (400, see textReader), one JSON value
 // with no unknown fields (400).
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	return decodeBodyTee(w, r, v, nil)
-}
-
-// decodeBodyTee is decodeBody that also writes every byte of the body to
-// tee when it is not nil (the publish's idempotency hash).
-func decodeBodyTee(w http.ResponseWriter, r *http.Request, v any, tee io.Writer) error {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		return belfry.Errorf(belfry.EMEDIATYPE, "Content-Type must be application/json")
+	if err := checkJSONType(r); err != nil {
+		return err
 	}
 	if r.ContentLength > belfry.MaxBodyBytes {
 		return errTooLarge()
@@ -38,14 +31,17 @@ func decodeBodyTee(w http.ResponseWriter, r *http.Request, v any, tee io.Writer)
 	// The decoder reads the body itself, without a copy of it first; a
 	// read error, the size limit's included, comes out of Decode or Token.
 	// The text check fails the read itself, so the decoder stops there.
-	var body io.Reader = http.MaxBytesReader(w, r.Body, belfry.MaxBodyBytes)
-	if tee != nil {
-		body = io.TeeReader(body, tee)
-	}
+	body := http.MaxBytesReader(w, r.Body, belfry.MaxBodyBytes)
 	tr := newTextReader(body)
 	defer tr.release()
 	dec := json.NewDecoder(tr)
 	dec.DisallowUnknownFields()
+	return decodeOne(dec, v)
+}
+
+// decodeOne decodes the one JSON value dec reads into v and checks that
+// nothing but white space follows it; errors as decodeBody answers them.
+func decodeOne(dec *json.Decoder, v any) error {
 	var mbe *http.MaxBytesError
 	if err := dec.Decode(v); err != nil {
 		if errors.As(err, &mbe) {
@@ -66,6 +62,20 @@ func decodeBodyTee(w http.ResponseWriter, r *http.Request, v any, tee io.Writer)
 			return errBadBody(err)
 		}
 		return belfry.Errorf(belfry.EINVALID, "the body must be a single JSON object")
+	}
+	return nil
+}
+
+// checkJSONType answers EMEDIATYPE unless the Content-Type is
+// application/json, parameters allowed.
+func checkJSONType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "application/json" {
+		return nil // the usual header, without ParseMediaType's allocations
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return belfry.Errorf(belfry.EMEDIATYPE, "Content-Type must be application/json")
 	}
 	return nil
 }

@@ -51,11 +51,8 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
 	var h hash.Hash
 	if hasKey {
 		h = sha256.New()
-		err = decodeBodyTee(w, r, &in, h)
-	} else { // no hash to feed: the decoder reads the body directly
-		err = decodeBody(w, r, &in)
 	}
-	if err != nil {
+	if err := decodePublish(w, r, &in, h); err != nil {
 		return err
 	}
 	d, err := in.draft()

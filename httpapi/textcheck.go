@@ -53,6 +53,13 @@ func (t *textReader) release() {
 	textReaders.Put(t)
 }
 
+// validText reports whether b, a whole body, passes the rule textReader
+// checks as the body streams by: the same code, given one chunk.
+func validText(b []byte) bool {
+	var t textReader
+	return t.validUTF8(b) && t.validEscapes(b) && t.npend == 0 && !t.wantLow
+}
+
 // Read reads from the body and fails with errBadText, then and on every
 // later call, at the first chunk that holds bad text.
 func (t *textReader) Read(p []byte) (int, error) {
