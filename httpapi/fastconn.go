@@ -144,14 +144,16 @@ func (fc *fastConn) parseHead(head []byte) *http.Request {
 	if !ok1 || !ok2 || proto != "HTTP/1.1" || method != http.MethodPost || target == "" || target[0] != '/' {
 		return nil
 	}
-	var u *url.URL
+	fr := new(fastRequest) // the request and its URL in one allocation
+	u := &fr.url
 	if target == "/api/notifications" {
-		u = &url.URL{Path: target}
+		u.Path = target
 	} else {
-		var err error
-		if u, err = url.ParseRequestURI(target); err != nil {
+		pu, err := url.ParseRequestURI(target)
+		if err != nil {
 			return nil
 		}
+		*u = *pu
 	}
 	rest = rest[:len(rest)-2] // the blank line
 	lines := strings.Count(rest, "\r\n") + 1
@@ -210,7 +212,7 @@ func (fc *fastConn) parseHead(head []byte) *http.Request {
 	if hosts != 1 || !validHost(host) {
 		return nil
 	}
-	r := new(http.Request)
+	r := &fr.Request
 	*r = *fc.tmpl
 	r.Method, r.URL, r.RequestURI, r.Host = method, u, target, host
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
@@ -223,6 +225,12 @@ func (fc *fastConn) parseHead(head []byte) *http.Request {
 		r.Body = &fc.body
 	}
 	return r
+}
+
+// fastRequest is a request with room for its URL.
+type fastRequest struct {
+	http.Request
+	url url.URL
 }
 
 // do serves r and answers it; false: close the connection.

@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"strconv"
+	"sync"
+
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/hub"
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,8 +12,12 @@ import (
 // metrics are the API's Prometheus collectors. The stream figures are read
 // from Hub.Stats at scrape time.
 type metrics struct {
-	requests  *prometheus.CounterVec
-	published prometheus.Counter
+	requests *prometheus.CounterVec
+	// requestCounters caches requests' counter of each route and code
+	// (routeCode → prometheus.Counter): a lookup by label values hashes
+	// them on every request.
+	requestCounters sync.Map
+	published       prometheus.Counter
 	// rateLimited counts 429 answers by limit: "auth" (failed
 	// authentications of an address) or "publish" (an API key's rate).
 	rateLimited  *prometheus.CounterVec
@@ -99,4 +106,20 @@ func newMetrics(reg prometheus.Registerer, h *hub.Hub, setupsWaiting, authAddrs 
 		}
 	}
 	return m, nil
+}
+
+type routeCode struct {
+	route string
+	code  int
+}
+
+// requestCounter is the counter of requests answered on route with code.
+func (m *metrics) requestCounter(route string, code int) prometheus.Counter {
+	k := routeCode{route, code}
+	if c, ok := m.requestCounters.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c := m.requests.WithLabelValues(route, strconv.Itoa(code))
+	m.requestCounters.Store(k, c)
+	return c
 }

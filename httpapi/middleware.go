@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -27,7 +26,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				s.writeError(rw, rw.err)
 			}
 		}
-		s.metrics.requests.WithLabelValues(route, strconv.Itoa(rw.statusCode())).Inc()
+		s.metrics.requestCounter(route, rw.statusCode()).Inc()
 		s.logRequest(r, rw, route, time.Since(start))
 	}()
 
