@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -42,8 +43,12 @@ type Config struct {
 	TokenTTL   time.Duration // default 1h
 	UserPrefix string        // generated user ids are UserPrefix + number; default "bench-<random>-"
 
-	Streams    int     // open streams; default 1000
-	Users      int     // users the streams are spread over (round robin); default Streams
+	Streams int // open streams; default 1000
+	Users   int // users the streams are spread over (round robin); default Streams
+	// Shuffle publishes to the users in a fixed random order instead of
+	// the order of their ids: consecutive publishes then name users far
+	// apart in a store's per-user indexes, as an application's would.
+	Shuffle    bool
 	Publishers int     // concurrent publishing requests; default 16
 	Publishes  int     // publish requests: default 1000 (targeted), 10 (broadcast)
 	Batch      int     // users per publish request (user_ids): default 1 (targeted, storm), 1000 (broadcast)
@@ -216,6 +221,24 @@ func (c *Config) streamTarget(u *url.URL) (target, error) {
 // a secret nor a tokens file is given). Errors: the tokens file cannot be
 // read or holds no user.
 func (c *Config) users() (ids, tokens []string, err error) {
+	ids, tokens, err = c.readUsers()
+	if err == nil && c.Shuffle {
+		shuffleUsers(ids, tokens)
+	}
+	return ids, tokens, err
+}
+
+// shuffleUsers puts ids and their tokens in the same random order, the
+// same in every run.
+func shuffleUsers(ids, tokens []string) {
+	r := mrand.New(mrand.NewPCG(1, 2))
+	r.Shuffle(len(ids), func(i, j int) {
+		ids[i], ids[j] = ids[j], ids[i]
+		tokens[i], tokens[j] = tokens[j], tokens[i]
+	})
+}
+
+func (c *Config) readUsers() (ids, tokens []string, err error) {
 	if c.TokensFile != "" {
 		f, err := os.Open(c.TokensFile)
 		if err != nil {

@@ -140,6 +140,7 @@ func ParseFlags(args []string, w io.Writer) (*Config, string, error) {
 	fs.StringVar(&c.JWTSecret, "jwt-secret", "", "mint user tokens with this HS256 `secret` (sub = user, exp)")
 	fs.StringVar(&c.TokensFile, "tokens", "", "read users and tokens from `file` (lines \"USER TOKEN\") instead")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", 0, "lifetime of minted tokens (default 1h)")
+	fs.BoolVar(&c.Shuffle, "shuffle", false, "publish to the users in a fixed random order rather than in the order of their ids (which a store's per-user indexes keep side by side)")
 	fs.StringVar(&c.UserPrefix, "user-prefix", "", "generated user ids are `prefix`N (default bench-<random>-)")
 	fs.IntVar(&c.Streams, "streams", 0, "streams to open (default 1000)")
 	fs.IntVar(&c.Users, "users", 0, "users the streams spread over (default: one per stream)")
