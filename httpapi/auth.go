@@ -190,7 +190,7 @@ func (s *Server) authUser(r *http.Request) (principal, error) {
 		}
 		return p, nil
 	}
-	if s.isAPIKey(toks[fromHeader]) || s.isAPIKey(r.Header.Get("X-API-Key")) {
+	if s.isAPIKey(toks[fromHeader]) || s.isAPIKey(r.Header.Get(hdrAPIKey)) {
 		return principal{}, belfry.Errorf(belfry.EFORBIDDEN, "an API key cannot act as a user; use a user token")
 	}
 	if s.cfg.UserAuth != nil {
@@ -241,11 +241,15 @@ func (s *Server) authUserAside(r *http.Request) (principal, error) {
 	return p, err
 }
 
+// hdrAPIKey is X-API-Key in the canonical form Header.Get looks up, so
+// the lookup does not build that form on every request.
+const hdrAPIKey = "X-Api-Key"
+
 // authPublisher checks the publisher's API key (Authorization: Bearer or
 // X-API-Key). Errors: EUNAUTHORIZED (none or a bad one), EFORBIDDEN (a
 // user token instead of an API key).
 func (s *Server) authPublisher(r *http.Request) error {
-	if s.isAPIKey(r.Header.Get("X-API-Key")) || s.isAPIKey(bearer(r)) {
+	if s.isAPIKey(r.Header.Get(hdrAPIKey)) || s.isAPIKey(bearer(r)) {
 		return nil
 	}
 	for _, tok := range userTokens(r) {
@@ -256,7 +260,7 @@ func (s *Server) authPublisher(r *http.Request) error {
 			return belfry.Errorf(belfry.EFORBIDDEN, "a user token cannot publish; use an API key")
 		}
 	}
-	if r.Header.Get("X-API-Key") == "" && bearer(r) == "" {
+	if r.Header.Get(hdrAPIKey) == "" && bearer(r) == "" {
 		return belfry.Errorf(belfry.EUNAUTHORIZED, "an API key is required (Authorization: Bearer or X-API-Key)")
 	}
 	return belfry.Errorf(belfry.EUNAUTHORIZED, "invalid API key")

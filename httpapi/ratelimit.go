@@ -181,7 +181,7 @@ func (s *Server) limitAuth(h handlerFunc) handlerFunc {
 // or ?token=, or, when Config.UserAuth is set, any cookie.
 func (s *Server) hasCredential(r *http.Request) bool {
 	h := r.Header
-	if h.Get("Authorization") != "" || h.Get("X-API-Key") != "" {
+	if h.Get("Authorization") != "" || h.Get(hdrAPIKey) != "" {
 		return true
 	}
 	if len(h.Values("Cookie")) > 0 {
@@ -201,7 +201,7 @@ func (s *Server) hasCredential(r *http.Request) bool {
 // make one, so it is not a guess). An --auth-url session is never checked
 // here: that is a call to the app.
 func (s *Server) recognized(r *http.Request) bool {
-	if s.isAPIKey(r.Header.Get("X-API-Key")) || s.isAPIKey(bearer(r)) {
+	if s.isAPIKey(r.Header.Get(hdrAPIKey)) || s.isAPIKey(bearer(r)) {
 		return true
 	}
 	for _, tok := range userTokens(r) {
@@ -326,7 +326,7 @@ func (s *Server) limitPublish(h handlerFunc) handlerFunc {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) error {
-		lim := s.publishLim.of(r.Header.Get("X-API-Key"))
+		lim := s.publishLim.of(r.Header.Get(hdrAPIKey))
 		if lim == nil {
 			lim = s.publishLim.of(bearer(r))
 		}
