@@ -231,10 +231,15 @@ func (in *insertion) run(ctx context.Context, q querier) error {
 		return err
 	}
 	defer rows.Close()
+	// Scanned into the same variables row after row: passing their
+	// addresses moves them to the heap, once rather than once a row.
+	var (
+		kind int32
+		u    *string
+		v    int64
+	)
 	for rows.Next() {
-		var kind int32
-		var u *string
-		var v int64
+		u = nil
 		if err := rows.Scan(&kind, &u, &v); err != nil {
 			return err
 		}
