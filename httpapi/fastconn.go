@@ -248,7 +248,7 @@ func (fc *fastConn) do(r *http.Request) bool {
 			keep = false
 		}
 	}
-	if w.h.Get("Connection") == "close" || fc.l.isClosing() {
+	if w.h.Get("Connection") == "close" || fc.l.closed.Load() {
 		keep = false
 	}
 	return w.finish(!keep) == nil && keep

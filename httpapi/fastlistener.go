@@ -40,12 +40,13 @@ type FastListener struct {
 	done    chan struct{} // closed by Close
 	errc    chan error    // the accept loop's final error
 
-	closed atomic.Bool // set by Close before it looks at the connections
+	// closed is set by Close, under mu, before it looks at the
+	// connections; setBusy reads it without the lock.
+	closed atomic.Bool
 
 	mu       sync.Mutex
 	conns    map[*fastConn]struct{}
 	triaging map[net.Conn]struct{}
-	closing  bool
 	loopDone chan struct{}
 }
 
@@ -82,12 +83,10 @@ func (l *FastListener) Addr() net.Addr { return l.ln.Addr() }
 // Shutdown and Close call it.
 func (l *FastListener) Close() error {
 	l.mu.Lock()
-	if l.closing {
+	if !l.closed.CompareAndSwap(false, true) {
 		l.mu.Unlock()
 		return nil
 	}
-	l.closing = true
-	l.closed.Store(true)
 	for c := range l.conns {
 		if !c.busy.Load() {
 			c.nc.Close()
@@ -215,7 +214,7 @@ func (l *FastListener) hold(c net.Conn, on bool) bool {
 		delete(l.triaging, c)
 		return true
 	}
-	if l.closing {
+	if l.closed.Load() {
 		c.Close()
 		return false
 	}
@@ -237,7 +236,7 @@ func (l *FastListener) setBusy(fc *fastConn, busy bool) bool {
 func (l *FastListener) add(fc *fastConn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closing {
+	if l.closed.Load() {
 		return false
 	}
 	l.conns[fc] = struct{}{}
@@ -250,6 +249,3 @@ func (l *FastListener) forget(fc *fastConn) {
 	delete(l.conns, fc)
 	l.mu.Unlock()
 }
-
-// isClosing reports whether Close was called.
-func (l *FastListener) isClosing() bool { return l.closed.Load() }
