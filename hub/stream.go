@@ -146,7 +146,13 @@ func (l *Stream) Start(conn Conn) {
 			l.cut(err)
 			return
 		}
-		l.pending = append(l.pending, head[n:]...) // busy: only the worker reads it
+		// Locked: a hangup reported now (the client left) cuts the stream
+		// from another goroutine, and the cut clears pending.
+		l.mu.Lock()
+		if l.state != ended {
+			l.pending = append(l.pending, head[n:]...)
+		}
+		l.mu.Unlock()
 	}
 	l.work()
 }
