@@ -192,6 +192,16 @@ func BenchmarkRead(b *testing.B) {
 			}
 		}
 	})
+	// A retention pass with a per-user maximum nobody exceeds: the scan
+	// that counts every user's rows (200,000), and nothing deleted.
+	b.Run("PurgeMaxPerUser", func(b *testing.B) {
+		for b.Loop() {
+			q := belfry.PurgeQuery{Now: time.Now(), MaxPerUser: rows + 1, Limit: 500}
+			if rs, err := s.Purge(ctx, q); err != nil || len(rs) != 0 {
+				b.Fatal(len(rs), err)
+			}
+		}
+	})
 }
 
 func ns0(ctx context.Context, b *testing.B, s *sqlite.Store) *belfry.Notification {

@@ -13,9 +13,10 @@ import (
 	"github.com/belfry/belfry"
 )
 
-// Creates are applied a run of queued Create calls at a time: one counter
-// UPSERT row per distinct user of the run, then the notifications as
-// multi-row INSERTs, instead of two statements per notification. Each
+// Creates are applied a run of queued Create calls at a time: the last
+// ids of the run's users not remembered (one statement per chunk of
+// users), then the notifications as multi-row INSERTs, instead of two
+// statements per notification. Each
 // statement costs a trip through database/sql, the driver and the VDBE;
 // batching the rows is what keeps the writer's CPU per create low.
 
@@ -64,13 +65,14 @@ const (
 		SELECT column1, column2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM (VALUES `
 	sharedRow  = `(?, ?)`
 	sharedTail = `)`
-	upsertHead = `INSERT OR FAIL INTO user_counters (user_id, last_id, total) VALUES `
-	upsertRow  = `(?, ?, ?)`
-	upsertTail = ` ON CONFLICT (user_id) DO UPDATE SET
-		last_id = last_id + excluded.last_id, total = total + excluded.total`
-	// RETURNING's row order is unspecified, so the rows say whose
-	// counter they are.
-	returning = ` RETURNING user_id, last_id`
+	// The last id handed out to each of a run of users: the newest row's,
+	// or the floor a deletion left (see the 0005 migration). VALUES names
+	// its column column1; each lookup is one seek in an index.
+	lastHead = `SELECT column1, max(
+		coalesce((SELECT id FROM notifications WHERE user_id = column1 ORDER BY id DESC LIMIT 1), 0),
+		coalesce((SELECT last_id FROM id_floors WHERE user_id = column1), 0)) FROM (VALUES `
+	lastRow  = `(?)`
+	lastTail = `)`
 )
 
 // chunkStmts holds the statements of one kind by row count, prepared on
@@ -120,8 +122,7 @@ type userRun struct {
 }
 
 // create applies a run of Create calls inside the open transaction. Each
-// user's counter is bumped once by the user's total in the run; the ids
-// are then handed out walking the calls in queue order and each call's
+// user's last id is looked up once; the ids are then handed out walking the calls in queue order and each call's
 // notifications in slice order, so a call's notifications for one user get
 // consecutive ids, and ids stay contiguous per user and in commit order.
 func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error {
@@ -148,31 +149,25 @@ func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error
 		}
 	}
 
-	// The users whose last id is remembered get their counters bumped
-	// blind; the others read theirs back (see lastIDs).
+	// The users whose last id is remembered need nothing from the
+	// database; the others' last ids are read, a chunk of users per
+	// statement. Nothing is written but the rows: the ids live in the
+	// (user_id, id) index.
 	if err := w.lastIDs.check(ctx); err != nil {
 		return err
 	}
-	w.known, w.fresh = w.known[:0], w.fresh[:0]
+	w.fresh = w.fresh[:0]
 	for i := range w.users {
 		u := &w.users[i]
 		if last, ok := w.lastIDs.lookup(u.id); ok {
 			u.next = last + 1
-			w.known = append(w.known, *u)
 		} else {
 			w.fresh = append(w.fresh, *u)
 		}
 	}
-	for rest := w.known; len(rest) > 0; {
-		k := chunk(len(rest), maxChunk)
-		if err := w.bumpCounters(ctx, rest[:k], false); err != nil {
-			return err
-		}
-		rest = rest[k:]
-	}
 	for rest := w.fresh; len(rest) > 0; {
 		k := chunk(len(rest), maxChunk)
-		if err := w.bumpCounters(ctx, rest[:k], true); err != nil {
+		if err := w.readLastIDs(ctx, rest[:k]); err != nil {
 			return err
 		}
 		rest = rest[k:]
@@ -333,24 +328,16 @@ type row struct {
 	id int64
 }
 
-// bumpCounters adds each user's count to its counter in one statement.
-// With read, it reads the counters back and sets each user's next (in
-// w.users) to the first id of the user's share.
-func (w *writer) bumpCounters(ctx context.Context, us []userRun, read bool) error {
-	stmts := &w.bumps
-	if read {
-		stmts = &w.upserts
-	}
-	st, err := stmts.get(ctx, w.conn, len(us))
+// readLastIDs reads the last id handed out to each of us and sets each
+// user's next (in w.users) to the one after it.
+func (w *writer) readLastIDs(ctx context.Context, us []userRun) error {
+	st, err := w.lastOf.get(ctx, w.conn, len(us))
 	if err != nil {
 		return err
 	}
 	args := w.args[:0]
 	for _, u := range us {
-		args = append(args, u.id, u.count, u.count)
-	}
-	if !read {
-		return w.exec(ctx, st, args)
+		args = append(args, u.id)
 	}
 	rows, err := st.QueryContext(ctx, args...)
 	clear(args)
@@ -370,10 +357,9 @@ func (w *writer) bumpCounters(ctx context.Context, us []userRun, read bool) erro
 		}
 		i, ok := w.userIndex[string(user)]
 		if !ok {
-			return fmt.Errorf("counter upsert returned unknown user %q", user)
+			return fmt.Errorf("last id read for unknown user %q", user)
 		}
-		u := &w.users[i]
-		u.next = last - u.count + 1
+		w.users[i].next = last + 1
 		got++
 	}
 	if err := rows.Err(); err != nil {
@@ -383,7 +369,7 @@ func (w *writer) bumpCounters(ctx context.Context, us []userRun, read bool) erro
 		return err
 	}
 	if got != len(us) {
-		return fmt.Errorf("counter upsert returned %d rows for %d users", got, len(us))
+		return fmt.Errorf("read %d last ids for %d users", got, len(us))
 	}
 	return nil
 }

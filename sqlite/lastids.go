@@ -7,10 +7,9 @@ import (
 )
 
 // The writer remembers the last id it handed out to each user it wrote
-// for, so that a Create for such a user can bump the user's counter with
-// a statement that returns nothing. Reading the counters back (RETURNING,
-// one row per user, each column fetched through the driver and SQLite's
-// connection mutex) was as costly as inserting the notifications
+// for, so that a Create for such a user reads nothing back. Reading last
+// ids (one row per user, each column fetched through the driver and
+// SQLite's connection mutex) is as costly as inserting the notifications
 // themselves; see docs/PERFORMANCE.md.
 //
 // The ids stay right only while this connection is the only one writing.

@@ -92,8 +92,8 @@ func TestMigrateToTheRowidInbox(t *testing.T) {
 
 // A database at schema version 2 gains the inbox model with every
 // notification kept: a read one counts as seen since it was read, none is
-// archived or expiring, the counters keep the last ids and now count each
-// user's rows, and the new operations work on the old rows.
+// archived or expiring, a last id with no row left is kept as a floor,
+// and the new operations work on the old rows.
 func TestMigrateToTheInboxModel(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v2.db")
 	db, err := sql.Open("sqlite", path)
@@ -145,24 +145,26 @@ func TestMigrateToTheInboxModel(t *testing.T) {
 		ByCategory: map[string]belfry.Counts{"billing": {Unread: 1, Unseen: 1}}}) {
 		t.Fatalf("a's stats: %+v %v", st, err)
 	}
-	totals := map[string]int{}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT user_id, total FROM user_counters`)
+	// a's last id (4) has no row any more: it stays as a floor; b's is
+	// its newest row's, so b needs none.
+	floors := map[string]int64{}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT user_id, last_id FROM id_floors`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var (
 			u string
-			n int
+			n int64
 		)
 		if err := rows.Scan(&u, &n); err != nil {
 			t.Fatal(err)
 		}
-		totals[u] = n
+		floors[u] = n
 	}
 	rows.Close()
-	if totals["a"] != 3 || totals["b"] != 1 || len(totals) != 2 {
-		t.Fatalf("row counts after the migration: %v, want a 3 and b 1", totals)
+	if floors["a"] != 4 || len(floors) != 1 {
+		t.Fatalf("id floors after the migration: %v, want a 4 only", floors)
 	}
 	if _, err := s.SetArchived(ctx, "a", 1, &ns[0].CreatedAt); err != nil {
 		t.Fatal(err)

@@ -17,11 +17,11 @@ import (
 // oldest first (not in the result).
 //
 // The first two walk indexes in the writer's transaction and stop at the
-// batch's size. The last two have to scan (every unread row, or every
-// user's counter), so the scan runs first on a read connection, beside
-// the writer and without holding it, and hands the writer candidates,
-// which it checks again before deleting (a row still created before the
-// cut; a user's row count read again).
+// batch's size. The last two have to scan (every unread row, or the
+// primary key whole, counting each user's rows), so the scan runs first
+// on a read connection, beside the writer and without holding it, and
+// hands the writer candidates, which it checks again before deleting (a
+// row still created before the cut; a user's rows counted again).
 // Errors: EINVALID (q.Limit not above 0), EUNAVAILABLE.
 func (s *Store) Purge(ctx context.Context, q belfry.PurgeQuery) ([]belfry.Removed, error) {
 	if q.Limit <= 0 {
@@ -88,14 +88,14 @@ func (w *writer) purge(ctx context.Context, r *request) error {
 	q := j.q
 	left := q.Limit
 	// take runs a deleting statement that returns user_id, id, and keeps
-	// the users' row counts right.
+	// the floor of each user whose last id it deleted.
 	take := func(reason belfry.Reason, st *sql.Stmt, args ...any) error {
 		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		counts := map[string]int64{}
+		newest := map[string]int64{}
 		for rows.Next() {
 			var x belfry.Removed
 			if err := rows.Scan(&x.UserID, &x.ID); err != nil {
@@ -103,14 +103,14 @@ func (w *writer) purge(ctx context.Context, r *request) error {
 			}
 			x.Reason = reason
 			r.removed = append(r.removed, x)
-			counts[x.UserID]++
+			newest[x.UserID] = max(newest[x.UserID], x.ID)
 			left--
 		}
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		for u, n := range counts {
-			if _, err := w.adjust.ExecContext(ctx, u, -n); err != nil {
+		for u, id := range newest {
+			if _, err := w.floor.ExecContext(ctx, u, id); err != nil {
 				return err
 			}
 		}
@@ -137,7 +137,7 @@ func (w *writer) purge(ctx context.Context, r *request) error {
 			break
 		}
 		var total int64
-		if err := w.total.QueryRowContext(ctx, u).Scan(&total); err != nil {
+		if err := w.count.QueryRowContext(ctx, u).Scan(&total); err != nil {
 			return err
 		}
 		if excess := total - int64(q.MaxPerUser); excess > 0 {

@@ -65,9 +65,11 @@ func listSQL(k listKind) string {
 
 // statsSQL counts the user's unread and unseen rows that count (not
 // archived, not expired) by category, reading the unread index only, and
-// adds the counter's last id as a first row: one statement, so one
-// snapshot. Parameters: ?1 user, ?3 now.
-const statsSQL = `SELECT NULL, 0, 0, coalesce((SELECT last_id FROM user_counters WHERE user_id = ?1), 0)
+// adds the last id (the newest row's, or the floor a deletion left) as a
+// first row: one statement, so one snapshot. Parameters: ?1 user, ?3 now.
+const statsSQL = `SELECT NULL, 0, 0, max(
+		coalesce((SELECT id FROM notifications WHERE user_id = ?1 ORDER BY id DESC LIMIT 1), 0),
+		coalesce((SELECT last_id FROM id_floors WHERE user_id = ?1), 0))
 	UNION ALL
 	SELECT category, count(*), sum(seen_at IS NULL), 0
 	FROM notifications INDEXED BY notifications_unread
@@ -102,7 +104,7 @@ func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&rs.stats, statsSQL},
 		{&rs.prefs, `SELECT prefs FROM preferences WHERE user_id = ?`},
 		// Purge's hints (see purge.go).
-		{&rs.users, `SELECT user_id FROM user_counters WHERE total > ?1 LIMIT ?2`},
+		{&rs.users, `SELECT user_id FROM notifications GROUP BY user_id HAVING count(*) > ?1 LIMIT ?2`},
 		{&rs.unreadOld, `SELECT user_id, id FROM notifications
 			WHERE created_at < ?1 AND read_at IS NULL AND archived_at IS NULL AND ` + live + ` LIMIT ?2`},
 		// The failed jobs of a kind, newest first; the cursor is a filter

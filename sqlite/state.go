@@ -50,7 +50,11 @@ func (w *writer) statements() []stmtDef {
 			read_at = coalesce(read_at, ?5), seen_at = coalesce(seen_at, ?5)
 			WHERE user_id = ?1 AND id = ?2 AND ` + live + ` AND action = ''`},
 		{&w.del, `DELETE FROM notifications WHERE user_id = ?1 AND id = ?2 AND ` + live + ` RETURNING 1`},
-		{&w.adjust, `UPDATE user_counters SET total = total + ?2 WHERE user_id = ?1`},
+		// After deleting ?2 of ?1: if no newer row is left, ?2 was the
+		// user's last id, kept so that it is not handed out again.
+		{&w.floor, `INSERT INTO id_floors (user_id, last_id) SELECT ?1, ?2
+			WHERE NOT EXISTS (SELECT 1 FROM notifications WHERE user_id = ?1 AND id > ?2)
+			ON CONFLICT (user_id) DO UPDATE SET last_id = max(last_id, excluded.last_id)`},
 
 		{&w.getKey, `SELECT hash, result, created_at FROM idempotency_keys WHERE name = ?1 AND expires_at > ?2`},
 		{&w.putKey, `INSERT OR REPLACE INTO idempotency_keys (name, hash, result, created_at, expires_at)
@@ -72,7 +76,7 @@ func (w *writer) statements() []stmtDef {
 			RETURNING user_id, id`},
 		{&w.purgeOldest, `DELETE FROM notifications WHERE rowid IN (
 			SELECT rowid FROM notifications WHERE user_id = ?1 ORDER BY id LIMIT ?2) RETURNING user_id, id`},
-		{&w.total, `SELECT total FROM user_counters WHERE user_id = ?`},
+		{&w.count, `SELECT count(*) FROM notifications WHERE user_id = ?`},
 		{&w.purgeKeys, `DELETE FROM idempotency_keys WHERE name IN (
 			SELECT name FROM idempotency_keys WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)`},
 
@@ -198,7 +202,7 @@ func (w *writer) apply(ctx context.Context, r *request, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		_, err = w.adjust.ExecContext(ctx, r.user, -1)
+		_, err = w.floor.ExecContext(ctx, r.user, r.id)
 		return err
 	case opSetPrefs:
 		return w.setPrefs(ctx, r)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/sqlite"
@@ -441,5 +442,68 @@ func TestLastIDsAfterAnotherWriter(t *testing.T) {
 		if id != int64(i+1) {
 			t.Fatalf("ids %v, want 1..%d in order", got, len(got))
 		}
+	}
+}
+
+// A user's ids come from the newest row, and a deleted or purged last id
+// is kept as a floor: another Store on the file, and the same file opened
+// again, which remember nothing, must not hand it out again.
+func TestDeletedLastIDNotReused(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	a, b := open(t, path), open(t, path)
+	create := func(s *sqlite.Store, n *belfry.Notification) int64 {
+		t.Helper()
+		if err := s.Create(ctx, []*belfry.Notification{n}); err != nil {
+			t.Fatal(err)
+		}
+		return n.ID
+	}
+	wantLast := func(s *sqlite.Store, want int64) {
+		t.Helper()
+		st, err := s.Stats(ctx, "alice")
+		if err != nil || st.LastID != want {
+			t.Fatalf("Stats: last id %d, %v; want %d", st.LastID, err, want)
+		}
+	}
+	for range 3 {
+		create(a, &belfry.Notification{UserID: "alice", Message: "m"})
+	}
+	if err := a.Delete(ctx, "alice", 3); err != nil {
+		t.Fatal(err)
+	}
+	wantLast(b, 3)
+	if id := create(b, &belfry.Notification{UserID: "alice", Message: "m"}); id != 4 {
+		t.Fatalf("after deleting the last id 3: id %d, want 4", id)
+	}
+	// An older id deleted leaves the newest in charge.
+	if err := b.Delete(ctx, "alice", 1); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Minute)
+	create(a, &belfry.Notification{UserID: "alice", Message: "expired", ExpiresAt: &past})
+	if rs, err := a.Purge(ctx, belfry.PurgeQuery{Now: time.Now(), Limit: 10}); err != nil || len(rs) != 1 || rs[0].ID != 5 {
+		t.Fatalf("Purge: %v %v, want alice's id 5", rs, err)
+	}
+	wantLast(b, 5)
+	if id := create(b, &belfry.Notification{UserID: "alice", Message: "m"}); id != 6 {
+		t.Fatalf("after purging the last id 5: id %d, want 6", id)
+	}
+	if err := b.Delete(ctx, "alice", 6); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := open(t, path)
+	wantLast(c, 6)
+	if id := create(c, &belfry.Notification{UserID: "alice", Message: "m"}); id != 7 {
+		t.Fatalf("reopened after deleting the last id 6: id %d, want 7", id)
+	}
+	if id := create(c, &belfry.Notification{UserID: "bob", Message: "m"}); id != 1 {
+		t.Fatalf("a new user's first id: %d, want 1", id)
 	}
 }

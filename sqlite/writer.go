@@ -17,8 +17,9 @@ import (
 // concurrent calls share one transaction and one fsync (group commit).
 //
 // Other processes on the same file are serialized by BEGIN IMMEDIATE and
-// busy_timeout; ids stay correct because they come from user_counters
-// inside the transaction, never from memory.
+// busy_timeout; ids stay correct because they are read inside the
+// transaction (the newest row's id, or id_floors), or remembered only
+// while no other connection has committed (lastids.go).
 
 type op int
 
@@ -105,22 +106,21 @@ type writer struct {
 	conn *sql.Conn
 	now  func() time.Time
 
-	begin, commitStmt                                                                    *sql.Stmt
-	get, read, unread, readAll, seeAll, archive, unarchive, archiveAll, act, del, adjust *sql.Stmt
-	getKey, putKey, anyOff, getPrefs, putPrefs, delPrefs                                 *sql.Stmt
-	purgeExpired, purgeDone, purgeOne, purgeOldest, total, purgeKeys                     *sql.Stmt
-	insertJobStmt, claimJobs, jobDone, jobRetry, jobFail, revive, purgeJobs              *sql.Stmt
-	countSubs, putSub, delSub, subscribed                                                *sql.Stmt
-	inserts, fullInserts, shared, upserts, bumps, offPrefs                               chunkStmts // by row count
-	lastIDs                                                                              *lastIDs
+	begin, commitStmt                                                                   *sql.Stmt
+	get, read, unread, readAll, seeAll, archive, unarchive, archiveAll, act, del, floor *sql.Stmt
+	getKey, putKey, anyOff, getPrefs, putPrefs, delPrefs                                *sql.Stmt
+	purgeExpired, purgeDone, purgeOne, purgeOldest, count, purgeKeys                    *sql.Stmt
+	insertJobStmt, claimJobs, jobDone, jobRetry, jobFail, revive, purgeJobs             *sql.Stmt
+	countSubs, putSub, delSub, subscribed                                               *sql.Stmt
+	inserts, fullInserts, shared, lastOf, offPrefs                                      chunkStmts // by row count
+	lastIDs                                                                             *lastIDs
 
 	written int // notifications and state changes since the last idle checkpoint
 
 	// Scratch space of create, reused from run to run.
 	users     []userRun
 	userIndex map[string]int // user id → index in users
-	known     []userRun      // users whose last id is remembered
-	fresh     []userRun      // the others
+	fresh     []userRun      // users whose last id is not remembered
 	rows      []row          // without avatar, actions or expiry
 	fullRows  []row
 	args      []any
@@ -131,8 +131,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writ
 		inserts:     chunkStmts{head: insertHead, row: insertRow},
 		fullInserts: chunkStmts{head: insertFullHead, row: insertFullRow},
 		shared:      chunkStmts{head: sharedHead, row: sharedRow, tail: sharedTail},
-		upserts:     chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail + returning},
-		bumps:       chunkStmts{head: upsertHead, row: upsertRow, tail: upsertTail},
+		lastOf:      chunkStmts{head: lastHead, row: lastRow, tail: lastTail},
 		offPrefs:    chunkStmts{head: offPrefsHead, row: "?", tail: ")"}}
 	var err error
 	if w.lastIDs, err = newLastIDs(ctx, conn); err != nil {
@@ -157,7 +156,7 @@ func (w *writer) close() error {
 			errs = append(errs, (*p.dst).Close())
 		}
 	}
-	for _, c := range []*chunkStmts{&w.inserts, &w.fullInserts, &w.shared, &w.upserts, &w.bumps, &w.offPrefs} {
+	for _, c := range []*chunkStmts{&w.inserts, &w.fullInserts, &w.shared, &w.lastOf, &w.offPrefs} {
 		errs = append(errs, c.close()...)
 	}
 	if w.lastIDs != nil {
