@@ -150,7 +150,10 @@ func (ib *Inbox) Create(ctx context.Context, d Draft) ([]*Notification, error) {
 // change is committed does not stop its events: the broker's own timeout
 // bounds the call. The error is answered for the trace only.
 func (ib *Inbox) publish(ctx context.Context, msgs []Message) error {
-	err := ib.Broker.Publish(context.WithoutCancel(ctx), msgs)
+	if ctx.Done() != nil { // a context that cannot be canceled is kept: no allocation
+		ctx = context.WithoutCancel(ctx)
+	}
+	err := ib.Broker.Publish(ctx, msgs)
 	if err != nil {
 		ib.logger().Warn("broker publish failed; streams will catch up from the store",
 			"events", len(msgs), "err", err)
