@@ -69,6 +69,12 @@ func (s *Store) Purge(ctx context.Context, q belfry.PurgeQuery) ([]belfry.Remove
 	return r.removed, nil
 }
 
+// purgeCountBudget bounds the rows the writer counts for the per-user
+// maximum in one batch (writer.countBudget), at about 50 ns a row (5 ms):
+// the publishes queued behind the batch wait for it. Candidates past it
+// wait for the next retention pass; the first one is always counted.
+const purgeCountBudget = 100_000
+
 // purgeJob is a Purge for the writer, with the candidates found by scans
 // on a read connection.
 type purgeJob struct {
@@ -132,14 +138,16 @@ func (w *writer) purge(ctx context.Context, r *request) error {
 			return err
 		}
 	}
+	counted := int64(0)
 	for _, u := range j.users {
-		if left == 0 {
+		if left == 0 || counted >= w.countBudget {
 			break
 		}
 		var total int64
 		if err := w.count.QueryRowContext(ctx, u).Scan(&total); err != nil {
 			return err
 		}
+		counted += total
 		if excess := total - int64(q.MaxPerUser); excess > 0 {
 			if err := take(belfry.ReasonRetention, w.purgeOldest, u, min(excess, int64(left))); err != nil {
 				return err

@@ -115,7 +115,8 @@ type writer struct {
 	inserts, fullInserts, shared, lastOf, offPrefs                                      chunkStmts // by row count
 	lastIDs                                                                             *lastIDs
 
-	written int // notifications and state changes since the last idle checkpoint
+	written     int   // notifications and state changes since the last idle checkpoint
+	countBudget int64 // purgeCountBudget; lowered by a test
 
 	// Scratch space of create, reused from run to run.
 	users     []userRun
@@ -127,7 +128,7 @@ type writer struct {
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn, now func() time.Time) (*writer, error) {
-	w := &writer{conn: conn, now: now, userIndex: map[string]int{},
+	w := &writer{conn: conn, now: now, userIndex: map[string]int{}, countBudget: purgeCountBudget,
 		inserts:     chunkStmts{head: insertHead, row: insertRow},
 		fullInserts: chunkStmts{head: insertFullHead, row: insertFullRow},
 		shared:      chunkStmts{head: sharedHead, row: sharedRow, tail: sharedTail},
