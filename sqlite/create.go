@@ -16,9 +16,9 @@ import (
 // Creates are applied a run of queued Create calls at a time: the last
 // ids of the run's users not remembered (one statement per chunk of
 // users), then the notifications as multi-row INSERTs, instead of two
-// statements per notification. Each
-// statement costs a trip through database/sql, the driver and the VDBE;
-// batching the rows is what keeps the writer's CPU per create low.
+// statements per notification. Each statement costs a trip through
+// database/sql, the driver and the VDBE; batching the rows is what keeps
+// the writer's CPU per create low.
 
 // maxChunk bounds the rows of one multi-row statement. 256 rows of 11
 // parameters are 2,816 bound parameters, far below SQLite's limit (32,766
@@ -122,9 +122,10 @@ type userRun struct {
 }
 
 // create applies a run of Create calls inside the open transaction. Each
-// user's last id is looked up once; the ids are then handed out walking the calls in queue order and each call's
-// notifications in slice order, so a call's notifications for one user get
-// consecutive ids, and ids stay contiguous per user and in commit order.
+// user's last id is looked up once; the ids are then handed out walking
+// the calls in queue order and each call's notifications in slice order,
+// so a call's notifications for one user get consecutive ids, and ids
+// stay contiguous per user and in commit order.
 func (w *writer) create(ctx context.Context, rs []*request, now time.Time) error {
 	if err := w.prepareRun(ctx, rs, now); err != nil {
 		return err
