@@ -109,26 +109,19 @@ func (d *fastDec) object(out *publishRequest) bool {
 		for {
 			k := d.key()
 			f := publishKey(k)
-			if f == 0 || seen&f != 0 {
+			if f == 0 || !d.colon(&seen, f) {
 				return false
 			}
-			seen |= f
-			d.ws()
-			if !d.eat(':') {
-				return false
-			}
-			d.ws()
 			if !d.value(f, out) {
 				return false
 			}
-			d.ws()
-			if d.eat('}') {
-				break
-			}
-			if !d.eat(',') {
+			more, ok := d.next('}')
+			if !ok {
 				return false
 			}
-			d.ws()
+			if !more {
+				break
+			}
 		}
 	}
 	d.ws()
@@ -271,15 +264,9 @@ func (d *fastDec) action(a *belfry.Action) bool {
 		default:
 			return false
 		}
-		if seen&f != 0 {
+		if !d.colon(&seen, f) {
 			return false
 		}
-		seen |= f
-		d.ws()
-		if !d.eat(':') {
-			return false
-		}
-		d.ws()
 		if !d.null() {
 			s, ok := d.str()
 			if !ok {
@@ -287,13 +274,8 @@ func (d *fastDec) action(a *belfry.Action) bool {
 			}
 			*p = s
 		}
-		d.ws()
-		if d.eat('}') {
-			return true
+		if more, ok := d.next('}'); !more {
+			return ok
 		}
-		if !d.eat(',') {
-			return false
-		}
-		d.ws()
 	}
 }

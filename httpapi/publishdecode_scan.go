@@ -20,14 +20,9 @@ func (d *fastDec) list(elem func() bool) bool {
 		if !elem() {
 			return false
 		}
-		d.ws()
-		if d.eat(']') {
-			return true
+		if more, ok := d.next(']'); !more {
+			return ok
 		}
-		if !d.eat(',') {
-			return false
-		}
-		d.ws()
 	}
 }
 
@@ -212,14 +207,9 @@ func (d *fastDec) skip(depth int) bool {
 			if !d.skip(depth + 1) {
 				return false
 			}
-			d.ws()
-			if d.eat('}') {
-				return true
+			if more, ok := d.next('}'); !more {
+				return ok
 			}
-			if !d.eat(',') {
-				return false
-			}
-			d.ws()
 		}
 	case '[':
 		if depth == maxDataDepth {
@@ -336,6 +326,38 @@ func (d *fastDec) peek() byte {
 		return d.b[d.i]
 	}
 	return 0
+}
+
+// colon reads what follows the key f of an object, the colon and the
+// white space around it, and marks f in seen; false for a key already
+// seen (encoding/json keeps the last, so such a body takes the slow
+// path) or no colon.
+func (d *fastDec) colon(seen *int, f int) bool {
+	if *seen&f != 0 {
+		return false
+	}
+	*seen |= f
+	d.ws()
+	if !d.eat(':') {
+		return false
+	}
+	d.ws()
+	return true
+}
+
+// next reads what follows a member or an element: the closing byte
+// (more false, ok true), or a comma and the white space after it (more
+// and ok true); anything else is an error (both false).
+func (d *fastDec) next(close byte) (more, ok bool) {
+	d.ws()
+	if d.eat(close) {
+		return false, true
+	}
+	if !d.eat(',') {
+		return false, false
+	}
+	d.ws()
+	return true, true
 }
 
 // eat reads c if it comes next.
