@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"errors"
+	"math"
 	"net"
 	"syscall"
 	"time"
@@ -20,15 +21,16 @@ type tcpConn struct {
 	c  rawNetConn
 	rc syscall.RawConn
 
-	// The raw callbacks and their state are bound once, so a write or a
-	// peek allocates nothing. The stream's lock serialises TryWrite and
-	// Alive, so one set of fields serves both.
-	writeFn, peekFn func(fd uintptr) bool
-	wbuf            []byte
-	wn              int
-	werr            error
-	alive           bool
-	one             [1]byte
+	// The raw callback and its state are bound once, so a write or a
+	// peek allocates nothing: with wbuf nil it peeks, else it writes. The
+	// stream's lock serialises TryWrite and Alive, so one set of fields
+	// serves both, and one callback keeps an idle stream's memory small.
+	rawFn func(fd uintptr) bool
+	wbuf  []byte
+	werr  error
+	wn    int32 // a TryWrite takes at most 2 GiB; the caller writes the rest later
+	alive bool
+	one   [1]byte
 
 	hangupTok uint64 // the hangup watcher's registration, 0 if none
 }
@@ -52,7 +54,7 @@ func newTCPConn(c rawNetConn) (*tcpConn, error) {
 		return nil, err
 	}
 	t := &tcpConn{c: c, rc: rc}
-	t.writeFn, t.peekFn = t.write, t.peek
+	t.rawFn = t.raw
 	return t, nil
 }
 
@@ -61,9 +63,12 @@ var errPeerGone = errors.New("httpapi: stream peer is gone")
 // TryWrite writes with non-blocking write(2) calls on the socket until it
 // is full. The socket is already in non-blocking mode (Go's poller).
 func (t *tcpConn) TryWrite(b []byte) (int, error) {
-	t.wbuf, t.wn, t.werr = b, 0, nil
-	err := t.rc.Write(t.writeFn)
-	n, werr := t.wn, t.werr
+	if b == nil {
+		b = []byte{} // non-nil: raw writes
+	}
+	t.wbuf, t.wn, t.werr = b[:min(len(b), math.MaxInt32)], 0, nil
+	err := t.rc.Write(t.rawFn)
+	n, werr := int(t.wn), t.werr
 	t.wbuf = nil
 	if err == nil {
 		err = werr
@@ -71,8 +76,16 @@ func (t *tcpConn) TryWrite(b []byte) (int, error) {
 	return n, err
 }
 
+// raw is the callback of TryWrite (wbuf set) and Alive (wbuf nil).
+func (t *tcpConn) raw(fd uintptr) bool {
+	if t.wbuf == nil {
+		return t.peek(fd)
+	}
+	return t.write(fd)
+}
+
 func (t *tcpConn) write(fd uintptr) bool {
-	for t.wn < len(t.wbuf) {
+	for int(t.wn) < len(t.wbuf) {
 		m, e := syscall.Write(int(fd), t.wbuf[t.wn:])
 		switch {
 		case e == syscall.EINTR:
@@ -86,7 +99,7 @@ func (t *tcpConn) write(fd uintptr) bool {
 			t.werr = errPeerGone
 			return true
 		}
-		t.wn += m
+		t.wn += int32(m)
 	}
 	return true
 }
@@ -108,7 +121,7 @@ func (t *tcpConn) WriteAll(b []byte, timeout time.Duration) error {
 // its request) leave it alive.
 func (t *tcpConn) Alive() bool {
 	t.alive = true
-	err := t.rc.Read(t.peekFn)
+	err := t.rc.Read(t.rawFn)
 	return t.alive && err == nil
 }
 

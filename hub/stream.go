@@ -45,31 +45,48 @@ const (
 // write would block, or the stream must read the store (the replay, a gap
 // in ids, a broker resync), a worker goroutine takes over until the backlog
 // is written, then exits.
+//
+// An idle stream is this struct (216 bytes, the allocator's 224-byte
+// class; keep it there), its connection and a map entry: what only the
+// setup needs is in streamSetup, and the expiry timer is armed only
+// shortly before the token expires.
 type Stream struct {
-	hub          *Hub
-	user         string
-	id           uint64 // unique on the node, for the logs
-	writeTimeout time.Duration
-	expires      time.Time
+	hub     *Hub
+	user    string
+	id      uint64 // unique on the node, for the logs
+	expires int64  // Options.Expires in Unix nanoseconds; 0: never
 
 	conn   Conn        // set by Start; nil before
-	expiry *time.Timer // set by Start
-	head   []byte      // Options.Head, until Start writes it
+	expiry *time.Timer // armed once the expiry is near (armExpiry)
 
 	mu        sync.Mutex
 	lastID    int64         // highest notification id sent (or known to the client)
 	state     streamState   // where writing stands
 	owes      owed          // work the worker owes besides its queue
+	lean      bool          // writes its socket itself (Stats.Lean), not a Stream's pipe
 	queue     []*Frame      // frames waiting for the worker
 	pending   []byte        // the unwritten rest of a partial write
 	syncAt    *belfry.Stats // the snapshot of the next sync event (worker-owned)
 	storeDown time.Time     // when the store reads began to fail; zero while they work (worker-owned)
 	reason    error         // why it was cut, once closed
-	lean      bool          // writes its socket itself (Stats.Lean), not a Stream's pipe
 	nextBeat  time.Time
-	// setUp and replayed are Options' callbacks, cleared once called
-	// (see leaveSetup and replayDone).
+	setup     *streamSetup // nil once each of its parts is used
+}
+
+// streamSetup is what a stream needs only while it is set up: Options'
+// head, until Start writes it, and callbacks, cleared once called (see
+// leaveSetup and replayDone). The stream's mu guards it.
+type streamSetup struct {
+	head            []byte
 	setUp, replayed func()
+}
+
+// dropSetup forgets the setup once each of its parts is used. l.mu is
+// held.
+func (l *Stream) dropSetup() {
+	if s := l.setup; s != nil && s.head == nil && s.setUp == nil && s.replayed == nil {
+		l.setup = nil
+	}
 }
 
 // Attach attaches a stream of the user and reads the user's stats,
@@ -85,9 +102,14 @@ func (h *Hub) Attach(ctx context.Context, user string, lastEventID int64, resume
 // openStream attaches a stream; lean says it writes to its client's socket
 // itself (counted in Stats.Lean), not to a Stream's pipe.
 func (h *Hub) openStream(ctx context.Context, user string, lastEventID int64, resume bool, o Options, lean bool) (*Stream, error) {
-	l := &Stream{hub: h, user: user, writeTimeout: h.writeTimeout, expires: o.Expires,
-		state: working, owes: owesSync, nextBeat: time.Now().Add(h.heartbeat),
-		setUp: o.SetUp, replayed: o.Replayed, head: o.Head, id: h.lastStreamID.Add(1), lean: lean}
+	l := &Stream{hub: h, user: user, state: working, owes: owesSync, nextBeat: time.Now().Add(h.heartbeat),
+		id: h.lastStreamID.Add(1), lean: lean}
+	if o.Head != nil || o.SetUp != nil || o.Replayed != nil {
+		l.setup = &streamSetup{head: o.Head, setUp: o.SetUp, replayed: o.Replayed}
+	}
+	if !o.Expires.IsZero() {
+		l.expires = max(o.Expires.UnixNano(), 1)
+	}
 	h.wheel.start(h, h.heartbeat)
 	if err := h.attach(user, l); err != nil {
 		return nil, err
@@ -131,16 +153,20 @@ func (l *Stream) Start(conn Conn) {
 	l.mu.Lock()
 	l.conn = conn
 	closed := l.state == ended
-	if !closed && !l.expires.IsZero() {
-		l.expiry = time.AfterFunc(time.Until(l.expires), l.expire)
+	if !closed {
+		l.armExpiry(time.Now())
+	}
+	var head []byte
+	if s := l.setup; s != nil {
+		head, s.head = s.head, nil
+		l.dropSetup()
 	}
 	l.mu.Unlock()
 	if closed { // cut (shutdown) between Attach and Start
 		conn.Close()
 		return
 	}
-	if head := l.head; len(head) > 0 {
-		l.head = nil
+	if len(head) > 0 {
 		n, err := conn.TryWrite(head)
 		if err != nil {
 			l.cut(err)
@@ -267,6 +293,20 @@ func (l *Stream) resyncNow() {
 	l.work()
 }
 
+// armExpiry sets the expiry timer once the expiry is at most two of the
+// wheel's visits away; until then the wheel looks at it on each visit, so
+// an idle stream holds no timer for most of its token's life. l.mu is held
+// and the stream is started and not ended.
+func (l *Stream) armExpiry(now time.Time) {
+	if l.expires == 0 || l.expiry != nil {
+		return
+	}
+	left := time.Unix(0, l.expires).Sub(now)
+	if left <= 2*wheelTick(l.hub.heartbeat) {
+		l.expiry = time.AfterFunc(left, l.expire)
+	}
+}
+
 func (l *Stream) expire() {
 	l.mu.Lock()
 	if l.state == ended {
@@ -291,8 +331,11 @@ func (l *Stream) cut(reason error) {
 		l.expiry.Stop()
 	}
 	conn := l.conn // read locked: Start sets it under the lock, maybe concurrently
-	setUp, replayed := l.setUp, l.replayed
-	l.setUp, l.replayed = nil, nil
+	var setUp, replayed func()
+	if s := l.setup; s != nil {
+		setUp, replayed = s.setUp, s.replayed
+		l.setup = nil
+	}
 	l.mu.Unlock()
 	if setUp != nil {
 		setUp()
@@ -314,6 +357,9 @@ func (l *Stream) cut(reason error) {
 // still there. Called by the wheel.
 func (l *Stream) beat(now time.Time, every time.Duration) {
 	l.mu.Lock()
+	if l.state != ended && l.conn != nil {
+		l.armExpiry(now)
+	}
 	if l.state == ended || l.state == working || now.Before(l.nextBeat) {
 		l.mu.Unlock()
 		return
@@ -503,7 +549,7 @@ func (l *Stream) readPages(buf []byte) ([]byte, error) {
 // the stream's setup place back first.
 func (l *Stream) writeAll(b []byte) error {
 	l.leaveSetup()
-	err := l.conn.WriteAll(b, l.writeTimeout)
+	err := l.conn.WriteAll(b, l.hub.writeTimeout)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// A client that does not read within the write timeout is a slow
 		// one, whether it stalled on a replay or on live events.
@@ -517,8 +563,11 @@ func (l *Stream) writeAll(b []byte) error {
 // setup place.
 func (l *Stream) leaveSetup() {
 	l.mu.Lock()
-	f := l.setUp
-	l.setUp = nil
+	var f func()
+	if s := l.setup; s != nil {
+		f, s.setUp = s.setUp, nil
+		l.dropSetup()
+	}
 	l.mu.Unlock()
 	if f != nil {
 		f()
@@ -528,8 +577,11 @@ func (l *Stream) leaveSetup() {
 // replayDone calls Options.Replayed once: the replay is written.
 func (l *Stream) replayDone() {
 	l.mu.Lock()
-	f := l.replayed
-	l.replayed = nil
+	var f func()
+	if s := l.setup; s != nil {
+		f, s.replayed = s.replayed, nil
+		l.dropSetup()
+	}
 	l.mu.Unlock()
 	if f != nil {
 		f()

@@ -15,6 +15,10 @@ type wheel struct {
 	every   time.Duration
 }
 
+// wheelTick is the interval of the wheel's visits for a heartbeat of
+// every.
+func wheelTick(every time.Duration) time.Duration { return max(every/4, time.Millisecond) }
+
 func (w *wheel) start(h *Hub, every time.Duration) {
 	w.once.Do(func() {
 		w.every = every
@@ -26,7 +30,7 @@ func (w *wheel) start(h *Hub, every time.Duration) {
 // run visits every stream four times per interval, so a heartbeat is
 // at most a quarter interval late.
 func (w *wheel) run(h *Hub) {
-	t := time.NewTicker(max(w.every/4, time.Millisecond))
+	t := time.NewTicker(wheelTick(w.every))
 	defer t.Stop()
 	var batch []*Stream
 	for {

@@ -58,9 +58,11 @@ type presenceShard struct {
 	order list.List
 }
 
+// onlineUser is a map value per online user, so it is kept small: the
+// start of presence in Unix nanoseconds rather than a time.Time.
 type onlineUser struct {
 	streams int
-	since   time.Time
+	since   int64
 }
 
 type lastSeen struct {
@@ -104,7 +106,7 @@ func (p *Presence) Track(userID string, streams int) {
 		cur.streams = streams
 		sh.online[userID] = cur
 	case streams > 0:
-		sh.online[userID] = onlineUser{streams: streams, since: p.now()}
+		sh.online[userID] = onlineUser{streams: streams, since: p.now().UnixNano()}
 		if e, ok := sh.seen[userID]; ok {
 			sh.order.Remove(e)
 			delete(sh.seen, userID)
@@ -144,7 +146,7 @@ func (p *Presence) Lookup(_ context.Context, userIDs []string) ([]belfry.UserPre
 		sh := p.shard(u)
 		sh.mu.Lock()
 		if cur, ok := sh.online[u]; ok {
-			out[i].Online, out[i].Streams, out[i].Since = true, cur.streams, cur.since
+			out[i].Online, out[i].Streams, out[i].Since = true, cur.streams, time.Unix(0, cur.since)
 		} else if e, ok := sh.seen[u]; ok {
 			out[i].LastSeen = e.Value.(lastSeen).at
 		}
