@@ -57,6 +57,12 @@ type fastConn struct {
 	tmpl   *http.Request // carries the connection's context
 	body   fastBody
 	w      fastWriter
+	// The request, its header and the header's values are reused from
+	// one request to the next, as body and w are: a request is done once
+	// do has answered it, and nothing keeps it past that.
+	req  fastRequest
+	hdr  http.Header
+	vals []string
 }
 
 func newFastConn(l *FastListener, c net.Conn) *fastConn {
@@ -144,7 +150,8 @@ func (fc *fastConn) parseHead(head []byte) *http.Request {
 	if !ok1 || !ok2 || proto != "HTTP/1.1" || method != http.MethodPost || target == "" || target[0] != '/' {
 		return nil
 	}
-	fr := new(fastRequest) // the request and its URL in one allocation
+	fr := &fc.req
+	*fr = fastRequest{}
 	u := &fr.url
 	if target == "/api/notifications" {
 		u.Path = target
@@ -157,8 +164,17 @@ func (fc *fastConn) parseHead(head []byte) *http.Request {
 	}
 	rest = rest[:len(rest)-2] // the blank line
 	lines := strings.Count(rest, "\r\n") + 1
-	h := make(http.Header, lines)
-	vals := make([]string, 0, lines)
+	h := fc.hdr
+	if h == nil {
+		h = make(http.Header, lines)
+		fc.hdr = h
+	} else {
+		clear(h)
+	}
+	if cap(fc.vals) < lines {
+		fc.vals = make([]string, 0, lines)
+	}
+	vals := fc.vals[:0]
 	var (
 		host       string
 		hosts      int

@@ -283,3 +283,27 @@ func TestFastListenerShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A connection's requests share one request, header and value slice: the
+// second request keeps none of the first one's headers, and parsing it
+// allocates only the head's string.
+func TestFastParseHeadReuses(t *testing.T) {
+	fc := &fastConn{tmpl: &http.Request{}, remote: "127.0.0.1:1"}
+	first := []byte("POST /api/notifications HTTP/1.1\r\nHost: a\r\nX-Api-Key: k1\r\nX-One: 1\r\nContent-Length: 2\r\n\r\n")
+	second := []byte("POST /api/notifications?x=1 HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer k2\r\nContent-Length: 3\r\n\r\n")
+	r := fc.parseHead(first)
+	if r == nil || r.Header.Get("X-One") != "1" || r.Host != "a" {
+		t.Fatalf("first: %+v", r)
+	}
+	r = fc.parseHead(second)
+	if r == nil || r.Host != "b" || r.URL.RawQuery != "x=1" || r.ContentLength != 3 {
+		t.Fatalf("second: %+v", r)
+	}
+	if len(r.Header) != 2 || r.Header.Get("Authorization") != "Bearer k2" || r.Header.Get("Content-Length") != "3" {
+		t.Fatalf("second request's header: %v", r.Header)
+	}
+	plain := []byte("POST /api/notifications HTTP/1.1\r\nHost: a\r\nX-Api-Key: k1\r\nContent-Length: 2\r\n\r\n")
+	if n := testing.AllocsPerRun(100, func() { fc.parseHead(plain) }); n > 1 {
+		t.Fatalf("parseHead allocates %v times, want 1 (the head's string)", n)
+	}
+}
