@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -25,7 +26,6 @@ func (s *Store) Publish(ctx context.Context, b *belfry.Batch) error {
 		b.Skipped, b.Replayed = nil, false
 		return nil
 	}
-	r := &request{op: opCreate, ns: b.Notifications, publish: true, batch: b}
 	if len(b.Jobs) > 0 {
 		if err := checkJobs(b.Jobs); err != nil {
 			return err
@@ -35,13 +35,38 @@ func (s *Store) Publish(ctx context.Context, b *belfry.Batch) error {
 				return belfry.Errorf(belfry.EINVALID, "job %q: index %d is not a notification of the batch", j.ID, j.Index)
 			}
 		}
+	}
+	r := requests.Get().(*request)
+	*r = request{op: opCreate, ns: b.Notifications, publish: true, batch: b}
+	if len(b.Jobs) > 0 {
 		r.ob = &outboxReq{jobs: slices.Clone(b.Jobs)}
 	}
 	if b.Key != nil {
 		k := *b.Key
 		r.key = &k
 	}
-	return s.submit(ctx, r)
+	err := s.submit(ctx, r)
+	if r.answered() {
+		*r = request{}
+		requests.Put(r)
+	}
+	return err
+}
+
+// requests recycles Publish's requests, one per call on the hot path. A
+// request whose answer came (answered) is no longer the writer's: closing
+// done is the writer's last touch of it. One whose caller gave up first
+// is left to the garbage collector.
+var requests = sync.Pool{New: func() any { return new(request) }}
+
+// answered reports whether the writer has answered r.
+func (r *request) answered() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // record is what an idempotency key remembers of its call: for each
