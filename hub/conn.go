@@ -22,7 +22,10 @@ type Conn interface {
 // Options are the per-stream settings of Hub.Attach.
 type Options struct {
 	// Expires is when the stream's credential expires; the stream then
-	// gets a token-expired event and ends. Zero: never.
+	// gets a token-expired event and ends. Zero: never. The timer is
+	// armed by the heartbeat wheel once the expiry is at most half a
+	// heartbeat away, so the event comes late only if the wheel falls
+	// behind, never early.
 	Expires time.Time
 	// Head, when set, is written first (the response head): at once as
 	// far as the socket takes it, the rest by the stream's first write
