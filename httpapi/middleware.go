@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/belfry/belfry"
@@ -37,7 +38,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		route = pattern
-		s.mux.ServeHTTP(rw, r)
+		if strings.Contains(pattern, "{") || r.RequestURI == "*" {
+			s.mux.ServeHTTP(rw, r) // matches again, for r.PathValue
+			return
+		}
+		// No wildcards: the handler needs only r.Pattern, which the mux
+		// would set, so the route is not matched a second time.
+		r.Pattern = pattern
+		h.ServeHTTP(rw, r)
 		return
 	}
 	// No pattern: the mux would answer 404, 405 or a redirect to a cleaned
