@@ -12,8 +12,9 @@ import (
 )
 
 // A stream whose token expires long after it opens (here, many wheel
-// visits later: the heartbeat is 40 ms) holds no timer at first, yet
-// still ends with token-expired once the token has expired, not before.
+// visits later: the heartbeat is 40 ms) gets its expiry timer from the
+// wheel, not from Start (TestArmExpiryOnlyWhenNear), and still ends with
+// token-expired once the token has expired, not before.
 func TestTokenExpiryFarAheadEndsTheStream(t *testing.T) {
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "b.db"))
 	if err != nil {
