@@ -252,7 +252,7 @@ func appendTime(b []byte, t *time.Time) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, TimeFormat)
+	b = appendWireTime(b, *t)
 	return append(b, '"')
 }
 

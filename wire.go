@@ -125,7 +125,9 @@ func appendTimeField(b []byte, name string, t *string) []byte {
 }
 
 // FormatTime formats t as every timestamp on the wire.
-func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+func FormatTime(t time.Time) string {
+	return string(appendWireTime(make([]byte, 0, len(TimeFormat)), t))
+}
 
 // FormatTimePtr formats t, or returns nil for nil.
 func FormatTimePtr(t *time.Time) *string {

@@ -288,13 +288,21 @@ func (s *Server) trustedProxy(a netip.Addr) bool {
 // zone, IPv4-mapped IPv6 as IPv4; the zero Addr when it is none of them.
 func parseAddr(s string) netip.Addr {
 	s = strings.TrimSpace(s)
-	a, err := netip.ParseAddr(s)
-	if err != nil {
+	// An address with a port (every RemoteAddr) is tried that way first:
+	// a failed parse allocates its error, and this runs on every request.
+	withPort := strings.HasPrefix(s, "[") || strings.Count(s, ":") == 1
+	var a netip.Addr
+	if withPort {
 		ap, err := netip.ParseAddrPort(s)
 		if err != nil {
 			return netip.Addr{}
 		}
 		a = ap.Addr()
+	} else {
+		var err error
+		if a, err = netip.ParseAddr(s); err != nil {
+			return netip.Addr{}
+		}
 	}
 	return a.WithZone("").Unmap()
 }

@@ -69,3 +69,27 @@ func TestClientKey(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7:41000":         "192.0.2.7",
+		" 192.0.2.7 ":             "192.0.2.7",
+		"[2001:db8::1]:443":       "2001:db8::1",
+		"2001:db8::1":             "2001:db8::1",
+		"fe80::1%eth0":            "fe80::1",
+		"[fe80::1%eth0]:80":       "fe80::1",
+		"::ffff:192.0.2.7":        "192.0.2.7",
+		"[::ffff:192.0.2.7]:8080": "192.0.2.7",
+		"[2001:db8::1]":           "invalid IP",
+		"192.0.2.7:":              "invalid IP",
+		"example.com:80":          "invalid IP",
+		"":                        "invalid IP",
+	} {
+		if got := parseAddr(in).String(); got != want {
+			t.Errorf("parseAddr(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { parseAddr("192.0.2.7:41000") }); n != 0 {
+		t.Errorf("parseAddr of a peer address allocates %v times", n)
+	}
+}
