@@ -8,7 +8,7 @@ import (
 	"github.com/belfry/belfry"
 )
 
-// oldFile makes the database file an older belfry left: 4 KiB pages, WAL.
+// oldFile makes the database file an older belfry left: 16 KiB pages, WAL.
 func oldFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -17,7 +17,7 @@ func oldFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []string{"PRAGMA page_size=4096", "PRAGMA journal_mode=WAL"} {
+	for _, q := range []string{"PRAGMA page_size=16384", "PRAGMA journal_mode=WAL"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
@@ -40,20 +40,20 @@ func pragma(t *testing.T, path, name string) string {
 	return v
 }
 
-// A new database gets 16 KiB pages and WAL (the page size only takes when
+// A new database gets 4 KiB pages and WAL (the page size only takes when
 // it is set before WAL writes the file, which the driver's pragma order
-// once silently prevented); a database made with 4 KiB pages by an older
+// once silently prevented); a database made with 16 KiB pages by an older
 // belfry keeps them and works. The write connection checkpoints after
-// 16 MiB of WAL in the file's own page size: 1,024 pages of 16 KiB, 4,096
-// of 4 KiB.
+// 16 MiB of WAL in the file's own page size: 4,096 pages of 4 KiB, 1,024
+// of 16 KiB.
 func TestPageSize(t *testing.T) {
 	ctx := t.Context()
 	for _, c := range []struct {
 		path                 string
 		pageSize, checkpoint string
 	}{
-		{filepath.Join(t.TempDir(), "new.db"), "16384", "1024"},
-		{oldFile(t), "4096", "4096"},
+		{filepath.Join(t.TempDir(), "new.db"), "4096", "4096"},
+		{oldFile(t), "16384", "1024"},
 	} {
 		s, err := Open(ctx, c.path)
 		if err != nil {

@@ -86,7 +86,7 @@ func (w *writer) statements() []stmtDef {
 		// and a failed statement rolls the whole transaction back anyway.
 		// A job is inserted from VALUES, not from a SELECT that checks
 		// the subscription: SQLite journals the pages an INSERT … SELECT
-		// touches (whole 16 KiB pages, spilled to a temporary file), which
+		// touches (whole pages, spilled to a temporary file), which
 		// took more CPU than the insert.
 		{&w.insertJobStmt, `INSERT OR FAIL INTO outbox (id, kind, user_id, notification_id, created_at, due_at, payload)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING`},

@@ -67,8 +67,8 @@ type Config struct {
 
 // pageSize is the page size of a database this package creates. A
 // database keeps the page size it was created with; see the package doc
-// (Page size) for why 16 KiB and how to convert an older file.
-const pageSize = 16384
+// (Page size) for why 4 KiB and how to convert a file.
+const pageSize = 4096
 
 // autocheckpointBytes is how much WAL the write connection lets grow
 // before it checkpoints inside a commit.
