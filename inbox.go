@@ -88,13 +88,23 @@ func (ib *Inbox) publishDraft(ctx context.Context, d Draft, key *IdempotencyKey)
 	if err := d.expiry(ib.now()); err != nil {
 		return nil, err
 	}
-	ns := make([]*Notification, len(d.UserIDs))
+	pub := new(publishing)
+	ns := pub.ns[:]
+	if len(d.UserIDs) != 1 {
+		ns = make([]*Notification, len(d.UserIDs))
+	}
 	for i, u := range d.UserIDs {
-		ns[i] = &Notification{UserID: u, Message: d.Message, Title: d.Title,
+		n := &pub.n
+		if i > 0 {
+			n = new(Notification)
+		}
+		*n = Notification{UserID: u, Message: d.Message, Title: d.Title,
 			Link: d.Link, Category: d.Category, Data: d.Data, Avatar: d.Avatar,
 			Actions: d.Actions, ExpiresAt: d.ExpiresAt}
+		ns[i] = n
 	}
-	b := &Batch{Notifications: ns, Key: key, Jobs: ib.Reach.Jobs(d, ns)}
+	b := &pub.b
+	*b = Batch{Notifications: ns, Key: key, Jobs: ib.Reach.Jobs(d, ns)}
 	sctx, sp := StartSpan(ctx, ib.Tracer, "store.publish", SpanInternal)
 	sp.SetInt("belfry.notifications", int64(len(ns)))
 	sp.SetInt("belfry.jobs", int64(len(b.Jobs)))
@@ -110,7 +120,10 @@ func (ib *Inbox) publishDraft(ctx context.Context, d Draft, key *IdempotencyKey)
 		ib.replayedExpiry(ctx, b.Notifications)
 	}
 	if !b.Replayed && len(b.Notifications) > 0 {
-		msgs := make([]Message, len(b.Notifications))
+		msgs := pub.msgs[:]
+		if len(b.Notifications) != 1 {
+			msgs = make([]Message, len(b.Notifications))
+		}
 		for i, n := range b.Notifications {
 			msgs[i] = Message{Kind: KindNew, UserID: n.UserID, New: n}
 		}
@@ -118,7 +131,18 @@ func (ib *Inbox) publishDraft(ctx context.Context, d Draft, key *IdempotencyKey)
 		sp.SetInt("belfry.events", int64(len(msgs)))
 		sp.End(ib.publish(bctx, msgs))
 	}
-	return &Published{Notifications: b.Notifications, Skipped: b.Skipped, Replayed: b.Replayed}, nil
+	pub.p = Published{Notifications: b.Notifications, Skipped: b.Skipped, Replayed: b.Replayed}
+	return &pub.p, nil
+}
+
+// publishing is what publishDraft allocates, in one piece: a publish to
+// one user, the usual kind, needs no other allocation of its own.
+type publishing struct {
+	b    Batch
+	p    Published
+	n    Notification // the first user's
+	ns   [1]*Notification
+	msgs [1]Message
 }
 
 // replayedExpiry sets the expiry of replayed notifications published with
