@@ -63,6 +63,19 @@ type fastConn struct {
 	req  fastRequest
 	hdr  http.Header
 	vals []string
+
+	// rc writes answers without the poller's deadline (rawWrite); nil
+	// when the connection has no descriptor.
+	rc      syscall.RawConn
+	writeFn func(fd uintptr) bool
+	wbuf    []byte // rawWrite's bytes; wn of them written, werr its error
+	wn      int
+	werr    error
+
+	// The read deadline armed now: the idle one, armed at idleAt, or
+	// ReadTimeout's while a request is read (readArmed).
+	idleAt    time.Time
+	readArmed bool
 }
 
 func newFastConn(l *FastListener, c net.Conn) *fastConn {
@@ -71,6 +84,7 @@ func newFastConn(l *FastListener, c net.Conn) *fastConn {
 	fc.tmpl = (&http.Request{}).WithContext(ctx)
 	fc.w.fc = fc
 	fc.w.h = http.Header{}
+	fc.initRawWrite(c)
 	return fc
 }
 
@@ -84,16 +98,14 @@ func (fc *fastConn) serve() {
 			fc.nc.Close()
 		}
 	}()
-	o := fc.l.o
 	for {
 		if fc.br.Buffered() == 0 {
-			fc.nc.SetReadDeadline(time.Now().Add(o.IdleTimeout))
+			fc.armIdle()
 			if _, err := fc.br.Peek(1); err != nil {
 				return
 			}
 		}
 		fc.l.setBusy(fc, true)
-		fc.nc.SetReadDeadline(time.Now().Add(o.ReadTimeout))
 		r, headLen, err := fc.readHead()
 		if err != nil {
 			return
@@ -104,6 +116,9 @@ func (fc *fastConn) serve() {
 			return
 		}
 		fc.br.Discard(headLen)
+		if fc.body.n > int64(fc.br.Buffered()) {
+			fc.armRead() // the body is still to come
+		}
 		if !fc.do(r) || !fc.l.setBusy(fc, false) {
 			return
 		}
@@ -117,6 +132,9 @@ func (fc *fastConn) readHead() (*http.Request, int, error) {
 	n := fc.br.Buffered()
 	lineSeen := false
 	for {
+		if n > fc.br.Buffered() {
+			fc.armRead()
+		}
 		b, err := fc.br.Peek(n)
 		if !lineSeen {
 			if i := bytes.IndexByte(b, '\n'); i >= 0 || len(b) >= fastPeekBytes {
@@ -234,10 +252,10 @@ func (fc *fastConn) parseHead(head []byte) *http.Request {
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	r.Header, r.RemoteAddr, r.Close = h, fc.remote, closeAfter
 	r.ContentLength = max(length, 0)
+	fc.body = fastBody{r: fc.br, n: r.ContentLength}
 	if r.ContentLength == 0 {
 		r.Body = http.NoBody
 	} else {
-		fc.body = fastBody{r: fc.br, n: r.ContentLength}
 		r.Body = &fc.body
 	}
 	return r
@@ -283,6 +301,72 @@ func (fc *fastConn) run(w *fastWriter, r *http.Request) (ok bool) {
 	}()
 	fc.l.handler.ServeHTTP(w, r)
 	return true
+}
+
+// A request that arrived whole, the common case for a publish, is read
+// from the buffer alone: the connection then needs no deadline of its own
+// beyond the idle one, and arming one (a timer change) at every request
+// is skipped. The deadlines are:
+//
+//   - the idle one, IdleTimeout after the connection went idle, armed
+//     while waiting for a request. It is left as it is when it was armed
+//     less than idleSlack ago and no other deadline came in between, so
+//     a busy connection may be closed up to that much early once idle.
+//   - ReadTimeout's, armed before the first read(2) a request needs
+//     beyond what the buffer holds: the rest of its head or its body.
+//   - WriteTimeout's, armed only when the answer does not go out in one
+//     non-blocking write (rawWrite) and has to wait for the peer.
+
+// idleSlack is how long ago the idle deadline may have been armed and
+// still be left as it is: a second, or a tenth of IdleTimeout if shorter.
+func idleSlack(idle time.Duration) time.Duration {
+	return min(time.Second, idle/10)
+}
+
+// armIdle arms the idle deadline while waiting for the next request.
+func (fc *fastConn) armIdle() {
+	now := time.Now()
+	o := fc.l.o
+	if !fc.readArmed && !fc.idleAt.IsZero() && now.Sub(fc.idleAt) < idleSlack(o.IdleTimeout) {
+		return
+	}
+	fc.nc.SetReadDeadline(now.Add(o.IdleTimeout))
+	fc.idleAt, fc.readArmed = now, false
+}
+
+// armRead arms ReadTimeout's deadline before a read(2) of a request.
+func (fc *fastConn) armRead() {
+	if fc.readArmed {
+		return
+	}
+	fc.nc.SetReadDeadline(time.Now().Add(fc.l.o.ReadTimeout))
+	fc.readArmed = true
+}
+
+// write writes an answer: one non-blocking write(2), then, for what the
+// peer's window did not take, the poller under WriteTimeout's deadline.
+func (fc *fastConn) write(b []byte) error {
+	if fc.rc != nil {
+		fc.wbuf, fc.wn, fc.werr = b, 0, nil
+		err := fc.rc.Write(fc.writeFn)
+		n, werr := fc.wn, fc.werr
+		fc.wbuf, fc.werr = nil, nil
+		if err == nil {
+			err = werr
+		}
+		if err != nil {
+			return err
+		}
+		if b = b[n:]; len(b) == 0 {
+			return nil
+		}
+	}
+	fc.nc.SetWriteDeadline(time.Now().Add(fc.l.o.WriteTimeout))
+	_, err := fc.nc.Write(b)
+	// No deadline is left behind: a past one would fail the next
+	// rawWrite before it writes.
+	fc.nc.SetWriteDeadline(time.Time{})
+	return err
 }
 
 // handOver gives the connection to net/http with the bytes already read.

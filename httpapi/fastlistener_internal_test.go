@@ -45,11 +45,16 @@ func echo(w http.ResponseWriter, r *http.Request) {
 // frontServer serves echo behind a FastListener (front) or net/http alone.
 func frontServer(t *testing.T, front bool, h http.HandlerFunc) (string, *FastListener) {
 	t.Helper()
+	return frontServerWith(t, front, h, HTTPOptions{})
+}
+
+// frontServerWith is frontServer with the timeouts of o.
+func frontServerWith(t *testing.T, front bool, h http.HandlerFunc, o HTTPOptions) (string, *FastListener) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := HTTPOptions{}
 	srv := NewHTTPServer(h, o)
 	var fl *FastListener
 	var served net.Listener = ln

@@ -90,8 +90,7 @@ func (w *fastWriter) finish(closing bool) error {
 	}
 	b = append(b, "\r\n"...)
 	b = append(b, w.body...)
-	w.fc.nc.SetWriteDeadline(time.Now().Add(w.fc.l.o.WriteTimeout))
-	_, err := w.fc.nc.Write(b)
+	err := w.fc.write(b)
 	// Keep the buffers for the next answer unless one was unusually large.
 	if cap(b) <= 64<<10 {
 		w.out = b[:0]
