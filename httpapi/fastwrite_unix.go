@@ -3,7 +3,6 @@
 package httpapi
 
 import (
-	"io"
 	"net"
 	"syscall"
 )
@@ -23,21 +22,8 @@ func (fc *fastConn) initRawWrite(c net.Conn) {
 
 // rawWrite is write's non-blocking attempt, called by the RawConn.
 func (fc *fastConn) rawWrite(fd uintptr) bool {
-	for fc.wn < len(fc.wbuf) {
-		m, e := syscall.Write(int(fd), fc.wbuf[fc.wn:])
-		switch {
-		case e == syscall.EINTR:
-			continue
-		case e == syscall.EAGAIN:
-			return true
-		case e != nil:
-			fc.werr = e
-			return true
-		case m == 0:
-			fc.werr = io.ErrUnexpectedEOF
-			return true
-		}
-		fc.wn += m
-	}
+	n, err := writeSome(int(fd), fc.wbuf[fc.wn:])
+	fc.wn += n
+	fc.werr = err
 	return true
 }

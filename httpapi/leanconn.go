@@ -85,23 +85,31 @@ func (t *tcpConn) raw(fd uintptr) bool {
 }
 
 func (t *tcpConn) write(fd uintptr) bool {
-	for int(t.wn) < len(t.wbuf) {
-		m, e := syscall.Write(int(fd), t.wbuf[t.wn:])
+	n, err := writeSome(int(fd), t.wbuf[t.wn:])
+	t.wn += int32(n)
+	t.werr = err
+	return true
+}
+
+// writeSome writes b to the non-blocking socket fd until all of it is
+// written or the socket is full, and returns how much it wrote.
+func writeSome(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, e := syscall.Write(fd, b[n:])
 		switch {
 		case e == syscall.EINTR:
 			continue
 		case e == syscall.EAGAIN:
-			return true
+			return n, nil
 		case e != nil:
-			t.werr = e
-			return true
+			return n, e
 		case m == 0:
-			t.werr = errPeerGone
-			return true
+			return n, errPeerGone
 		}
-		t.wn += int32(m)
+		n += m
 	}
-	return true
+	return n, nil
 }
 
 // WriteAll writes all of b through the poller, waiting at most timeout.
