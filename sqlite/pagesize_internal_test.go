@@ -45,17 +45,20 @@ func pragma(t *testing.T, path, name string) string {
 // once silently prevented); a database made with 16 KiB pages by an older
 // belfry keeps them and works. The write connection checkpoints after
 // 16 MiB of WAL in the file's own page size: 4,096 pages of 4 KiB, 1,024
-// of 16 KiB.
+// of 16 KiB. 4 KiB is also SQLite's own default, so a new file asked for
+// 8 KiB pages shows that the setting takes at all.
 func TestPageSize(t *testing.T) {
 	ctx := t.Context()
 	for _, c := range []struct {
 		path                 string
+		newPageSize          int
 		pageSize, checkpoint string
 	}{
-		{filepath.Join(t.TempDir(), "new.db"), "4096", "4096"},
-		{oldFile(t), "16384", "1024"},
+		{filepath.Join(t.TempDir(), "new.db"), 0, "4096", "4096"},
+		{filepath.Join(t.TempDir(), "new8k.db"), 8192, "8192", "2048"},
+		{oldFile(t), 0, "16384", "1024"},
 	} {
-		s, err := Open(ctx, c.path)
+		s, err := OpenConfig(ctx, Config{Path: c.path, newPageSize: c.newPageSize})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -63,6 +63,10 @@ type Config struct {
 
 	// Now is the clock for CreatedAt. Default time.Now.
 	Now func() time.Time
+
+	// newPageSize is the page size of a file this Config creates:
+	// pageSize, unless a test asks for another to see that it takes.
+	newPageSize int
 }
 
 // pageSize is the page size of a database this package creates. A
@@ -134,7 +138,7 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	// and switching to WAL writes it; so WAL is the _journal_mode
 	// shorthand, which comes after page_size.
 	s.wdb, err = sql.Open("sqlite", cfg.Path+"?"+pragmas+
-		fmt.Sprintf("&_pragma=page_size(%d)", pageSize)+
+		fmt.Sprintf("&_pragma=page_size(%d)", cfg.newPageSize)+
 		"&_journal_mode=WAL&_pragma=synchronous("+cfg.Synchronous+")"+
 		"&_pragma=journal_size_limit(67108864)")
 	if err != nil {
@@ -201,6 +205,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 4 * belfry.MaxUsersPerCall
+	}
+	if c.newPageSize <= 0 {
+		c.newPageSize = pageSize
 	}
 	if c.CommitInterval < 0 {
 		return belfry.Errorf(belfry.EINVALID, "sqlite commit interval %s is negative", c.CommitInterval)
