@@ -64,13 +64,9 @@ type fastConn struct {
 	hdr  http.Header
 	vals []string
 
-	// rc writes answers without the poller's deadline (rawWrite); nil
-	// when the connection has no descriptor.
-	rc      syscall.RawConn
-	writeFn func(fd uintptr) bool
-	wbuf    []byte // rawWrite's bytes; wn of them written, werr its error
-	wn      int
-	werr    error
+	// tw tries each answer with non-blocking write(2) calls, as a lean
+	// stream writes its events; nil where the descriptor cannot be had.
+	tw *tcpConn
 
 	// The read deadline armed now: the idle one, armed at idleAt, or
 	// ReadTimeout's while a request is read (readArmed).
@@ -84,7 +80,11 @@ func newFastConn(l *FastListener, c net.Conn) *fastConn {
 	fc.tmpl = (&http.Request{}).WithContext(ctx)
 	fc.w.fc = fc
 	fc.w.h = http.Header{}
-	fc.initRawWrite(c)
+	if rc, ok := c.(rawNetConn); ok {
+		if tw, err := newTCPConn(rc); err == nil {
+			fc.tw = tw
+		}
+	}
 	return fc
 }
 
@@ -314,8 +314,8 @@ func (fc *fastConn) run(w *fastWriter, r *http.Request) (ok bool) {
 //     a busy connection may be closed up to that much early once idle.
 //   - ReadTimeout's, armed before the first read(2) a request needs
 //     beyond what the buffer holds: the rest of its head or its body.
-//   - WriteTimeout's, armed only when the answer does not go out in one
-//     non-blocking write (rawWrite) and has to wait for the peer.
+//   - WriteTimeout's, armed only when the answer does not go out at once
+//     (tcpConn.TryWrite) and has to wait for the peer.
 
 // idleSlack is how long ago the idle deadline may have been armed and
 // still be left as it is: a second, or a tenth of IdleTimeout if shorter.
@@ -343,17 +343,12 @@ func (fc *fastConn) armRead() {
 	fc.readArmed = true
 }
 
-// write writes an answer: one non-blocking write(2), then, for what the
-// peer's window did not take, the poller under WriteTimeout's deadline.
+// write writes an answer: non-blocking write(2) calls while the socket
+// takes it, then, for what the peer's window did not take, the poller
+// under WriteTimeout's deadline.
 func (fc *fastConn) write(b []byte) error {
-	if fc.rc != nil {
-		fc.wbuf, fc.wn, fc.werr = b, 0, nil
-		err := fc.rc.Write(fc.writeFn)
-		n, werr := fc.wn, fc.werr
-		fc.wbuf, fc.werr = nil, nil
-		if err == nil {
-			err = werr
-		}
+	if fc.tw != nil {
+		n, err := fc.tw.TryWrite(b)
 		if err != nil {
 			return err
 		}
@@ -364,7 +359,7 @@ func (fc *fastConn) write(b []byte) error {
 	fc.nc.SetWriteDeadline(time.Now().Add(fc.l.o.WriteTimeout))
 	_, err := fc.nc.Write(b)
 	// No deadline is left behind: a past one would fail the next
-	// rawWrite before it writes.
+	// TryWrite before it writes.
 	fc.nc.SetWriteDeadline(time.Time{})
 	return err
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -36,22 +35,6 @@ func dialFast(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 		t.Fatalf("first answer: %d %+v", a.status, a.echo)
 	}
 	return c, br
-}
-
-func readAnswer(t *testing.T, br *bufio.Reader) rawAnswer {
-	t.Helper()
-	res, err := http.ReadResponse(br, nil)
-	if err != nil {
-		msg := err.Error()
-		t.Fatal(msg[:min(len(msg), 200)])
-	}
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := rawAnswer{status: res.StatusCode, header: res.Header, body: string(b)}
-	json.Unmarshal(b, &a.echo)
-	return a
 }
 
 // closedByServer waits (at most fastWait, the client's deadline) for the

@@ -96,16 +96,27 @@ func exchange(t *testing.T, addr, raw string, n int) []rawAnswer {
 	br := bufio.NewReader(c)
 	var out []rawAnswer
 	for range n {
-		res, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("answer %d of %d: %v", len(out)+1, n, err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		a := rawAnswer{status: res.StatusCode, header: res.Header, body: string(b)}
-		json.Unmarshal(b, &a.echo)
-		out = append(out, a)
+		out = append(out, readAnswer(t, br))
 	}
 	return out
+}
+
+// readAnswer reads one answer from br; its JSON body, if an echo, into
+// echo.
+func readAnswer(t *testing.T, br *bufio.Reader) rawAnswer {
+	t.Helper()
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		msg := err.Error()
+		t.Fatal(msg[:min(len(msg), 200)])
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := rawAnswer{status: res.StatusCode, header: res.Header, body: string(b)}
+	json.Unmarshal(b, &a.echo)
+	return a
 }
 
 const fastWait = 15 * time.Second

@@ -85,31 +85,23 @@ func (t *tcpConn) raw(fd uintptr) bool {
 }
 
 func (t *tcpConn) write(fd uintptr) bool {
-	n, err := writeSome(int(fd), t.wbuf[t.wn:])
-	t.wn += int32(n)
-	t.werr = err
-	return true
-}
-
-// writeSome writes b to the non-blocking socket fd until all of it is
-// written or the socket is full, and returns how much it wrote.
-func writeSome(fd int, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, e := syscall.Write(fd, b[n:])
+	for int(t.wn) < len(t.wbuf) {
+		m, e := syscall.Write(int(fd), t.wbuf[t.wn:])
 		switch {
 		case e == syscall.EINTR:
 			continue
 		case e == syscall.EAGAIN:
-			return n, nil
+			return true
 		case e != nil:
-			return n, e
+			t.werr = e
+			return true
 		case m == 0:
-			return n, errPeerGone
+			t.werr = errPeerGone
+			return true
 		}
-		n += m
+		t.wn += int32(m)
 	}
-	return n, nil
+	return true
 }
 
 // WriteAll writes all of b through the poller, waiting at most timeout.
