@@ -20,26 +20,41 @@
 // # Schema
 //
 // notifications is a rowid table: rows are stored in the order they were
-// written, and its primary key (user_id, id) is an index, which List
-// (newest first), List with Before, and After (oldest first) walk to find
-// exactly the rows they return, at any inbox size. (Until schema version 2
-// the table was WITHOUT ROWID, a user's rows stored together; see Page size
-// and layout.) Times are Unix milliseconds. A CHECK keeps empty user ids
-// out even if a caller skipped validation. Schema version 3 added the
-// inbox model: avatar, actions (a JSON array), seen_at, archived_at,
+// written. Times are Unix milliseconds. A CHECK keeps empty user ids out
+// even if a caller skipped validation. Schema version 3 added the inbox
+// model: avatar, actions (a JSON array), seen_at, archived_at,
 // expires_at, action and acted_at; a notification read before it counts
-// as seen since it was read.
+// as seen since it was read. (Until schema version 2 the table was
+// WITHOUT ROWID, a user's rows stored together; see Page size and
+// layout.)
 //
-// Partial indexes keep each query's work to the rows it is about, and
-// cost a publish one index entry beyond the primary key:
+// A notification has one entry in an index keyed by user, so a publish
+// dirties one per-user page:
 //
-//   - notifications_unread (user_id, id, archived_at, seen_at, expires_at,
-//     category, read_at) WHERE read_at IS NULL holds the unread rows, and so
-//     every unseen one too: reading marks seen, so a row with seen_at NULL
-//     always has read_at NULL, and the store keeps it so (every path that
-//     sets read_at sets seen_at where it was NULL). Stats counts from it
-//     alone; List with UnreadOnly or UnseenOnly walks it newest first;
-//     ReadAll and SeeAll update through it.
+//   - notifications_user (user_id, id, archived_at, seen_at, expires_at,
+//     category, read_at) orders each user's rows by id. List (newest
+//     first), List with Before, and After (oldest first) walk it to find
+//     exactly the rows they return, at any inbox size. It holds every
+//     column Stats and the unread and unseen lists filter on, so Stats
+//     counts from it alone, and those lists and ReadAll and SeeAll skip
+//     the rows that do not match without reading them. Their work is the
+//     user's entries, at most --max-per-user; reading marks seen, so a
+//     row with seen_at NULL always has read_at NULL, and the store keeps
+//     it so (every path that sets read_at sets seen_at where it was NULL).
+//     It is not UNIQUE: ids are handed out by the one writer (below).
+//
+// Until schema version 6 the primary key (user_id, id) was this index,
+// and the unread rows had a second one (WHERE read_at IS NULL). Each
+// notification was in both, and a commit to users in a random order
+// dirtied a leaf of each per user, each written whole to the WAL and
+// copied back by a checkpoint: twice the bytes, and about 10 % more CPU
+// per publish (docs/PERFORMANCE.md). Stats read only the unread entries,
+// so it was cheaper for a user with many read rows; for one whose rows
+// are all unread it costs what it did.
+//
+// Partial indexes keep the rarer queries' work to the rows they are
+// about, and cost a new row nothing:
+//
 //   - notifications_archived (user_id, id) WHERE archived_at IS NOT NULL:
 //     List of the archived ones.
 //   - notifications_expiry (expires_at) WHERE expires_at IS NOT NULL, and
@@ -47,8 +62,8 @@
 //     archived_at IS NOT NULL: what Purge deletes, oldest first. A new row
 //     enters the second only once read or archived.
 //
-// A user's last id is the id of the user's newest row, one seek in the
-// primary key; ids are handed out in the transaction that inserts the
+// A user's last id is the id of the user's newest row, one seek in
+// notifications_user; ids are handed out in the transaction that inserts the
 // rows, so they are contiguous and in commit order. When a deletion or a
 // purge takes a user's newest row, id_floors keeps its id (one row per
 // such user), so that a deleted or purged last id is never handed out
@@ -184,8 +199,8 @@
 // read connection, beside the writer, and hands the writer candidates it
 // checks again. The caller repeats while a full batch comes back, so the
 // writer is never held for more than one batch. The users over the
-// maximum are found by counting the rows of every user in the primary
-// key, on a read connection, about 60 ns a row (BenchmarkRead/
+// maximum are found by counting the rows of every user in
+// notifications_user, on a read connection, about 60 ns a row (BenchmarkRead/
 // PurgeMaxPerUser: 11.5 ms for 200,000 rows), once per batch of a
 // retention pass (every minute by default). The writer then counts each
 // candidate's rows again, up to 100,000 rows a batch (about 5 ms); the

@@ -177,3 +177,114 @@ func TestMigrateToTheInboxModel(t *testing.T) {
 		t.Fatalf("the next id of a: %d %v", n.ID, err)
 	}
 }
+
+// A database at schema version 5 is rebuilt with one index keyed by user:
+// every row is kept with its rowid and every column, the two per-user
+// indexes are gone, and reads, Stats and the next id are as before.
+func TestMigrateToOneUserIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v5.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms[4].version != 5 {
+		t.Fatalf("migration 5 is %s", ms[4].name)
+	}
+	steps := []string{}
+	for _, m := range ms[:5] {
+		steps = append(steps, m.sql)
+	}
+	steps = append(steps,
+		`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (5)`,
+		// Inserted out of id order, so that rowid order is not id order,
+		// and with a gap in the rowids (c's row, deleted).
+		`INSERT INTO notifications (user_id, id, message, title, link, category, data, read_at, created_at,
+				avatar, actions, seen_at, archived_at, expires_at, action, acted_at) VALUES
+			('a', 2, 'two', 'T', '/l', 'billing', '{"k":1}', 2500, 2000, '/a.png', '[{"id":"ok"}]', 2500, NULL, NULL, 'ok', 2500),
+			('b', 1, 'bee', '', '', '', NULL, NULL, 1500, '', NULL, 1600, NULL, 99999999999999, '', NULL),
+			('c', 1, 'sea', '', '', '', NULL, NULL, 1700, '', NULL, NULL, NULL, NULL, '', NULL),
+			('a', 1, 'one', '', '', 'billing', NULL, NULL, 1000, '', NULL, NULL, NULL, NULL, '', NULL),
+			('a', 3, 'three', '', '', '', NULL, NULL, 3000, '', NULL, NULL, 3100, NULL, '', NULL)`,
+		`DELETE FROM notifications WHERE user_id = 'c'`,
+		`INSERT INTO id_floors (user_id, last_id) VALUES ('a', 4), ('c', 1)`)
+	for _, q := range steps {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	dump := func(db interface {
+		Query(string, ...any) (*sql.Rows, error)
+	}) string {
+		rows, err := db.Query(`SELECT rowid, * FROM notifications ORDER BY rowid`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var b strings.Builder
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range vals {
+				fmt.Fprintf(&b, "%s=%v ", cols[i], v)
+			}
+			b.WriteString("\n")
+		}
+		return b.String()
+	}
+	before := dump(db)
+	db.Close()
+
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	if after := dump(s.rdb); after != before {
+		t.Fatalf("rows after the migration:\n%s\nbefore:\n%s", after, before)
+	}
+	var indexes []string
+	rows, err := s.rdb.QueryContext(ctx, `SELECT name FROM sqlite_master
+		WHERE type = 'index' AND tbl_name = 'notifications' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		indexes = append(indexes, name)
+	}
+	rows.Close()
+	if got, want := strings.Join(indexes, " "),
+		"notifications_archived notifications_done notifications_expiry notifications_user"; got != want {
+		t.Fatalf("indexes after the migration: %s, want %s", got, want)
+	}
+	if st, err := s.Stats(ctx, "a"); err != nil || !storetest.SameStats(st, belfry.Stats{Unread: 1, Unseen: 1, LastID: 4,
+		ByCategory: map[string]belfry.Counts{"billing": {Unread: 1, Unseen: 1}}}) {
+		t.Fatalf("a's stats: %+v %v", st, err)
+	}
+	if st, err := s.Stats(ctx, "b"); err != nil || !storetest.SameStats(st, belfry.Stats{Unread: 1, Unseen: 0, LastID: 1}) {
+		t.Fatalf("b's stats: %+v %v", st, err)
+	}
+	unread, err := s.List(ctx, "a", belfry.ListQuery{Limit: 10, Status: belfry.StatusAll, UnreadOnly: true})
+	if err != nil || len(unread) != 2 || unread[0].ID != 3 || unread[1].ID != 1 {
+		t.Fatalf("a's unread after the migration: %d %v", len(unread), err)
+	}
+	n := &belfry.Notification{UserID: "a", Message: "five"}
+	if err := s.Create(ctx, []*belfry.Notification{n}); err != nil || n.ID != 5 {
+		t.Fatalf("the next id of a: %d %v", n.ID, err)
+	}
+}

@@ -39,21 +39,7 @@ func TestOutboxQueryPlans(t *testing.T) {
 		`SELECT 1 FROM outbox WHERE id = 'x'`: {"sqlite_autoindex_outbox_1"},
 	}
 	for q, indexes := range want {
-		rows, err := conn.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		all := strings.Join(plan, "; ")
+		all := queryPlan(t, conn, q)
 		for _, ix := range indexes {
 			if !strings.Contains(all, ix) {
 				t.Errorf("plan of %s\n= %s\nwant it to use %s", q, all, ix)

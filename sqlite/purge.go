@@ -17,8 +17,8 @@ import (
 // oldest first (not in the result).
 //
 // The first two walk indexes in the writer's transaction and stop at the
-// batch's size. The last two have to scan (every unread row, or the
-// primary key whole, counting each user's rows), so the scan runs first
+// batch's size. The last two have to scan (every unread row, or
+// notifications_user whole, counting each user's rows), so the scan runs first
 // on a read connection, beside the writer and without holding it, and
 // hands the writer candidates, which it checks again before deleting (a
 // row still created before the cut; a user's rows counted again).

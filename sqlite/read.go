@@ -37,20 +37,20 @@ type readStmts struct {
 
 // listSQL returns the List query of kind k. Parameters: ?1 user, ?2
 // before, ?3 now, ?4 category ("" for any), ?5 limit. Each walks one index
-// backwards from before and stops after limit matching rows: the unread
-// index (which holds every unseen row too) when only unread or unseen rows
-// are wanted, the archived index for the archived ones, else the primary
-// key.
+// backwards from before and stops after limit matching rows: the archived
+// index for the archived ones, else notifications_user, which holds every
+// column the filters read, so a row that does not match is skipped
+// without reading it.
 func listSQL(k listKind) string {
-	index, where := "", ""
-	switch {
-	case k.unread || k.unseen:
-		index, where = " INDEXED BY notifications_unread", " AND read_at IS NULL"
+	index, where := " INDEXED BY notifications_user", ""
+	if k.status == belfry.StatusArchived {
+		index = " INDEXED BY notifications_archived"
+	}
+	if k.unread || k.unseen {
+		where = " AND read_at IS NULL"
 		if k.unseen {
 			where += " AND seen_at IS NULL"
 		}
-	case k.status == belfry.StatusArchived:
-		index = " INDEXED BY notifications_archived"
 	}
 	switch k.status {
 	case belfry.StatusInbox:
@@ -64,7 +64,7 @@ func listSQL(k listKind) string {
 }
 
 // statsSQL counts the user's unread and unseen rows that count (not
-// archived, not expired) by category, reading the unread index only, and
+// archived, not expired) by category, reading notifications_user only, and
 // adds the last id (the newest row's, or the floor a deletion left) as a
 // first row: one statement, so one snapshot. Parameters: ?1 user, ?3 now.
 const statsSQL = `SELECT NULL, 0, 0, max(
@@ -72,7 +72,7 @@ const statsSQL = `SELECT NULL, 0, 0, max(
 		coalesce((SELECT last_id FROM id_floors WHERE user_id = ?1), 0))
 	UNION ALL
 	SELECT category, count(*), sum(seen_at IS NULL), 0
-	FROM notifications INDEXED BY notifications_unread
+	FROM notifications INDEXED BY notifications_user
 	WHERE user_id = ?1 AND read_at IS NULL AND archived_at IS NULL AND ` + live + `
 	GROUP BY category`
 

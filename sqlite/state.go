@@ -30,14 +30,13 @@ func (w *writer) statements() []stmtDef {
 			WHERE user_id = ?1 AND id = ?2 AND ` + live + ` AND read_at IS NULL`},
 		{&w.unread, `UPDATE notifications SET read_at = NULL
 			WHERE user_id = ?1 AND id = ?2 AND ` + live + ` AND read_at IS NOT NULL`},
-		// ReadAll and SeeAll go through the unread index, which holds
-		// every unseen row too: the work is the unread rows, not every
-		// row the user ever had.
-		{&w.readAll, `UPDATE notifications INDEXED BY notifications_unread
+		// ReadAll and SeeAll walk notifications_user, which holds the
+		// columns they filter on: a row they leave alone is not read.
+		{&w.readAll, `UPDATE notifications INDEXED BY notifications_user
 			SET read_at = ?4, seen_at = coalesce(seen_at, ?4)
 			WHERE user_id = ?1 AND id <= ?2 AND ` + live + ` AND read_at IS NULL AND archived_at IS NULL
 			AND (?5 IS NULL OR category = ?5)`},
-		{&w.seeAll, `UPDATE notifications INDEXED BY notifications_unread SET seen_at = ?4
+		{&w.seeAll, `UPDATE notifications INDEXED BY notifications_user SET seen_at = ?4
 			WHERE user_id = ?1 AND id <= ?2 AND ` + live + ` AND read_at IS NULL AND seen_at IS NULL`},
 		{&w.archive, `UPDATE notifications SET archived_at = ?4
 			WHERE user_id = ?1 AND id = ?2 AND ` + live + ` AND archived_at IS NULL`},
