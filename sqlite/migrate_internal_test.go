@@ -17,29 +17,14 @@ import (
 // they were (a deleted last id is still not handed out again).
 func TestMigrateToTheRowidInbox(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v1.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := loadMigrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{ms[0].sql,
-		`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1)`,
+	databaseAt(t, path, 1,
 		`INSERT INTO notifications (user_id, id, message, title, link, category, data, read_at, created_at) VALUES
 			('a', 1, 'one', '', '', '', NULL, NULL, 1000),
 			('a', 2, 'two', 'T', '/l', 'c', '{"k":1}', 2500, 2000),
 			('a', 3, 'three', '', '', '', NULL, NULL, 3000),
 			('b', 1, 'bee', '', '', '', '{"b":true}', NULL, 1500)`,
 		// a's id 4 was deleted: the counter remembers it.
-		`INSERT INTO user_counters (user_id, last_id, unread) VALUES ('a', 4, 2), ('b', 1, 1)`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
+		`INSERT INTO user_counters (user_id, last_id, unread) VALUES ('a', 4, 2), ('b', 1, 1)`).Close()
 
 	s, err := Open(t.Context(), path)
 	if err != nil {
@@ -96,28 +81,13 @@ func TestMigrateToTheRowidInbox(t *testing.T) {
 // and the new operations work on the old rows.
 func TestMigrateToTheInboxModel(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v2.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := loadMigrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{ms[0].sql, ms[1].sql,
-		`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2)`,
+	databaseAt(t, path, 2,
 		`INSERT INTO notifications (user_id, id, message, title, link, category, data, read_at, created_at) VALUES
 			('a', 1, 'one', '', '', 'billing', NULL, NULL, 1000),
 			('a', 2, 'two', 'T', '/l', 'billing', '{"k":1}', 2500, 2000),
 			('a', 3, 'three', '', '', '', NULL, NULL, 3000),
 			('b', 1, 'bee', '', '', '', '{"b":true}', 1600, 1500)`,
-		`INSERT INTO user_counters (user_id, last_id, unread) VALUES ('a', 4, 2), ('b', 1, 0)`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
+		`INSERT INTO user_counters (user_id, last_id, unread) VALUES ('a', 4, 2), ('b', 1, 0)`).Close()
 
 	s, err := Open(t.Context(), path)
 	if err != nil {
@@ -183,23 +153,7 @@ func TestMigrateToTheInboxModel(t *testing.T) {
 // indexes are gone, and reads, Stats and the next id are as before.
 func TestMigrateToOneUserIndex(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v5.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := loadMigrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ms[4].version != 5 {
-		t.Fatalf("migration 5 is %s", ms[4].name)
-	}
-	steps := []string{}
-	for _, m := range ms[:5] {
-		steps = append(steps, m.sql)
-	}
-	steps = append(steps,
-		`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (5)`,
+	db := databaseAt(t, path, 5,
 		// Inserted out of id order, so that rowid order is not id order,
 		// and with a gap in the rowids (c's row, deleted).
 		`INSERT INTO notifications (user_id, id, message, title, link, category, data, read_at, created_at,
@@ -211,11 +165,6 @@ func TestMigrateToOneUserIndex(t *testing.T) {
 			('a', 3, 'three', '', '', '', NULL, NULL, 3000, '', NULL, NULL, 3100, NULL, '', NULL)`,
 		`DELETE FROM notifications WHERE user_id = 'c'`,
 		`INSERT INTO id_floors (user_id, last_id) VALUES ('a', 4), ('c', 1)`)
-	for _, q := range steps {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
 	dump := func(db interface {
 		Query(string, ...any) (*sql.Rows, error)
 	}) string {
@@ -287,4 +236,34 @@ func TestMigrateToOneUserIndex(t *testing.T) {
 	if err := s.Create(ctx, []*belfry.Notification{n}); err != nil || n.ID != 5 {
 		t.Fatalf("the next id of a: %d %v", n.ID, err)
 	}
+}
+
+// databaseAt creates the file at path as this package left it at schema
+// version, then runs stmts on it. The caller closes the database.
+func databaseAt(t *testing.T, path string, version int, stmts ...string) *sql.DB {
+	t.Helper()
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) < version || ms[version-1].version != version {
+		t.Fatalf("no migration %d to stop at", version)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []string{}
+	for _, m := range ms[:version] {
+		steps = append(steps, m.sql)
+	}
+	steps = append(steps, fmt.Sprintf(
+		`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (%d)`, version))
+	for _, q := range append(steps, stmts...) {
+		if _, err := db.Exec(q); err != nil {
+			db.Close()
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return db
 }

@@ -15,16 +15,7 @@ import (
 // ties among a user's subscriptions), so their cost follows the rows they
 // return, not the size of the outbox.
 func TestOutboxQueryPlans(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	conn, err := s.rdb.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	_, conn := planned(t)
 	want := map[string][]string{ // statement → indexes its plan must name
 		`SELECT rowid FROM outbox INDEXED BY outbox_due
 			WHERE NOT failed AND due_at <= 1 AND lease_until <= 1 ORDER BY due_at, id LIMIT 10`: {"outbox_due"},

@@ -10,6 +10,23 @@ import (
 	"github.com/belfry/belfry"
 )
 
+// planned opens a new store and a read connection of it to explain
+// statements on; both close when the test ends.
+func planned(t *testing.T) (*Store, *sql.Conn) {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	conn, err := s.rdb.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return s, conn
+}
+
 // queryPlan returns the details of EXPLAIN QUERY PLAN of q, joined by
 // "; ". Its parameters are bound to NULL: the plan does not depend on
 // their values.
@@ -63,16 +80,7 @@ func params(q string) int {
 // (COVERING): their work is the user's entries in it, never the table
 // nor other users' rows. The archived list walks the archived index.
 func TestNotificationQueryPlans(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	conn, err := s.rdb.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	s, conn := planned(t)
 	// A plan must contain the first string and not the second: a
 	// statement that reads the index alone must not read rows through it
 	// anywhere (Stats reads it twice).
