@@ -53,7 +53,7 @@
 // are all unread it costs what it did.
 //
 // Partial indexes keep the rarer queries' work to the rows they are
-// about, and cost a new row nothing:
+// about, and cost a new row nothing unless it has an expiry:
 //
 //   - notifications_archived (user_id, id) WHERE archived_at IS NOT NULL:
 //     List of the archived ones.
@@ -250,17 +250,18 @@
 // # Page size and layout
 //
 // A database this package creates has SQLite's 4 KiB pages. A commit
-// touches a leaf per user in each index keyed by user (two per
-// notification), and every page it touches is written whole to the WAL,
-// with a frame header and two write(2) calls, then fsynced, and later
-// copied back by a checkpoint. The commit's fsync takes longer the more
-// bytes it flushes, and the single writer waits for it before the next
-// commit, so under load the fsync sets the rate. When the users of a commit
-// are scattered, as an application's are, 4 KiB pages write 10 KB per
-// notification where 16 KiB pages wrote 26 KB, and publishes/s rise by
-// about a fifth. 16 KiB pages (the default of earlier versions) still
-// do better when a commit's users sit side by side in the index, as in
-// requests of 100 consecutive users: about 5–9 % more notifications/s.
+// touches a leaf of notifications_user per user, and every page it
+// touches is written whole to the WAL, with a frame header and two
+// write(2) calls, then fsynced, and later copied back by a checkpoint.
+// The commit's fsync takes longer the more bytes it flushes, and the
+// single writer waits for it before the next commit, so under load the
+// fsync sets the rate. When the users of a commit are scattered, as an
+// application's are, 4 KiB pages wrote 10 KB per notification where 16
+// KiB pages wrote 26 KB (both with the two per-user indexes before schema
+// version 6; one index writes 5.7 KB), and publishes/s rose by about a
+// fifth. 16 KiB pages (the default of earlier versions) still do better
+// when a commit's users sit side by side in the index, as in requests of
+// 100 consecutive users: about 5–9 % more notifications/s.
 // docs/PERFORMANCE.md has the figures.
 //
 // Schema version 2 stores the rows in insertion order (a rowid table).
