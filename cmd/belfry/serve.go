@@ -21,6 +21,7 @@ import (
 
 	"github.com/belfry/belfry"
 	"github.com/belfry/belfry/httpapi"
+	"github.com/belfry/belfry/internal/memtrim"
 	"github.com/belfry/belfry/redisbus"
 	"github.com/belfry/belfry/web"
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,6 +79,7 @@ type Main struct {
 	// that run at once. Default hub.DefaultReplaysPerUser.
 	ReplaysPerUser int
 	Lean           bool   // hijack HTTP/1.1 streams (no goroutine per stream); default true
+	TrimMemory     bool   // give the free heap back once quiet after a burst; default true
 	Demo           bool   // the demo endpoints; only in demo mode (refused with a secret or key)
 	TLSCert        string // certificate file: serve HTTPS (HTTP/2 and HTTP/1.1)
 	TLSKey         string // key file of TLSCert
@@ -143,7 +145,7 @@ type Main struct {
 func NewMain() *Main {
 	return &Main{Addr: ":8080", Store: "sqlite:belfry.db", Broker: "memory",
 		Heartbeat: hub.DefaultHeartbeat, Retry: httpapi.DefaultRetry, WriteTimeout: hub.DefaultWriteTimeout,
-		QueueSize: hub.DefaultQueueSize, ReplaysPerUser: hub.DefaultReplaysPerUser, Lean: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		QueueSize: hub.DefaultQueueSize, ReplaysPerUser: hub.DefaultReplaysPerUser, Lean: true, TrimMemory: true, LogLevel: "info", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
 		MaxStreamsPerUser: hub.DefaultMaxStreamsPerUser, MaxStreams: defaultMaxStreams(),
 		IdempotencyWindow: httpapi.DefaultIdempotencyWindow, MaxPerUser: DefaultMaxPerUser,
 		AuthUserField: httpapi.DefaultAuthUserField, AuthCacheTTL: httpapi.DefaultAuthCacheTTL,
@@ -192,6 +194,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.BoolVar(&m.RetainUnread, "retain-unread", m.RetainUnread, "--retain deletes unread notifications too")
 	fs.IntVar(&m.MaxPerUser, "max-per-user", m.MaxPerUser, "most `notifications` kept per user: the oldest beyond it are deleted (0: no limit)")
 	fs.BoolVar(&m.Lean, "lean", m.Lean, "serve HTTP/1.1 streams on hijacked connections written by the publisher (--lean=false: a goroutine per stream)")
+	fs.BoolVar(&m.TrimMemory, "trim-memory", m.TrimMemory, "give the Go heap's free memory back to the system once the server goes quiet after a burst (--trim-memory=false: leave it to Go's runtime)")
 	fs.BoolVar(&m.Demo, "demo", m.Demo, "enable the demo page's publish form (implied in demo mode)")
 	fs.StringVar(&m.TLSCert, "tls-cert", m.TLSCert, "certificate `file`: serve HTTPS with HTTP/2")
 	fs.StringVar(&m.TLSKey, "tls-key", m.TLSKey, "private key `file` of --tls-cert")
@@ -507,6 +510,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	purgeDone := make(chan struct{})
 	go func() { retention.Run(purgeCtx); close(purgeDone) }()
 	defer func() { stopPurge(); <-purgeDone }()
+
+	// After a burst (streams connecting, a storm of resumes), the free
+	// heap goes back to the system once the server is quiet.
+	if m.TrimMemory {
+		trimCtx, stopTrim := context.WithCancel(context.WithoutCancel(ctx))
+		trimDone := make(chan struct{})
+		go func() {
+			memtrim.Run(trimCtx, memtrim.Config{}, func(before, after uint64) {
+				log.Debug("free heap given back to the system", "before_bytes", before, "after_bytes", after)
+			})
+			close(trimDone)
+		}()
+		defer func() { stopTrim(); <-trimDone }()
+	}
 
 	// NewHTTPServer's timeouts protect against slow clients; streams lift
 	// them for themselves.

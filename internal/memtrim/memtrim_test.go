@@ -1,0 +1,82 @@
+package memtrim_test
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry/internal/memtrim"
+)
+
+const mib = 1 << 20
+
+func TestDue(t *testing.T) {
+	cfg := memtrim.Config{QuietBytes: mib, Quiet: 2, MinFree: 4 * mib}
+	steps := []struct {
+		name string
+		s    memtrim.Sample
+		want bool
+	}{
+		{"the first sample has nothing to compare", memtrim.Sample{Allocs: 100 * mib, Free: 50 * mib, Objects: 20 * mib}, false},
+		{"one quiet tick is not enough", memtrim.Sample{Allocs: 100 * mib, Free: 50 * mib, Objects: 20 * mib}, false},
+		{"a busy tick starts the count again", memtrim.Sample{Allocs: 110 * mib, Free: 50 * mib, Objects: 20 * mib}, false},
+		{"quiet once", memtrim.Sample{Allocs: 110 * mib, Free: 50 * mib, Objects: 20 * mib}, false},
+		{"quiet twice, much free: trim", memtrim.Sample{Allocs: 110*mib + 1000, Free: 50 * mib, Objects: 20 * mib}, true},
+		{"the count starts again after a trim", memtrim.Sample{Allocs: 110*mib + 2000, Free: 50 * mib, Objects: 20 * mib}, false},
+		{"too little free", memtrim.Sample{Allocs: 110*mib + 3000, Free: 3 * mib, Objects: 2 * mib}, false},
+		{"free under a quarter of the objects", memtrim.Sample{Allocs: 110*mib + 4000, Free: 10 * mib, Objects: 41 * mib}, false},
+		{"quiet still, enough free again", memtrim.Sample{Allocs: 110*mib + 5000, Free: 11 * mib, Objects: 41 * mib}, true},
+	}
+	tr := memtrim.New(cfg)
+	for _, st := range steps {
+		if got := tr.Due(st.s); got != st.want {
+			t.Errorf("%s: Due = %v, want %v", st.name, got, st.want)
+		}
+	}
+}
+
+// sink keeps the garbage reachable until the test lets go of it.
+var sink [][]byte
+
+// TestRunGivesFreeHeapBack: after a burst of allocation that is then
+// dropped, Run hands the free heap back to the operating system once the
+// process has gone quiet.
+func TestRunGivesFreeHeapBack(t *testing.T) {
+	for range 128 * 1024 {
+		sink = append(sink, make([]byte, 1024))
+	}
+	sink = nil
+	runtime.GC()
+	before := memtrim.Read()
+	if before.Free < 32*mib {
+		t.Fatalf("after dropping 128 MiB the free heap is only %d MiB", before.Free/mib)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	trims := make(chan [2]uint64, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		memtrim.Run(ctx, memtrim.Config{Every: 5 * time.Millisecond, QuietBytes: 8 * mib}, func(b, a uint64) {
+			select {
+			case trims <- [2]uint64{b, a}:
+			default:
+			}
+		})
+	}()
+	select {
+	case tr := <-trims:
+		if tr[1] >= tr[0]/4 {
+			t.Errorf("a trim left %d of %d MiB free", tr[1]/mib, tr[0]/mib)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no trim within 30s of going quiet")
+	}
+	if now := memtrim.Read(); now.Free >= before.Free/4 {
+		t.Errorf("free heap %d MiB after the trim, %d MiB before", now.Free/mib, before.Free/mib)
+	}
+	cancel()
+	<-done
+}
