@@ -18,15 +18,15 @@ func TestDue(t *testing.T) {
 		s    memtrim.Sample
 		want bool
 	}{
-		{"the first sample has nothing to compare", memtrim.Sample{Allocs: 100 * mib, Free: 50 * mib, Objects: 20 * mib}, false},
-		{"one quiet tick is not enough", memtrim.Sample{Allocs: 100 * mib, Free: 50 * mib, Objects: 20 * mib}, false},
-		{"a busy tick starts the count again", memtrim.Sample{Allocs: 110 * mib, Free: 50 * mib, Objects: 20 * mib}, false},
-		{"quiet once", memtrim.Sample{Allocs: 110 * mib, Free: 50 * mib, Objects: 20 * mib}, false},
-		{"quiet twice, much free: trim", memtrim.Sample{Allocs: 110*mib + 1000, Free: 50 * mib, Objects: 20 * mib}, true},
-		{"the count starts again after a trim", memtrim.Sample{Allocs: 110*mib + 2000, Free: 50 * mib, Objects: 20 * mib}, false},
-		{"too little free", memtrim.Sample{Allocs: 110*mib + 3000, Free: 3 * mib, Objects: 2 * mib}, false},
-		{"free under a quarter of the objects", memtrim.Sample{Allocs: 110*mib + 4000, Free: 10 * mib, Objects: 41 * mib}, false},
-		{"quiet still, enough free again", memtrim.Sample{Allocs: 110*mib + 5000, Free: 11 * mib, Objects: 41 * mib}, true},
+		{"the first sample has nothing to compare", memtrim.Sample{Allocs: 100 * mib, Free: 50 * mib, Objects: 20 * mib, Live: 20 * mib}, false},
+		{"one quiet tick is not enough", memtrim.Sample{Allocs: 100 * mib, Free: 50 * mib, Objects: 20 * mib, Live: 20 * mib}, false},
+		{"a busy tick starts the count again", memtrim.Sample{Allocs: 110 * mib, Free: 50 * mib, Objects: 20 * mib, Live: 20 * mib}, false},
+		{"quiet once", memtrim.Sample{Allocs: 110 * mib, Free: 50 * mib, Objects: 20 * mib, Live: 20 * mib}, false},
+		{"quiet twice, much free: trim", memtrim.Sample{Allocs: 110*mib + 1000, Free: 50 * mib, Objects: 20 * mib, Live: 20 * mib}, true},
+		{"the count starts again after a trim", memtrim.Sample{Allocs: 110*mib + 2000, Free: 0, Objects: 20 * mib, Live: 20 * mib}, false},
+		{"too little to give back", memtrim.Sample{Allocs: 110*mib + 3000, Free: 1 * mib, Objects: 22 * mib, Live: 20 * mib}, false},
+		{"under a quarter of the live heap", memtrim.Sample{Allocs: 110*mib + 4000, Free: 5 * mib, Objects: 41 * mib, Live: 40 * mib}, false},
+		{"garbage not yet collected counts", memtrim.Sample{Allocs: 110*mib + 5000, Free: 1 * mib, Objects: 60 * mib, Live: 40 * mib}, true},
 	}
 	tr := memtrim.New(cfg)
 	for _, st := range steps {
