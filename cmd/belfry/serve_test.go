@@ -117,6 +117,7 @@ func TestServeFromEnvironment(t *testing.T) {
 		"BELFRY_HEARTBEAT":       "7s",
 		"BELFRY_QUEUE_SIZE":      "17",
 		"BELFRY_LEAN":            "false",
+		"BELFRY_TRIM_MEMORY":     "false",
 		"BELFRY_AUTH_FAIL_RATE":  "0.5",
 		"BELFRY_TRUSTED_PROXY":   "127.0.0.1, 10.0.0.0/8",
 		"BELFRY_PUBLISH_RATE":    "100",
@@ -135,7 +136,7 @@ func TestServeFromEnvironment(t *testing.T) {
 		t.Errorf("the flag did not win: addr %q heartbeat %s", m.Addr, m.Heartbeat)
 	}
 	if m.Store != "sqlite:/tmp/env.db" || m.JWTSecret != env["BELFRY_JWT_SECRET"] ||
-		!slices.Equal(m.APIKeys, []string{"key-one-0123456789", "key-two-0123456789"}) || m.QueueSize != 17 || m.Lean || !m.H2C ||
+		!slices.Equal(m.APIKeys, []string{"key-one-0123456789", "key-two-0123456789"}) || m.QueueSize != 17 || m.Lean || m.TrimMemory || !m.H2C ||
 		m.AuthFailRate != 0.5 || m.PublishRate != 100 || !slices.Equal(m.TrustedProxies, []string{"127.0.0.1", "10.0.0.0/8"}) ||
 		m.LogLevel != "debug" || m.WriteTimeout != 3*time.Second || m.CommitInterval != 2*time.Millisecond ||
 		!slices.Equal(m.AllowOrigins, []string{"https://app.example.com", "http://localhost:5173"}) {
