@@ -22,8 +22,8 @@
 //
 // With the defaults the trim comes a second to a second and a half after
 // a burst ends. Waiting longer would gain nothing: a trim costs one GC
-// (about 10 ms of CPU for 10,000 streams' heap) and, when the next burst
-// comes, the page faults of the memory it grows back into.
+// over the live heap and, when the next burst comes, the page faults of
+// the memory it grows back into.
 package memtrim
 
 import (
