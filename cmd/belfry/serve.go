@@ -518,7 +518,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		trimDone := make(chan struct{})
 		go func() {
 			memtrim.Run(trimCtx, memtrim.Config{}, func(before, after uint64) {
-				log.Debug("free heap given back to the system", "before_bytes", before, "after_bytes", after)
+				log.Debug("free heap given back to the system", "reclaimable_bytes", before, "free_after_bytes", after)
 			})
 			close(trimDone)
 		}()

@@ -133,7 +133,8 @@ func Read() Sample {
 }
 
 // Run trims as the Trimmer decides until ctx ends. After each trim it
-// calls trimmed, if set, with the free heap before and after.
+// calls trimmed, if set, with what the trim could give back (the free
+// heap and the uncollected garbage) and the free heap it left.
 func Run(ctx context.Context, cfg Config, trimmed func(before, after uint64)) {
 	t := New(cfg)
 	tick := time.NewTicker(t.cfg.Every)
@@ -154,7 +155,7 @@ func Run(ctx context.Context, cfg Config, trimmed func(before, after uint64)) {
 		// tick measures from here.
 		t.prev = after
 		if trimmed != nil {
-			trimmed(s.Free, after.Free)
+			trimmed(s.reclaimable(), after.Free)
 		}
 	}
 }
