@@ -96,11 +96,16 @@ type ServerResult struct {
 	SameProcess    bool    `json:"same_process,omitempty"` // the server runs inside the bench process
 }
 
-// ClientResult: the load generator's own memory.
+// ClientResult: the load generator's own memory and CPU.
 type ClientResult struct {
 	RSS          int64   `json:"rss"` // all bench processes
 	RSSPerStream float64 `json:"rss_per_stream"`
 	CPU          float64 `json:"cpu_seconds"` // all bench processes, the whole run
+	// All bench processes over the server's measured phase (targeted and
+	// broadcast: publish to last delivery), and that per delivery: on a
+	// machine the two share, what the load takes from the server's CPU.
+	PhaseCPU       float64 `json:"phase_cpu_seconds,omitempty"`
+	CPUPerDelivery float64 `json:"cpu_per_delivery_us,omitempty"`
 }
 
 // FloorResult: the kernel floor of one frame write to a loopback socket.
@@ -179,6 +184,9 @@ func (r *Result) WriteTable(w io.Writer) {
 		head("load generator")
 		row("RSS", "%s (%.0f B per stream)", mib(c.RSS), c.RSSPerStream)
 		row("CPU (whole run)", "%.2f s", c.CPU)
+		if c.CPUPerDelivery != 0 {
+			row("CPU per delivery", "%.1f µs (%.2f s, as the server's)", c.CPUPerDelivery, c.PhaseCPU)
+		}
 	}
 	if f := r.Floor; f != nil {
 		head("floor")

@@ -203,6 +203,17 @@ func (r *runner) serverMemory(before procSample) {
 }
 
 func (r *runner) clientMemory(reps []reply) {
+	rss, cpu := r.clientUsage(reps)
+	c := &ClientResult{RSS: rss, CPU: cpu.Seconds()}
+	if n := r.res.Connect.Connected; n > 0 {
+		c.RSSPerStream = float64(rss) / float64(n)
+	}
+	r.res.Client = c
+}
+
+// clientUsage adds up the RSS and CPU time of the bench processes from
+// the workers' replies (each reports its own with every reply).
+func (r *runner) clientUsage(reps []reply) (int64, time.Duration) {
 	var rss int64
 	var cpu time.Duration
 	for _, rep := range reps {
@@ -215,11 +226,32 @@ func (r *runner) clientMemory(reps []reply) {
 			cpu += s.CPU
 		}
 	}
-	c := &ClientResult{RSS: rss, CPU: cpu.Seconds()}
-	if n := r.res.Connect.Connected; n > 0 {
-		c.RSSPerStream = float64(rss) / float64(n)
+	return rss, cpu
+}
+
+// clientCPU is the bench processes' CPU time so far; ok is false when a
+// worker did not answer.
+func (r *runner) clientCPU() (time.Duration, bool) {
+	reps, err := r.pool.call(command{Op: "stats"})
+	if err != nil {
+		return 0, false
 	}
-	r.res.Client = c
+	_, cpu := r.clientUsage(reps)
+	return cpu, true
+}
+
+// clientPhaseCPU sets the client's CPU over the server's measured phase,
+// from cpu0 (clientCPU at its start) to the replies that end it.
+func (r *runner) clientPhaseCPU(cpu0 time.Duration, reps []reply) {
+	c := r.res.Client
+	if c == nil {
+		return
+	}
+	_, cpu1 := r.clientUsage(reps)
+	c.PhaseCPU = (cpu1 - cpu0).Seconds()
+	if d := r.res.Delivery; d != nil && d.Delivered > 0 {
+		c.CPUPerDelivery = c.PhaseCPU * 1e6 / float64(d.Delivered)
+	}
 }
 
 func (r *runner) sample() procSample {

@@ -33,17 +33,24 @@ func TestIdle(t *testing.T) {
 func TestTargeted(t *testing.T) {
 	url := startBelfry(t)
 	cfg := belfryConfig(url, "targeted")
-	cfg.Streams, cfg.Publishes = 20, 200
+	cfg.Streams, cfg.Publishes = 20, 1000
 	res := run(t, cfg)
 	d := res.Delivery
-	if d == nil || d.Delivered != 200 || d.Expected != 200 || d.Lost != 0 || d.Dup != 0 || d.Unexpected != 0 {
+	if d == nil || d.Delivered != 1000 || d.Expected != 1000 || d.Lost != 0 || d.Dup != 0 || d.Unexpected != 0 {
 		t.Fatalf("delivery: %+v, errors %v", d, res.Errors)
 	}
-	if p := res.Publish; p.OK != 200 || p.Failed != 0 {
+	if p := res.Publish; p.OK != 1000 || p.Failed != 0 {
 		t.Fatalf("publish: %+v", p)
 	}
 	if d.Max <= 0 {
 		t.Errorf("no latency measured: %+v", d)
+	}
+	// The server runs in this process, so the load generator's CPU over
+	// the publishing includes it: well over the 10 ms a /proc tick
+	// counts, and less than the whole run's.
+	c := res.Client
+	if c == nil || c.PhaseCPU <= 0 || c.PhaseCPU > c.CPU || c.CPUPerDelivery != c.PhaseCPU*1e6/1000 {
+		t.Errorf("client CPU: %+v", c)
 	}
 }
 

@@ -54,6 +54,7 @@ func roundRequests(seq0, users, batch int) []pubRequest {
 func (r *runner) publishScenario(ctx context.Context, before procSample) error {
 	c := r.cfg
 	reqs := planRequests(0, c.Publishes, c.Batch, c.Users)
+	ccpu0, cok := r.clientCPU()
 	cpu0 := r.sample()
 	r.logf("publishing %d requests of %d user(s) with %d publishers", len(reqs), c.Batch, c.Publishers)
 	pctx, cancel := context.WithTimeout(ctx, c.Duration)
@@ -72,6 +73,9 @@ func (r *runner) publishScenario(ctx context.Context, before procSample) error {
 	r.serverMemory(before)
 	r.serverCPU(cpu0, "publish to last delivery")
 	r.clientMemory(reps)
+	if cok {
+		r.clientPhaseCPU(ccpu0, reps)
+	}
 	return nil
 }
 
