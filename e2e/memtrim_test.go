@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,21 +27,13 @@ func TestServeGivesIdleHeapBack(t *testing.T) {
 	for i := range users {
 		users[i] = fmt.Sprintf(`"u%d"`, i)
 	}
-	body := []byte(`{"user_ids":[` + strings.Join(users, ",") + `],"message":"` + strings.Repeat("m", 4<<10) +
-		`","data":{"blob":"` + strings.Repeat("d", 16<<10-16) + `"}}`)
+	body := `{"user_ids":[` + strings.Join(users, ",") + `],"message":"` + strings.Repeat("m", 4<<10) +
+		`","data":{"blob":"` + strings.Repeat("d", 16<<10-16) + `"}}`
 	for _, n := range []*node{off, on} { // off first: quiet for longer
 		for range 3 {
-			req, _ := http.NewRequest("POST", n.url+"/api/notifications", bytes.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+testAPIKey)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusCreated || got < 20e6 {
-				t.Fatalf("publish to %s: %d, %d bytes", n.name, resp.StatusCode, got)
+			st, out := call(t, "POST", n.url+"/api/notifications", testAPIKey, body)
+			if st != http.StatusCreated || len(out) < 20e6 {
+				t.Fatalf("publish to %s: %d, %d bytes", n.name, st, len(out))
 			}
 		}
 	}
